@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# The main job end to end on the sample data, in ./demo, with no network:
+# build retrain, set up a state folder, collect the synthetic candles (twice: the second
+# collect changes nothing), and show the state.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cargo build --release --locked --manifest-path "$root/Cargo.toml"
+retrain="$root/target/release/retrain"
+sample="$root/data/sample/SYNTH-5m.csv"
+
+mkdir -p "$root/demo"
+cd "$root/demo"
+"$retrain" init
+"$retrain" collect --symbol SYNTH --interval 5m --file "$sample"
+"$retrain" collect --symbol SYNTH --interval 5m --file "$sample"
+"$retrain" status

@@ -1,0 +1,136 @@
+//! The command line, and nothing else: the `///` comments are the help users read.
+
+use std::path::PathBuf;
+
+use clap::{ArgGroup, Args, Parser, Subcommand, ValueEnum};
+
+use crate::env_vars;
+
+/// Keep trading models fresh: collect candles, retrain, evaluate, watch drift, promote
+/// behind gates, roll back. State lives in one SQLite file beside `config.yaml`.
+#[derive(Debug, Parser)]
+#[command(name = "retrain", version, max_term_width = 100)]
+pub struct Cli {
+    /// Config file; paths inside it are relative to its folder [default: ./config.yaml]
+    #[arg(long, global = true, value_name = "PATH", env = env_vars::RETRAIN_CONFIG)]
+    pub config: Option<PathBuf>,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Write a commented default config.yaml (never over an existing one), create the
+    /// database and the folders.
+    Init,
+    /// Ingest candles from a file or an exchange, or trade outcomes from a CSV.
+    Collect(CollectArgs),
+    /// Show what the store holds: per symbol and interval, candles, range, gaps, last collect.
+    Status(StatusArgs),
+    /// Write a synthetic, regime-switching candle file with volatility clustering and a
+    /// `regime` column, for trying retrain without market data.
+    SampleData(SampleDataArgs),
+}
+
+#[derive(Debug, Args)]
+#[command(group(ArgGroup::new("input").required(true).args(["file", "source", "trades"])))]
+pub struct CollectArgs {
+    /// Symbol to store the candles under, e.g. BTCUSDT
+    #[arg(long, required_unless_present = "trades")]
+    pub symbol: Option<String>,
+
+    /// Candle interval of the input, e.g. 1m, 5m, 1h, 1d [default: data.interval from config]
+    #[arg(long)]
+    pub interval: Option<String>,
+
+    /// Candle file: CSV (with or without header), Binance kline dump, freqtrade JSON,
+    /// feather (Arrow IPC) or Parquet, optionally .gz or .zip; market trades (price and
+    /// amount columns) are bucketed into candles
+    #[arg(long, value_name = "PATH")]
+    pub file: Option<PathBuf>,
+
+    /// Fetch candles from an exchange's public REST API instead of a file
+    #[arg(long, value_enum)]
+    pub source: Option<Source>,
+
+    /// Import trade outcomes of the live trading system from a CSV (id, symbol, opened_at,
+    /// closed_at, side, entry_price, exit_price, quantity, pnl[, model_version])
+    #[arg(long, value_name = "PATH")]
+    pub trades: Option<PathBuf>,
+
+    /// Input format; `auto` decides from the extension and the content
+    #[arg(long, value_enum, default_value_t = Format::Auto)]
+    pub format: Format,
+
+    /// strftime pattern for text timestamps that are not ISO 8601, e.g. "%d/%m/%Y %H:%M"
+    #[arg(long, value_name = "FMT")]
+    pub time_format: Option<String>,
+
+    /// Aggregate the candles into this coarser interval before storing them
+    #[arg(long, value_name = "INTERVAL", conflicts_with = "source")]
+    pub resample: Option<String>,
+
+    /// With --source: how many days back to fetch when nothing is stored yet
+    /// [default: data.source.days from config]
+    #[arg(long, requires = "source")]
+    pub days: Option<u32>,
+
+    /// With --source: the API's base URL [default: data.source.base_url from config]
+    #[arg(long, value_name = "URL", requires = "source")]
+    pub base_url: Option<String>,
+}
+
+/// Where `collect --source` fetches from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Source {
+    /// Binance spot klines (GET /api/v3/klines)
+    Binance,
+}
+
+/// Input file formats `collect` reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Decide from the file name and its first bytes
+    Auto,
+    /// Delimited text: a header naming the columns, or time,open,high,low,close,volume
+    Csv,
+    /// Binance's public kline dump: 12 columns, no header, epoch ms or us
+    Binance,
+    /// freqtrade's JSON: an array of [time, open, high, low, close, volume]
+    FreqtradeJson,
+    /// Arrow IPC file (feather v2)
+    Feather,
+    /// Apache Parquet
+    Parquet,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// Print JSON instead of a table
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SampleDataArgs {
+    /// Where to write the CSV
+    #[arg(long, value_name = "PATH", default_value = "data/sample/SYNTH-5m.csv")]
+    pub out: PathBuf,
+
+    /// Candle interval
+    #[arg(long, default_value = "5m")]
+    pub interval: String,
+
+    /// Number of days to generate
+    #[arg(long, default_value_t = 30)]
+    pub days: u32,
+
+    /// Random seed; the same seed writes the same bytes
+    #[arg(long, default_value_t = 7)]
+    pub seed: u64,
+
+    /// Open time of the first candle (UTC)
+    #[arg(long, default_value = "2024-01-01T00:00:00Z")]
+    pub start: String,
+}

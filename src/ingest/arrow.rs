@@ -1,0 +1,180 @@
+//! Arrow IPC (feather v2) and Parquet, through polars: columns found by name (common
+//! aliases, any case), times from datetime, date, integer, float or text columns.
+
+use std::io::Cursor;
+
+use polars::prelude::{
+    Column, DataFrame, DataType, IpcReader, ParquetReader, PolarsResult, SerReader, TimeUnit,
+};
+
+use super::columns::{self, Layout};
+use super::delimited::parse_number;
+use super::{Loaded, Rows};
+use crate::candles::time::{TimeParser, epoch_f64_to_millis, epoch_to_millis};
+use crate::candles::{Candle, SourceRow, Tick};
+use crate::error::Failure;
+
+#[derive(Debug, Clone, Copy)]
+pub enum Container {
+    Ipc,
+    Parquet,
+}
+
+const MILLIS_PER_DAY: i64 = 86_400_000;
+
+pub fn read(
+    label: &str,
+    bytes: &[u8],
+    container: Container,
+    time_format: Option<&str>,
+) -> Result<Loaded, Failure> {
+    let what = match container {
+        Container::Ipc => "an Arrow IPC (feather) file",
+        Container::Parquet => "a Parquet file",
+    };
+    let frame = decode(bytes, container)
+        .map_err(|e| Failure::Input(format!("{label}: not readable as {what}: {e}")))?;
+    let error = |message: String| Failure::Input(format!("{label}: {message}"));
+    let names: Vec<String> = frame.get_column_names().iter().map(|n| n.to_string()).collect();
+    let layout = columns::layout(&names).map_err(error)?;
+    let column = |index: usize| &frame.columns()[index];
+    let mut times = TimeParser::new(time_format);
+
+    let rows = match layout {
+        Layout::Candles([t, o, h, l, c, v]) => {
+            let time = time_values(column(t), &mut times).map_err(error)?;
+            let [open, high, low, close, volume] =
+                [o, h, l, c, v].map(|i| number_values(column(i), &names[i]));
+            let (open, high, low, close, volume) = (
+                open.map_err(error)?,
+                high.map_err(error)?,
+                low.map_err(error)?,
+                close.map_err(error)?,
+                volume.map_err(error)?,
+            );
+            Rows::Candles(
+                (0..time.len())
+                    .map(|i| SourceRow {
+                        line: i as u64 + 1,
+                        candle: Candle {
+                            open_time: time[i],
+                            open: open[i],
+                            high: high[i],
+                            low: low[i],
+                            close: close[i],
+                            volume: volume[i],
+                        },
+                    })
+                    .collect(),
+            )
+        }
+        Layout::Ticks([t, p, a]) => {
+            let time = time_values(column(t), &mut times).map_err(error)?;
+            let price = number_values(column(p), &names[p]).map_err(error)?;
+            let amount = number_values(column(a), &names[a]).map_err(error)?;
+            Rows::Ticks(
+                (0..time.len())
+                    .map(|i| Tick { line: i as u64 + 1, time: time[i], price: price[i], amount: amount[i] })
+                    .collect(),
+            )
+        }
+    };
+    Ok(Loaded { rows, place: "row" })
+}
+
+/// Decode the whole file. A corrupt file must be an error, never a crash: should the
+/// decoder panic on some malformed input, the panic is caught, kept quiet and reported.
+fn decode(bytes: &[u8], container: Container) -> Result<DataFrame, String> {
+    let previous_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let outcome = std::panic::catch_unwind(|| -> PolarsResult<DataFrame> {
+        let cursor = Cursor::new(bytes);
+        match container {
+            Container::Ipc => IpcReader::new(cursor).finish(),
+            Container::Parquet => ParquetReader::new(cursor).finish(),
+        }
+    });
+    std::panic::set_hook(previous_hook);
+    match outcome {
+        Ok(result) => result.map_err(|e| e.to_string()),
+        Err(_) => Err("the decoder failed on malformed content".into()),
+    }
+}
+
+fn polars_error(column: &Column, e: impl std::fmt::Display) -> String {
+    format!("column {:?}: {e}", column.name().as_str())
+}
+
+/// Epoch milliseconds of every row; a null time is an error naming the row.
+fn time_values(column: &Column, times: &mut TimeParser) -> Result<Vec<i64>, String> {
+    let null_row = |i: usize| format!("column {:?}, row {}: no time", column.name().as_str(), i + 1);
+    let physical = |unit_to_ms: &dyn Fn(i64) -> i64| -> Result<Vec<i64>, String> {
+        let ints = column.cast(&DataType::Int64).map_err(|e| polars_error(column, e))?;
+        let ints = ints.i64().map_err(|e| polars_error(column, e))?;
+        ints.iter().enumerate().map(|(i, v)| v.map(unit_to_ms).ok_or_else(|| null_row(i))).collect()
+    };
+    match column.dtype() {
+        DataType::Datetime(unit, _) => {
+            let divisor = match unit {
+                TimeUnit::Nanoseconds => 1_000_000,
+                TimeUnit::Microseconds => 1_000,
+                TimeUnit::Milliseconds => 1,
+            };
+            physical(&|v| v.div_euclid(divisor))
+        }
+        DataType::Date => {
+            let days = column.cast(&DataType::Int32).map_err(|e| polars_error(column, e))?;
+            let days = days.i32().map_err(|e| polars_error(column, e))?;
+            days.iter()
+                .enumerate()
+                .map(|(i, d)| d.map(|d| i64::from(d) * MILLIS_PER_DAY).ok_or_else(|| null_row(i)))
+                .collect()
+        }
+        dtype if dtype.is_integer() => physical(&epoch_to_millis),
+        dtype if dtype.is_float() => {
+            let floats = column.cast(&DataType::Float64).map_err(|e| polars_error(column, e))?;
+            let floats = floats.f64().map_err(|e| polars_error(column, e))?;
+            floats
+                .iter()
+                .enumerate()
+                .map(|(i, v)| v.and_then(epoch_f64_to_millis).ok_or_else(|| null_row(i)))
+                .collect()
+        }
+        DataType::String => {
+            let texts = column.str().map_err(|e| polars_error(column, e))?;
+            texts
+                .iter()
+                .enumerate()
+                .map(|(i, text)| {
+                    let text = text.ok_or_else(|| null_row(i))?;
+                    times
+                        .parse(text)
+                        .map_err(|m| format!("column {:?}, row {}: {m}", column.name().as_str(), i + 1))
+                })
+                .collect()
+        }
+        other => Err(format!("column {:?} holds {other}, not times", column.name().as_str())),
+    }
+}
+
+/// Every row as f64; nulls are missing values (NaN), text must be numbers.
+fn number_values(column: &Column, name: &str) -> Result<Vec<f64>, String> {
+    match column.dtype() {
+        DataType::String => {
+            let texts = column.str().map_err(|e| polars_error(column, e))?;
+            texts
+                .iter()
+                .enumerate()
+                .map(|(i, text)| {
+                    parse_number(text.unwrap_or("").trim(), name).map_err(|m| format!("row {}: {m}", i + 1))
+                })
+                .collect()
+        }
+        dtype if dtype.is_primitive_numeric() => {
+            let floats = column.cast(&DataType::Float64).map_err(|e| polars_error(column, e))?;
+            let floats = floats.f64().map_err(|e| polars_error(column, e))?;
+            Ok(floats.iter().map(|v| v.unwrap_or(f64::NAN)).collect())
+        }
+        other => Err(format!("column {name:?} holds {other}, not numbers")),
+    }
+}

@@ -1,0 +1,24 @@
+//! retrain: keeps the machine-learning models of a trading system fresh without a person
+//! in the loop. `main.rs` parses the command line and calls [`run`]; each command lives
+//! in `commands/`, the pure work in `candles/` (and its siblings), the state in `store/`.
+
+pub mod candles;
+pub mod cli;
+pub mod commands;
+pub mod config;
+pub mod env_vars;
+pub mod error;
+pub mod ingest;
+pub mod output;
+pub mod store;
+pub mod synth;
+
+use std::process::ExitCode;
+
+/// Run a parsed command line and return the process's exit code.
+pub fn run(cli: cli::Cli) -> ExitCode {
+    match commands::dispatch(cli) {
+        Ok(code) => ExitCode::from(code),
+        Err(error) => error::report(&error),
+    }
+}

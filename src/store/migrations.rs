@@ -1,0 +1,138 @@
+//! The schema, as an append-only list of migrations keyed on `PRAGMA user_version`.
+//! Never edit or reorder a shipped migration: add a new one, with a comment saying why.
+
+use rusqlite::{Connection, TransactionBehavior};
+
+/// One step of the schema, and why it exists.
+pub struct Migration {
+    pub why: &'static str,
+    pub sql: &'static str,
+}
+
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        why: "candles, one row per (symbol, interval, open_time), and the log of accepted collect batches",
+        sql: "
+            CREATE TABLE candles (
+                symbol    TEXT    NOT NULL,
+                interval  TEXT    NOT NULL,
+                open_time INTEGER NOT NULL,
+                open      REAL    NOT NULL,
+                high      REAL    NOT NULL,
+                low       REAL    NOT NULL,
+                close     REAL    NOT NULL,
+                volume    REAL    NOT NULL,
+                PRIMARY KEY (symbol, interval, open_time)
+            ) WITHOUT ROWID;
+
+            CREATE TABLE collects (
+                id              INTEGER PRIMARY KEY,
+                symbol          TEXT    NOT NULL,
+                interval        TEXT    NOT NULL,
+                source          TEXT    NOT NULL,
+                finished_at     INTEGER NOT NULL,
+                rows_read       INTEGER NOT NULL,
+                inserted        INTEGER NOT NULL,
+                updated         INTEGER NOT NULL,
+                unchanged       INTEGER NOT NULL,
+                rejected        INTEGER NOT NULL,
+                duplicates      INTEGER NOT NULL,
+                gaps            INTEGER NOT NULL,
+                missing_bars    INTEGER NOT NULL,
+                first_open_time INTEGER,
+                last_open_time  INTEGER,
+                quality_score   REAL    NOT NULL,
+                reasons         TEXT    NOT NULL
+            );
+            CREATE INDEX collects_by_series ON collects (symbol, interval, id);
+        ",
+    },
+    Migration {
+        why: "trade outcomes of the live trading system, imported by `collect --trades`, idempotent on id",
+        sql: "
+            CREATE TABLE trade_outcomes (
+                id            TEXT    PRIMARY KEY,
+                symbol        TEXT    NOT NULL,
+                opened_at     INTEGER NOT NULL,
+                closed_at     INTEGER NOT NULL,
+                side          TEXT    NOT NULL CHECK (side IN ('long', 'short')),
+                entry_price   REAL    NOT NULL,
+                exit_price    REAL    NOT NULL,
+                quantity      REAL    NOT NULL,
+                pnl           REAL    NOT NULL,
+                model_version INTEGER
+            );
+            CREATE INDEX trade_outcomes_by_symbol ON trade_outcomes (symbol, closed_at);
+        ",
+    },
+];
+
+/// Why the schema could not be brought up to date.
+#[derive(Debug, thiserror::Error)]
+pub enum MigrationError {
+    #[error(
+        "the database has schema version {found}, newer than this retrain knows ({known}); use a newer retrain"
+    )]
+    TooNew { found: i64, known: usize },
+    #[error(transparent)]
+    Sqlite(#[from] rusqlite::Error),
+}
+
+/// Apply the migrations the database lacks, up to `target`, in one exclusive transaction.
+pub fn migrate_to(conn: &mut Connection, target: usize) -> Result<(), MigrationError> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Exclusive)?;
+    let current: i64 = tx.query_row("PRAGMA user_version", [], |row| row.get(0))?;
+    if current > MIGRATIONS.len() as i64 {
+        return Err(MigrationError::TooNew { found: current, known: MIGRATIONS.len() });
+    }
+    let current = current.max(0) as usize;
+    for migration in MIGRATIONS.iter().take(target).skip(current) {
+        tx.execute_batch(migration.sql)?;
+    }
+    if target > current {
+        tx.pragma_update(None, "user_version", target as i64)?;
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn version(conn: &Connection) -> i64 {
+        conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap()
+    }
+
+    #[test]
+    fn migrate_twice_is_a_no_op() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        migrate_to(&mut conn, MIGRATIONS.len()).unwrap();
+        migrate_to(&mut conn, MIGRATIONS.len()).unwrap();
+        assert_eq!(version(&conn), MIGRATIONS.len() as i64);
+    }
+
+    #[test]
+    fn an_old_database_is_migrated_and_keeps_its_rows() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        migrate_to(&mut conn, 1).unwrap();
+        conn.execute("INSERT INTO candles VALUES ('BTCUSDT', '1m', 60000, 1.0, 2.0, 0.5, 1.5, 10.0)", [])
+            .unwrap();
+        assert!(conn.prepare("SELECT * FROM trade_outcomes").is_err(), "v1 has no trades");
+
+        migrate_to(&mut conn, MIGRATIONS.len()).unwrap();
+        assert_eq!(version(&conn), MIGRATIONS.len() as i64);
+        let close: f64 = conn.query_row("SELECT close FROM candles", [], |r| r.get(0)).unwrap();
+        assert_eq!(close, 1.5);
+        let trades: i64 = conn.query_row("SELECT COUNT(*) FROM trade_outcomes", [], |r| r.get(0)).unwrap();
+        assert_eq!(trades, 0);
+    }
+
+    #[test]
+    fn a_newer_database_is_refused() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        conn.pragma_update(None, "user_version", 99).unwrap();
+        let err = migrate_to(&mut conn, MIGRATIONS.len()).unwrap_err();
+        assert!(err.to_string().contains("schema version 99"), "{err}");
+    }
+}

@@ -1,0 +1,56 @@
+//! The one door to the state: the SQLite connection, its migrations and every query.
+//! No SQL is written anywhere else.
+
+mod candles;
+mod migrations;
+mod trades;
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use rusqlite::Connection;
+
+pub use candles::{CollectRecord, LastCollect, SeriesSummary, UpsertCounts};
+pub use migrations::MIGRATIONS;
+
+/// An open, migrated database.
+pub struct Store {
+    conn: Connection,
+    path: PathBuf,
+}
+
+impl Store {
+    /// Open (creating the file and its folder if missing) and bring the schema up to date.
+    pub fn open(path: &Path) -> anyhow::Result<Store> {
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent)
+                .with_context(|| format!("creating the folder of the database {}", path.display()))?;
+        }
+        let mut conn =
+            Connection::open(path).with_context(|| format!("opening the database {}", path.display()))?;
+        configure(&conn).with_context(|| format!("configuring the database {}", path.display()))?;
+        migrations::migrate_to(&mut conn, MIGRATIONS.len())
+            .with_context(|| format!("migrating the database {}", path.display()))?;
+        Ok(Store { conn, path: path.to_path_buf() })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The schema version the database is at.
+    pub fn schema_version(&self) -> anyhow::Result<i64> {
+        Ok(self.conn.query_row("PRAGMA user_version", [], |row| row.get(0))?)
+    }
+}
+
+/// WAL for readers beside one writer, foreign keys enforced, a wait instead of an
+/// immediate "database is locked", and full sync so that a committed collect survives a
+/// power cut.
+fn configure(conn: &Connection) -> rusqlite::Result<()> {
+    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    conn.pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get::<_, String>(0))?;
+    conn.pragma_update(None, "foreign_keys", true)?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    Ok(())
+}

@@ -1,0 +1,62 @@
+//! `init` and the config: defaults, --config and RETRAIN_CONFIG, paths relative to the
+//! config file, unknown keys and bad values refused by name.
+
+use crate::Case;
+
+#[test]
+fn init_writes_a_config_and_never_overwrites_it() {
+    let case = Case::new();
+    case.run(["init"]).assert_exit(0).stdout_contains("wrote config.yaml").stdout_contains("schema v2");
+    assert!(case.path("retrain.db").exists());
+    assert!(case.path("models").is_dir());
+    let written = std::fs::read_to_string(case.path("config.yaml")).unwrap();
+    assert!(written.contains("quality_threshold: 0.8"));
+
+    std::fs::write(case.path("config.yaml"), "data:\n  interval: 1h\n").unwrap();
+    case.run(["init"]).assert_exit(0).stdout_contains("config.yaml exists; left as it is");
+    assert_eq!(std::fs::read_to_string(case.path("config.yaml")).unwrap(), "data:\n  interval: 1h\n");
+}
+
+#[test]
+fn unknown_keys_and_bad_values_are_refused_by_name() {
+    let case = Case::new().config("data:\n  quality_treshold: 0.5\n");
+    case.run(["status"]).assert_exit(2).stderr_contains(
+        "config.yaml: data.quality_treshold: unknown field `quality_treshold`, expected one of",
+    );
+    let case = Case::new().config("gates:\n  min_f1: 1.7\n");
+    case.run(["status"])
+        .assert_exit(2)
+        .stderr_contains("gates.min_f1: expected a number from 0 to 1, got 1.7");
+    let case = Case::new().config("data: [1, 2]\n");
+    case.run(["init"]).assert_exit(2).stderr_contains("data: invalid type");
+    assert!(!case.path("retrain.db").exists(), "a bad config creates nothing");
+}
+
+#[test]
+fn paths_are_relative_to_the_config_file_chosen_by_flag_or_environment() {
+    let case = Case::new();
+    case.write("elsewhere/prod.yaml", "state:\n  database: state/prod.db\n");
+    case.run(["--config", "elsewhere/prod.yaml", "init"]).assert_exit(0);
+    assert!(case.path("elsewhere/state/prod.db").exists());
+    assert!(case.path("elsewhere/models").is_dir());
+    assert!(!case.path("retrain.db").exists());
+
+    let case = case.env("RETRAIN_CONFIG", "elsewhere/prod.yaml");
+    case.run(["status"]).assert_exit(0).stdout_contains("no candles yet");
+    case.run(["--config", "missing.yaml", "status"])
+        .assert_exit(2)
+        .stderr_contains("config file missing.yaml does not exist");
+}
+
+#[test]
+fn usage_errors_exit_with_two() {
+    let case = Case::new();
+    case.run(["collect", "--symbol", "X"]).assert_exit(2).stderr_contains("--file");
+    case.run(["collect", "--symbol", "X", "--interval", "7x", "--file", "a.csv"])
+        .assert_exit(2)
+        .stderr_contains("--interval: invalid interval \"7x\"");
+    case.run(["collect", "--symbol", "BTC/USDT", "--file", "a.csv"])
+        .assert_exit(2)
+        .stderr_contains("names a folder");
+    case.run(["frobnicate"]).assert_exit(2);
+}

@@ -1,0 +1,182 @@
+//! Bad input: a clear message naming the file and line, the documented exit code, and
+//! the database exactly as it was.
+
+use crate::{Case, shared};
+
+const HEADER: &str = "timestamp,open,high,low,close,volume\n";
+
+fn good_rows(count: usize) -> String {
+    (0..count).map(|i| format!("{},1.0,1.2,0.9,1.1,5\n", 1_640_995_200_000 + i as i64 * 60_000)).collect()
+}
+
+/// A case holding one good batch already, so that "unchanged" means something.
+fn seeded() -> Case {
+    let case = Case::new();
+    let path = case.write("good.csv", format!("{HEADER}{}", good_rows(20)));
+    case.run(["collect", "--symbol", "X", "--interval", "1m", "--file", path.to_str().unwrap()])
+        .assert_exit(0);
+    case
+}
+
+#[track_caller]
+fn refused(case: &Case, name: &str, content: &[u8], code: i32, message: &str) {
+    let before = case.dump();
+    let path = case.write(name, content);
+    case.run(["collect", "--symbol", "X", "--interval", "1m", "--file", path.to_str().unwrap()])
+        .assert_exit(code)
+        .stderr_contains(message);
+    assert_eq!(case.dump(), before, "{name} changed the database");
+}
+
+#[test]
+fn malformed_files_are_refused_with_file_and_line() {
+    let case = seeded();
+    let rows = good_rows(5);
+    refused(
+        &case,
+        "cols.csv",
+        format!("time,open,shut\n{rows}").as_bytes(),
+        2,
+        "cols.csv:1: no column for high, low, close, volume",
+    );
+    let text = format!("{HEADER}{}1640995500000,1.0,1.2,zero,1.1,5\n", good_rows(5));
+    refused(
+        &case,
+        "text.csv",
+        text.as_bytes(),
+        2,
+        "text.csv:7: column \"low\": cannot read \"zero\" as a number",
+    );
+    let truncated = format!("{HEADER}{}1640995500000,1.0,1.", good_rows(5));
+    refused(
+        &case,
+        "cut.csv",
+        truncated.as_bytes(),
+        2,
+        "cut.csv:7: expected at least 6 fields, found 3 (truncated line?)",
+    );
+    refused(&case, "empty.csv", b"", 2, "empty.csv: the file is empty");
+    refused(&case, "header.csv", HEADER.as_bytes(), 2, "header.csv: no candles");
+    refused(&case, "noise.dat", &[0u8, 159, 146, 150, 1, 2, 3, 255], 2, "noise.dat: unknown format");
+    refused(
+        &case,
+        "bad.json",
+        b"[[1640995200000, 1, 2, 0.5, 1.5, 3], [1640995260000, 1, 2",
+        2,
+        "bad.json:1:",
+    );
+    refused(&case, "bad.feather", b"ARROW1\0\0garbage", 2, "bad.feather: not readable as an Arrow IPC");
+    refused(&case, "bad.csv.gz", b"\x1f\x8bnot really gzip", 2, "not a readable gzip file");
+    refused(&case, "bad.zip", b"PK\x03\x04broken", 2, "not a readable zip file");
+}
+
+#[test]
+fn a_missing_file_is_a_usage_error() {
+    let case = seeded();
+    let before = case.dump();
+    case.run(["collect", "--symbol", "X", "--interval", "1m", "--file", "nowhere.csv"])
+        .assert_exit(2)
+        .stderr_contains("cannot open nowhere.csv");
+    assert_eq!(case.dump(), before);
+}
+
+#[test]
+fn a_bad_file_on_a_fresh_folder_creates_nothing() {
+    let case = Case::new();
+    let path = case.write("text.csv", format!("{HEADER}1640995200000,1,2,x,1,1\n"));
+    case.run(["collect", "--symbol", "X", "--interval", "1m", "--file", path.to_str().unwrap()])
+        .assert_exit(2);
+    assert!(!case.path("retrain.db").exists());
+}
+
+#[test]
+fn low_quality_batches_are_refused_whole_with_the_reasons() {
+    let case = seeded();
+    // Every row twice: half of the rows are defects.
+    let rows = good_rows(10);
+    let doubled = format!("{HEADER}{rows}{rows}");
+    refused(&case, "doubled.csv", doubled.as_bytes(), 3, "10 duplicate rows (first at line 12)");
+    // A third of the rows with high below the close.
+    let mut text = String::from(HEADER);
+    for i in 0..30_i64 {
+        let high = if i % 3 == 0 { "1.0" } else { "1.2" };
+        text.push_str(&format!("{},1.0,{high},0.9,1.1,5\n", 1_641_000_000_000 + i * 60_000));
+    }
+    refused(
+        &case,
+        "ohlc.csv",
+        text.as_bytes(),
+        3,
+        "10 rows with high < max(open, close) or low > min(open, close) (first at line 2)",
+    );
+    refused(&case, "ohlc.csv", text.as_bytes(), 3, "quality 0.615 is below data.quality_threshold 0.8");
+    refused(&case, "ohlc.csv", text.as_bytes(), 3, "nothing was written");
+}
+
+#[test]
+fn a_few_defects_are_reported_and_the_rest_stored() {
+    let case = Case::new();
+    let mut text = format!("{HEADER}{}", good_rows(30));
+    text.push_str(&good_rows(1)); // one exact duplicate of the first row
+    text.push_str("1640997000000,1.0,1.2,0.9,nan,5\n"); // minute 30: NaN close
+    let path = case.write("few.csv", text);
+    case.run(["collect", "--symbol", "X", "--interval", "1m", "--file", path.to_str().unwrap()])
+        .assert_exit(0)
+        .stdout_contains("32 rows read, 30 inserted, 0 updated, 0 unchanged, 1 rejected, 1 duplicates")
+        .stdout_contains("1 rows with NaN or infinite values (first at line 33)")
+        .stdout_contains("1 duplicate rows (first at line 32)");
+    assert_eq!(case.candles("X", "1m").len(), 30);
+}
+
+#[test]
+fn candles_at_another_interval_are_refused_with_a_hint() {
+    let Some(path) = shared("ETH_BTC-5m.feather") else { return };
+    let case = Case::new();
+    case.run(["collect", "--symbol", "E", "--interval", "1m", "--file", path.to_str().unwrap()])
+        .assert_exit(2)
+        .stderr_contains("most candles are 5m apart, not 1m")
+        .stderr_contains("--resample");
+    let one = shared("XRP_ETH-1m.feather").unwrap();
+    case.run([
+        "collect",
+        "--symbol",
+        "E",
+        "--interval",
+        "1m",
+        "--resample",
+        "90s",
+        "--file",
+        one.to_str().unwrap(),
+    ])
+    .assert_exit(2)
+    .stderr_contains("90s must be a multiple of 1m");
+    assert_eq!(case.dump(), "no database");
+}
+
+#[test]
+fn corrupted_arrow_and_parquet_files_never_crash() {
+    let Some(path) = shared("ETH_BTC-5m.feather") else { return };
+    let original = std::fs::read(&path).unwrap();
+    let case = Case::new();
+    // Flip bytes at spread-out places, and cut the file short, each a separate file.
+    let mut seed = 0x2545_f491_4f6c_dd1d_u64;
+    for attempt in 0..12 {
+        let mut bytes = original.clone();
+        if attempt % 3 == 0 {
+            bytes.truncate(bytes.len() * (attempt + 1) / 14);
+        } else {
+            for _ in 0..(attempt * 3) {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                let at = (seed % bytes.len() as u64) as usize;
+                bytes[at] ^= 0x5a;
+            }
+        }
+        let file = case.write(&format!("c{attempt}.feather"), &bytes);
+        let run =
+            case.run(["collect", "--symbol", "C", "--interval", "5m", "--file", file.to_str().unwrap()]);
+        assert!(!run.stderr.contains("panicked"), "attempt {attempt} panicked: {}", run.stderr);
+        assert!(matches!(run.code, Some(0 | 2 | 3)), "attempt {attempt}: {run:?}");
+    }
+}
