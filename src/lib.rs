@@ -8,6 +8,7 @@ pub mod commands;
 pub mod config;
 pub mod env_vars;
 pub mod error;
+pub mod features;
 pub mod ingest;
 pub mod output;
 pub mod store;
