@@ -28,6 +28,14 @@ pub enum Command {
     Collect(CollectArgs),
     /// Show what the store holds: per symbol and interval, candles, range, gaps, last collect.
     Status(StatusArgs),
+    /// Write the feature table of a stored series (with regime and label) to CSV or Parquet.
+    Features(FeaturesArgs),
+    /// Train a model for one (symbol, regime): search on validation, measure once on
+    /// test, save a versioned artifact, register it as a candidate.
+    Train(TrainArgs),
+    /// List the versions of a symbol's models with their status, windows, metrics and
+    /// checksum state.
+    Versions(VersionsArgs),
     /// Write a synthetic, regime-switching candle file with volatility clustering and a
     /// `regime` column, for trying retrain without market data.
     SampleData(SampleDataArgs),
@@ -113,6 +121,71 @@ pub struct StatusArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct FeaturesArgs {
+    #[arg(long)]
+    pub symbol: String,
+
+    /// Candle interval [default: data.interval from config]
+    #[arg(long)]
+    pub interval: Option<String>,
+
+    /// Output file; .csv or .parquet
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+}
+
+/// Model families `train` fits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ModelArg {
+    DecisionTree,
+    RandomForest,
+}
+
+#[derive(Debug, Args)]
+pub struct TrainArgs {
+    #[arg(long)]
+    pub symbol: String,
+
+    /// trending, sideways, volatile or consolidation
+    #[arg(long)]
+    pub regime: String,
+
+    /// Candle interval [default: data.interval from config]
+    #[arg(long)]
+    pub interval: Option<String>,
+
+    /// Model family [default: training.model from config]
+    #[arg(long, value_enum)]
+    pub model: Option<ModelArg>,
+
+    /// Hyperparameter sets to try [default: training.search.max_trials]
+    #[arg(long)]
+    pub trials: Option<u32>,
+
+    /// Seed of the search and the forest [default: training.seed]
+    #[arg(long)]
+    pub seed: Option<u64>,
+
+    /// Print the report as JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct VersionsArgs {
+    #[arg(long)]
+    pub symbol: String,
+
+    /// Only this regime [default: all]
+    #[arg(long)]
+    pub regime: Option<String>,
+
+    /// Print JSON instead of a table
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
 pub struct SampleDataArgs {
     /// Where to write the CSV
     #[arg(long, value_name = "PATH", default_value = "data/sample/SYNTH-5m.csv")]
@@ -123,7 +196,7 @@ pub struct SampleDataArgs {
     pub interval: String,
 
     /// Number of days to generate
-    #[arg(long, default_value_t = 30)]
+    #[arg(long, default_value_t = 45)]
     pub days: u32,
 
     /// Random seed; the same seed writes the same bytes

@@ -136,6 +136,32 @@ pub enum Regime {
 impl Regime {
     pub const ALL: [Regime; 4] =
         [Regime::Trending, Regime::Sideways, Regime::Volatile, Regime::Consolidation];
+
+    /// The name as the config and the command line spell it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Regime::Trending => "trending",
+            Regime::Sideways => "sideways",
+            Regime::Volatile => "volatile",
+            Regime::Consolidation => "consolidation",
+        }
+    }
+}
+
+impl std::fmt::Display for Regime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for Regime {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Regime, String> {
+        Regime::ALL.into_iter().find(|r| r.as_str() == text.trim().to_lowercase()).ok_or_else(|| {
+            format!("unknown regime {text:?}: expected trending, sideways, volatile or consolidation")
+        })
+    }
 }
 
 /// Where `run` gets new candles for a symbol.
@@ -275,6 +301,16 @@ pub enum SearchMetric {
     F1,
     Auc,
     Sharpe,
+}
+
+impl SearchMetric {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SearchMetric::F1 => "f1",
+            SearchMetric::Auc => "auc",
+            SearchMetric::Sharpe => "sharpe",
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

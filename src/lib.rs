@@ -2,15 +2,19 @@
 //! in the loop. `main.rs` parses the command line and calls [`run`]; each command lives
 //! in `commands/`, the pure work in `candles/` (and its siblings), the state in `store/`.
 
+pub mod artifact;
 pub mod candles;
 pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod env_vars;
 pub mod error;
+pub mod failpoint;
 pub mod features;
 pub mod ingest;
+pub mod model;
 pub mod output;
+pub mod rng;
 pub mod store;
 pub mod synth;
 

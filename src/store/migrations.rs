@@ -65,6 +65,54 @@ pub const MIGRATIONS: &[Migration] = &[
             CREATE INDEX trade_outcomes_by_symbol ON trade_outcomes (symbol, closed_at);
         ",
     },
+    Migration {
+        why: "the model registry: versions (never reused, even after a failed train, hence the counter) and their evaluations",
+        sql: "
+            CREATE TABLE version_counters (
+                symbol       TEXT    NOT NULL,
+                regime       TEXT    NOT NULL,
+                last_version INTEGER NOT NULL,
+                PRIMARY KEY (symbol, regime)
+            ) WITHOUT ROWID;
+
+            CREATE TABLE model_versions (
+                id               INTEGER PRIMARY KEY,
+                symbol           TEXT    NOT NULL,
+                regime           TEXT    NOT NULL,
+                version          INTEGER NOT NULL,
+                interval         TEXT    NOT NULL,
+                status           TEXT    NOT NULL CHECK (status IN ('candidate', 'production', 'canary', 'archived')),
+                model_kind       TEXT    NOT NULL,
+                hyperparameters  TEXT    NOT NULL,
+                seed             INTEGER NOT NULL,
+                train_from       INTEGER NOT NULL,
+                train_to         INTEGER NOT NULL,
+                validation_from  INTEGER NOT NULL,
+                validation_to    INTEGER NOT NULL,
+                test_from        INTEGER NOT NULL,
+                test_to          INTEGER NOT NULL,
+                data_fingerprint TEXT    NOT NULL,
+                config_hash      TEXT    NOT NULL,
+                artifact_path    TEXT    NOT NULL,
+                sha256           TEXT    NOT NULL,
+                parent_id        INTEGER REFERENCES model_versions (id),
+                created_at       INTEGER NOT NULL,
+                UNIQUE (symbol, regime, version)
+            );
+
+            CREATE TABLE evaluations (
+                id          INTEGER PRIMARY KEY,
+                version_id  INTEGER NOT NULL REFERENCES model_versions (id),
+                kind        TEXT    NOT NULL,
+                window_from INTEGER NOT NULL,
+                window_to   INTEGER NOT NULL,
+                rows        INTEGER NOT NULL,
+                metrics     TEXT    NOT NULL,
+                created_at  INTEGER NOT NULL
+            );
+            CREATE INDEX evaluations_by_version ON evaluations (version_id, id);
+        ",
+    },
 ];
 
 /// Why the schema could not be brought up to date.

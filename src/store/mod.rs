@@ -3,6 +3,7 @@
 
 mod candles;
 mod migrations;
+mod models;
 mod trades;
 
 use std::path::{Path, PathBuf};
@@ -12,6 +13,7 @@ use rusqlite::Connection;
 
 pub use candles::{CollectRecord, LastCollect, SeriesSummary, UpsertCounts};
 pub use migrations::MIGRATIONS;
+pub use models::{NewEvaluation, NewVersion, VersionRow};
 
 /// An open, migrated database.
 pub struct Store {

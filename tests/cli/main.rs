@@ -9,6 +9,7 @@ mod rejects;
 mod sample_data;
 mod status;
 mod trades;
+mod train;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -63,9 +64,24 @@ impl Case {
         I: IntoIterator<Item = S>,
         S: AsRef<std::ffi::OsStr>,
     {
+        self.run_with_env(&[], args)
+    }
+
+    /// Run with extra environment variables for this run only.
+    pub fn run_with_env<I, S>(&self, extra: &[(&str, &str)], args: I) -> Run
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<std::ffi::OsStr>,
+    {
         let mut command = Command::new(env!("CARGO_BIN_EXE_retrain"));
-        command.current_dir(self.dir.path()).args(args).env_remove("RETRAIN_CONFIG");
-        for (key, value) in &self.env {
+        command
+            .current_dir(self.dir.path())
+            .args(args)
+            .env_remove("RETRAIN_CONFIG")
+            .env_remove("RETRAIN_FAILPOINT");
+        for (key, value) in
+            self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())).chain(extra.iter().copied())
+        {
             command.env(key, value);
         }
         let output = command.output().expect("running retrain");
@@ -160,6 +176,11 @@ impl Run {
         assert!(self.stderr.contains(text), "stderr lacks {text:?}:\n{}", self.stderr);
         self
     }
+}
+
+/// The committed sample candles (synthetic, made by `retrain sample-data`).
+pub fn sample() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("data/sample/SYNTH-5m.csv")
 }
 
 /// A file of ../shared/data, or `None` (with a note) where that folder is absent; CI always has it.

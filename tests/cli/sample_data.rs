@@ -6,7 +6,7 @@ use crate::Case;
 #[test]
 fn the_committed_sample_is_what_the_generator_writes() {
     let case = Case::new();
-    case.run(["sample-data", "--out", "sample.csv"]).assert_exit(0).stdout_contains("8640 5m candles");
+    case.run(["sample-data", "--out", "sample.csv"]).assert_exit(0).stdout_contains("12960 5m candles");
     let committed = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/data/sample/SYNTH-5m.csv")).unwrap();
     assert!(
         std::fs::read(case.path("sample.csv")).unwrap() == committed,
@@ -15,5 +15,5 @@ fn the_committed_sample_is_what_the_generator_writes() {
 
     case.run(["collect", "--symbol", "SYNTH", "--interval", "5m", "--file", "sample.csv"])
         .assert_exit(0)
-        .stdout_contains("8640 rows read, 8640 inserted, 0 updated, 0 unchanged, 0 rejected, 0 duplicates, 0 gaps, quality 1.000");
+        .stdout_contains("12960 rows read, 12960 inserted, 0 updated, 0 unchanged, 0 rejected, 0 duplicates, 0 gaps, quality 1.000");
 }

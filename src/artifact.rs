@@ -1,0 +1,246 @@
+//! Model artifacts: `models/<SYMBOL>/<regime>/v<N>/` holding the model, the drift
+//! reference and a manifest that lists both with their SHA-256; the registry keeps the
+//! manifest's SHA-256. Written to a temporary folder, each file synced, then renamed; a
+//! load verifies every checksum and names the file that fails.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::config::{LabelSettings, ModelKind, Regime, SearchMetric};
+use crate::model::dataset::{NoiseReport, Scaling};
+use crate::model::forest::{Forest, Hyper};
+use crate::model::metrics::Classification;
+
+pub const MANIFEST_FILE: &str = "manifest.json";
+pub const MODEL_FILE: &str = "model.json";
+pub const REFERENCE_FILE: &str = "reference.json";
+
+/// One part of the split as the manifest records it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Window {
+    /// Open time (epoch ms) of the first and last row.
+    pub from: i64,
+    pub to: i64,
+    pub rows: usize,
+    /// Share of rows labelled 1.
+    pub positive_rate: f64,
+}
+
+/// How the search went.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SearchSummary {
+    pub metric: SearchMetric,
+    pub trials: usize,
+    pub best_validation_score: f64,
+}
+
+/// Everything needed to use, check and reproduce a version. Holds no clock time or
+/// path, so the same data, config and seed give the same bytes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Manifest {
+    pub tool: String,
+    pub symbol: String,
+    pub regime: Regime,
+    pub interval: String,
+    pub version: i64,
+    pub model: ModelKind,
+    /// Model inputs, in order.
+    pub features: Vec<String>,
+    pub scaling: Scaling,
+    pub constant_features: Vec<String>,
+    pub hyperparameters: Hyper,
+    pub seed: u64,
+    pub search: SearchSummary,
+    pub label: LabelSettings,
+    pub train: Window,
+    pub validation: Window,
+    pub test: Window,
+    pub noise_filter: Option<NoiseReport>,
+    pub test_metrics: Classification,
+    pub config_hash: String,
+    pub data_fingerprint: String,
+    /// SHA-256 of the other files of the artifact.
+    pub files: BTreeMap<String, String>,
+}
+
+/// The training distribution, kept for drift checks: a bounded sample of training rows
+/// (raw feature values), the deciles of every feature over all training rows, and the
+/// model's predictions on the sample.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Reference {
+    pub features: Vec<String>,
+    pub training_rows: usize,
+    /// Per feature, the sampled rows' values.
+    pub sample: Vec<Vec<f64>>,
+    /// Per feature, the nine inner decile edges (linear interpolation, numpy's default).
+    pub deciles: Vec<Vec<f64>>,
+    pub predictions: Vec<f64>,
+    pub label_rate: f64,
+}
+
+/// A verified artifact in memory.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    pub manifest: Manifest,
+    pub forest: Forest,
+    pub reference: Reference,
+}
+
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The folder of a version, relative to the models folder.
+pub fn relative_dir(symbol: &str, regime: Regime, version: i64) -> PathBuf {
+    Path::new(symbol).join(regime.as_str()).join(format!("v{version}"))
+}
+
+/// Write the three files and return the manifest's SHA-256. A folder left at the final
+/// name by a crash before its registry row was written is replaced: the registry, not
+/// the folder, says a version exists.
+pub fn write(
+    models_dir: &Path,
+    manifest: &mut Manifest,
+    forest: &Forest,
+    reference: &Reference,
+) -> anyhow::Result<String> {
+    let relative = relative_dir(&manifest.symbol, manifest.regime, manifest.version);
+    let target = models_dir.join(&relative);
+    let parent = target.parent().unwrap_or(models_dir).to_path_buf();
+    std::fs::create_dir_all(&parent).with_context(|| format!("creating {}", parent.display()))?;
+    let temporary = parent.join(format!(".v{}.tmp-{}", manifest.version, std::process::id()));
+    if temporary.exists() {
+        std::fs::remove_dir_all(&temporary).with_context(|| format!("removing {}", temporary.display()))?;
+    }
+    std::fs::create_dir(&temporary).with_context(|| format!("creating {}", temporary.display()))?;
+
+    let model_bytes = serde_json::to_vec(forest)?;
+    let reference_bytes = serde_json::to_vec(reference)?;
+    manifest.files = BTreeMap::from([
+        (MODEL_FILE.to_string(), sha256_hex(&model_bytes)),
+        (REFERENCE_FILE.to_string(), sha256_hex(&reference_bytes)),
+    ]);
+    let manifest_bytes = serde_json::to_vec_pretty(manifest)?;
+    for (name, bytes) in
+        [(MODEL_FILE, &model_bytes), (REFERENCE_FILE, &reference_bytes), (MANIFEST_FILE, &manifest_bytes)]
+    {
+        let path = temporary.join(name);
+        let mut file = std::fs::File::create(&path).with_context(|| format!("writing {}", path.display()))?;
+        file.write_all(bytes)
+            .and_then(|()| file.sync_all())
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
+    sync_dir(&temporary);
+    crate::failpoint::hit("artifact:files-synced");
+    if target.exists() {
+        std::fs::remove_dir_all(&target)
+            .with_context(|| format!("removing the stale {}", target.display()))?;
+    }
+    std::fs::rename(&temporary, &target)
+        .with_context(|| format!("renaming {} to {}", temporary.display(), target.display()))?;
+    sync_dir(&parent);
+    Ok(sha256_hex(&manifest_bytes))
+}
+
+fn sync_dir(path: &Path) {
+    if let Ok(dir) = std::fs::File::open(path) {
+        let _ = dir.sync_all();
+    }
+}
+
+/// Remove temporary folders that a killed `train` left under `models_dir/<SYMBOL>/<regime>/`.
+pub fn remove_leftovers(models_dir: &Path, symbol: &str, regime: Regime) {
+    let folder = models_dir.join(symbol).join(regime.as_str());
+    let Ok(entries) = std::fs::read_dir(&folder) else { return };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.starts_with(".v") && name.contains(".tmp-") {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
+}
+
+/// Check a version's files against the registry's checksum; the error names the file.
+pub fn verify(models_dir: &Path, relative: &Path, manifest_sha: &str) -> Result<Manifest, String> {
+    let folder = models_dir.join(relative);
+    let read = |name: &str| -> Result<Vec<u8>, String> {
+        let path = folder.join(name);
+        std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))
+    };
+    let manifest_bytes = read(MANIFEST_FILE)?;
+    if sha256_hex(&manifest_bytes) != manifest_sha {
+        return Err(format!(
+            "{}: checksum mismatch (the registry has {manifest_sha})",
+            folder.join(MANIFEST_FILE).display()
+        ));
+    }
+    let manifest: Manifest = serde_json::from_slice(&manifest_bytes)
+        .map_err(|e| format!("{}: {e}", folder.join(MANIFEST_FILE).display()))?;
+    for (name, expected) in &manifest.files {
+        if sha256_hex(&read(name)?) != *expected {
+            return Err(format!(
+                "{}: checksum mismatch (the manifest has {expected})",
+                folder.join(name).display()
+            ));
+        }
+    }
+    Ok(manifest)
+}
+
+/// Load and verify a version.
+pub fn load(models_dir: &Path, relative: &Path, manifest_sha: &str) -> Result<Loaded, String> {
+    let manifest = verify(models_dir, relative, manifest_sha)?;
+    let folder = models_dir.join(relative);
+    let parse = |name: &str| -> Result<Vec<u8>, String> {
+        std::fs::read(folder.join(name)).map_err(|e| format!("{}: {e}", folder.join(name).display()))
+    };
+    let forest: Forest = serde_json::from_slice(&parse(MODEL_FILE)?)
+        .map_err(|e| format!("{}: {e}", folder.join(MODEL_FILE).display()))?;
+    let reference: Reference = serde_json::from_slice(&parse(REFERENCE_FILE)?)
+        .map_err(|e| format!("{}: {e}", folder.join(REFERENCE_FILE).display()))?;
+    Ok(Loaded { manifest, forest, reference })
+}
+
+/// The p-quantile of sorted values by linear interpolation (Hyndman-Fan type 7, numpy's
+/// default): h = (n - 1) p, x[floor h] + (h - floor h)(x[floor h + 1] - x[floor h]).
+pub fn quantile_sorted(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let h = (sorted.len() - 1) as f64 * p;
+    let low = h.floor() as usize;
+    let high = (low + 1).min(sorted.len() - 1);
+    sorted[low] + (h - low as f64) * (sorted[high] - sorted[low])
+}
+
+/// The nine inner decile edges of `values`.
+pub fn deciles(values: &[f64]) -> Vec<f64> {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    (1..10).map(|k| quantile_sorted(&sorted, f64::from(k) / 10.0)).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quantiles_follow_numpy() {
+        // numpy.quantile([1, 2, 3, 4], [0.1, 0.5, 0.9]) = [1.3, 2.5, 3.7]
+        let sorted = [1.0, 2.0, 3.0, 4.0];
+        assert!((quantile_sorted(&sorted, 0.1) - 1.3).abs() < 1e-12);
+        assert_eq!(quantile_sorted(&sorted, 0.5), 2.5);
+        assert!((quantile_sorted(&sorted, 0.9) - 3.7).abs() < 1e-12);
+        assert_eq!(deciles(&[5.0; 3]), vec![5.0; 9]);
+    }
+
+    #[test]
+    fn sha256_of_abc() {
+        assert_eq!(sha256_hex(b"abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    }
+}

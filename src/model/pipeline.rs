@@ -1,0 +1,178 @@
+//! Training a (symbol, regime) model end to end, without I/O: features -> regime filter ->
+//! labels -> time split with embargo -> search on validation -> test metrics once ->
+//! everything the artifact holds.
+
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use super::dataset::{self, Prepared};
+use super::forest::{Forest, Presorted};
+use super::metrics::{self, Classification};
+use super::search::{self, Outcome, Validation};
+use crate::artifact::{self, Reference, Window};
+use crate::candles::{Candle, Interval};
+use crate::config::{ModelKind, Regime, Settings};
+use crate::features::{self, FeatureTable};
+
+/// What to train.
+pub struct Request<'a> {
+    pub candles: &'a [Candle],
+    pub interval: Interval,
+    pub regime: Regime,
+    pub model: ModelKind,
+    pub trials: u32,
+    pub seed: u64,
+    pub settings: &'a Settings,
+}
+
+/// A trained model and everything measured on the way.
+pub struct Trained {
+    pub table: FeatureTable,
+    pub prepared: Prepared,
+    pub outcome: Outcome,
+    pub test_metrics: Classification,
+    pub reference: Reference,
+    pub train: Window,
+    pub validation: Window,
+    pub test: Window,
+    pub config_hash: String,
+    pub data_fingerprint: String,
+    pub timings: Timings,
+}
+
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct Timings {
+    pub features: Duration,
+    pub search: Duration,
+}
+
+impl Trained {
+    pub fn forest(&self) -> &Forest {
+        &self.outcome.forest
+    }
+}
+
+/// Why a model cannot be trained on this data: a refusal with the numbers.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{0}")]
+pub struct Refusal(pub String);
+
+/// Train; `progress(trials done, best validation score)` after each trial.
+pub fn train(request: &Request, progress: &mut dyn FnMut(usize, f64)) -> Result<Trained, Refusal> {
+    let s = request.settings;
+    let started = Instant::now();
+    if request.candles.iter().any(|c| c.values().iter().any(|v| !v.is_finite())) {
+        return Err(Refusal("the stored candles hold a non-finite value; collect them again".into()));
+    }
+    let table = features::compute(request.candles, &s.features, &s.regimes)
+        .map_err(|e| Refusal(format!("computing features: {e}")))?;
+    let prepared = dataset::prepare(&table, request.regime, &s.label, &s.training, request.interval.millis())
+        .map_err(Refusal)?;
+    let features_time = started.elapsed();
+
+    let started = Instant::now();
+    let x_train = prepared.matrix(&table, &prepared.train);
+    let y_train = prepared.targets(&prepared.train);
+    let x_validation = prepared.matrix(&table, &prepared.validation);
+    let y_validation = prepared.targets(&prepared.validation);
+    let forward: Vec<f64> = prepared.validation.rows.iter().map(|&r| prepared.forward_returns[r]).collect();
+    let presorted = Presorted::new(x_train.view(), &y_train).map_err(Refusal)?;
+    let validation = Validation {
+        x: x_validation.view(),
+        y: &y_validation,
+        forward_returns: &forward,
+        metric: s.training.search.metric,
+        threshold: s.evaluation.threshold,
+        round_trip_cost: s.label.fee_bps / 1e4,
+    };
+    let candidates = search::candidates(&s.training.search, request.model, request.trials, request.seed);
+    let outcome = search::run(&presorted, &validation, &candidates, request.seed, progress)
+        .ok_or_else(|| Refusal("the search ran no trial".into()))?;
+    let search_time = started.elapsed();
+
+    let x_test = prepared.matrix(&table, &prepared.test);
+    let y_test = prepared.targets(&prepared.test);
+    let test_metrics =
+        metrics::classification(&outcome.forest.predict(x_test.view()), &y_test, s.evaluation.threshold)
+            .ok_or_else(|| Refusal("the test window is empty".into()))?;
+    let reference = reference(&table, &prepared, &outcome.forest, s.training.reference_sample as usize);
+    let window = |part: &dataset::Part| window(&table, &prepared, part);
+    Ok(Trained {
+        train: window(&prepared.train),
+        validation: window(&prepared.validation),
+        test: window(&prepared.test),
+        config_hash: config_hash(s),
+        data_fingerprint: data_fingerprint(request.candles),
+        table,
+        reference,
+        test_metrics,
+        outcome,
+        prepared,
+        timings: Timings { features: features_time, search: search_time },
+    })
+}
+
+fn window(table: &FeatureTable, prepared: &Prepared, part: &dataset::Part) -> Window {
+    let positives = part.rows.iter().filter(|&&r| prepared.labels[r] == Some(1)).count();
+    Window {
+        from: part.rows.first().map_or(0, |&r| table.open_time[r]),
+        to: part.rows.last().map_or(0, |&r| table.open_time[r]),
+        rows: part.rows.len(),
+        positive_rate: if part.rows.is_empty() { 0.0 } else { positives as f64 / part.rows.len() as f64 },
+    }
+}
+
+/// The drift reference: up to `size` training rows, evenly spaced in time, with raw
+/// feature values and the model's predictions; deciles over all training rows.
+fn reference(table: &FeatureTable, prepared: &Prepared, forest: &Forest, size: usize) -> Reference {
+    let rows = &prepared.train.rows;
+    let picked: Vec<usize> = if rows.len() <= size {
+        rows.clone()
+    } else {
+        (0..size).map(|i| rows[i * rows.len() / size]).collect()
+    };
+    let sample =
+        prepared.features.iter().map(|&f| picked.iter().map(|&r| table.columns[f][r]).collect()).collect();
+    let deciles = prepared
+        .features
+        .iter()
+        .map(|&f| artifact::deciles(&rows.iter().map(|&r| table.columns[f][r]).collect::<Vec<f64>>()))
+        .collect();
+    let x = dataset::scaled_matrix(table, &picked, &prepared.features, &prepared.scaling);
+    let positives = rows.iter().filter(|&&r| prepared.labels[r] == Some(1)).count();
+    Reference {
+        features: prepared.features.iter().map(|&f| table.names[f].clone()).collect(),
+        training_rows: rows.len(),
+        sample,
+        deciles,
+        predictions: forest.predict(x.view()),
+        label_rate: positives as f64 / rows.len().max(1) as f64,
+    }
+}
+
+/// SHA-256 of the settings that shape a model (features, regimes, label, training,
+/// evaluation threshold), as canonical JSON.
+pub fn config_hash(s: &Settings) -> String {
+    let shaping = serde_json::json!({
+        "features": s.features,
+        "regimes": s.regimes,
+        "label": s.label,
+        "training": s.training,
+        "threshold": s.evaluation.threshold,
+    });
+    artifact::sha256_hex(shaping.to_string().as_bytes())
+}
+
+/// SHA-256 over every candle's open time and values, little-endian.
+pub fn data_fingerprint(candles: &[Candle]) -> String {
+    let mut hasher = Sha256::new();
+    for c in candles {
+        hasher.update(c.open_time.to_le_bytes());
+        for v in c.values() {
+            hasher.update(v.to_le_bytes());
+        }
+    }
+    hasher.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}

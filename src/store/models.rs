@@ -1,0 +1,220 @@
+//! The model registry: version numbers, versions, evaluations.
+
+use rusqlite::{OptionalExtension, TransactionBehavior, params};
+
+use super::Store;
+use crate::config::Regime;
+
+/// A version to record; its artifact is already complete on disk.
+#[derive(Debug, Clone)]
+pub struct NewVersion {
+    pub symbol: String,
+    pub regime: Regime,
+    pub version: i64,
+    pub interval: String,
+    pub model_kind: String,
+    pub hyperparameters: String,
+    pub seed: u64,
+    pub train: (i64, i64),
+    pub validation: (i64, i64),
+    pub test: (i64, i64),
+    pub data_fingerprint: String,
+    pub config_hash: String,
+    pub artifact_path: String,
+    pub sha256: String,
+    pub created_at: i64,
+}
+
+/// An evaluation to record with a version.
+#[derive(Debug, Clone)]
+pub struct NewEvaluation {
+    pub kind: String,
+    pub window: (i64, i64),
+    pub rows: usize,
+    /// JSON object of the metrics.
+    pub metrics: String,
+}
+
+/// A stored version with its latest evaluation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VersionRow {
+    pub id: i64,
+    pub symbol: String,
+    pub regime: String,
+    pub version: i64,
+    pub interval: String,
+    pub status: String,
+    pub model_kind: String,
+    pub hyperparameters: String,
+    pub train: (i64, i64),
+    pub validation: (i64, i64),
+    pub test: (i64, i64),
+    pub artifact_path: String,
+    pub sha256: String,
+    pub parent_id: Option<i64>,
+    pub created_at: i64,
+    /// (kind, metrics JSON) of the latest evaluation.
+    pub latest_evaluation: Option<(String, String)>,
+}
+
+impl Store {
+    /// Take the next version number of (symbol, regime) in its own committed transaction,
+    /// so that a train that fails later never hands the number out again.
+    pub fn reserve_version(&mut self, symbol: &str, regime: Regime) -> anyhow::Result<i64> {
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let stored: Option<i64> = tx
+            .query_row(
+                "SELECT last_version FROM version_counters WHERE symbol = ?1 AND regime = ?2",
+                params![symbol, regime.as_str()],
+                |r| r.get(0),
+            )
+            .optional()?;
+        let next = stored.unwrap_or(0) + 1;
+        tx.execute(
+            "INSERT INTO version_counters (symbol, regime, last_version) VALUES (?1, ?2, ?3)
+             ON CONFLICT (symbol, regime) DO UPDATE SET last_version = ?3",
+            params![symbol, regime.as_str(), next],
+        )?;
+        tx.commit()?;
+        Ok(next)
+    }
+
+    /// Record a candidate version and its test evaluation in one transaction; the parent
+    /// is the latest earlier version of the model.
+    pub fn insert_version(&mut self, v: &NewVersion, evaluation: &NewEvaluation) -> anyhow::Result<i64> {
+        let tx = self.conn.transaction()?;
+        let parent: Option<i64> = tx
+            .query_row(
+                "SELECT id FROM model_versions WHERE symbol = ?1 AND regime = ?2 ORDER BY version DESC LIMIT 1",
+                params![v.symbol, v.regime.as_str()],
+                |r| r.get(0),
+            )
+            .optional()?;
+        tx.execute(
+            "INSERT INTO model_versions (symbol, regime, version, interval, status, model_kind, hyperparameters,
+                 seed, train_from, train_to, validation_from, validation_to, test_from, test_to,
+                 data_fingerprint, config_hash, artifact_path, sha256, parent_id, created_at)
+             VALUES (?1, ?2, ?3, ?4, 'candidate', ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)",
+            params![
+                v.symbol,
+                v.regime.as_str(),
+                v.version,
+                v.interval,
+                v.model_kind,
+                v.hyperparameters,
+                v.seed as i64,
+                v.train.0,
+                v.train.1,
+                v.validation.0,
+                v.validation.1,
+                v.test.0,
+                v.test.1,
+                v.data_fingerprint,
+                v.config_hash,
+                v.artifact_path,
+                v.sha256,
+                parent,
+                v.created_at
+            ],
+        )?;
+        let id = tx.last_insert_rowid();
+        tx.execute(
+            "INSERT INTO evaluations (version_id, kind, window_from, window_to, rows, metrics, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![
+                id,
+                evaluation.kind,
+                evaluation.window.0,
+                evaluation.window.1,
+                evaluation.rows as i64,
+                evaluation.metrics,
+                v.created_at
+            ],
+        )?;
+        tx.commit()?;
+        Ok(id)
+    }
+
+    /// Versions of (symbol, regime), newest first; every (symbol, regime) when `regime` is None.
+    pub fn versions(&self, symbol: &str, regime: Option<Regime>) -> anyhow::Result<Vec<VersionRow>> {
+        let mut statement = self.conn.prepare(
+            "SELECT v.id, v.symbol, v.regime, v.version, v.interval, v.status, v.model_kind, v.hyperparameters,
+                    v.train_from, v.train_to, v.validation_from, v.validation_to, v.test_from, v.test_to,
+                    v.artifact_path, v.sha256, v.parent_id, v.created_at,
+                    (SELECT e.kind FROM evaluations e WHERE e.version_id = v.id ORDER BY e.id DESC LIMIT 1),
+                    (SELECT e.metrics FROM evaluations e WHERE e.version_id = v.id ORDER BY e.id DESC LIMIT 1)
+             FROM model_versions v
+             WHERE v.symbol = ?1 AND (?2 IS NULL OR v.regime = ?2)
+             ORDER BY v.regime, v.version DESC",
+        )?;
+        let rows = statement.query_map(params![symbol, regime.map(Regime::as_str)], |r| {
+            let kind: Option<String> = r.get(18)?;
+            let metrics: Option<String> = r.get(19)?;
+            Ok(VersionRow {
+                id: r.get(0)?,
+                symbol: r.get(1)?,
+                regime: r.get(2)?,
+                version: r.get(3)?,
+                interval: r.get(4)?,
+                status: r.get(5)?,
+                model_kind: r.get(6)?,
+                hyperparameters: r.get(7)?,
+                train: (r.get(8)?, r.get(9)?),
+                validation: (r.get(10)?, r.get(11)?),
+                test: (r.get(12)?, r.get(13)?),
+                artifact_path: r.get(14)?,
+                sha256: r.get(15)?,
+                parent_id: r.get(16)?,
+                created_at: r.get(17)?,
+                latest_evaluation: kind.zip(metrics),
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn version(n: i64) -> NewVersion {
+        NewVersion {
+            symbol: "BTC".into(),
+            regime: Regime::Trending,
+            version: n,
+            interval: "5m".into(),
+            model_kind: "random-forest".into(),
+            hyperparameters: "{}".into(),
+            seed: 42,
+            train: (0, 1),
+            validation: (2, 3),
+            test: (4, 5),
+            data_fingerprint: "d".into(),
+            config_hash: "c".into(),
+            artifact_path: format!("BTC/trending/v{n}"),
+            sha256: "s".into(),
+            created_at: 9,
+        }
+    }
+
+    #[test]
+    fn version_numbers_never_repeat_and_parents_link() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("s.db")).unwrap();
+        let first = store.reserve_version("BTC", Regime::Trending).unwrap();
+        let abandoned = store.reserve_version("BTC", Regime::Trending).unwrap();
+        let third = store.reserve_version("BTC", Regime::Trending).unwrap();
+        assert_eq!((first, abandoned, third), (1, 2, 3));
+        assert_eq!(store.reserve_version("BTC", Regime::Volatile).unwrap(), 1);
+
+        let evaluation =
+            NewEvaluation { kind: "test".into(), window: (4, 5), rows: 10, metrics: "{\"f1\":0.5}".into() };
+        let id1 = store.insert_version(&version(first), &evaluation).unwrap();
+        store.insert_version(&version(third), &evaluation).unwrap();
+        let rows = store.versions("BTC", Some(Regime::Trending)).unwrap();
+        assert_eq!(rows.iter().map(|r| r.version).collect::<Vec<_>>(), [3, 1]);
+        assert_eq!(rows[0].parent_id, Some(id1));
+        assert_eq!(rows[0].status, "candidate");
+        assert_eq!(rows[0].latest_evaluation, Some(("test".into(), "{\"f1\":0.5}".into())));
+    }
+}
