@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The main job end to end on the sample data, in ./demo, with no network:
 # build retrain, set up a state folder, collect the synthetic candles (twice: the second
-# collect changes nothing), and show the state.
+# collect changes nothing), train a model per regime, list the versions, show the state.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cargo build --release --locked --manifest-path "$root/Cargo.toml"
@@ -13,4 +13,8 @@ cd "$root/demo"
 "$retrain" init
 "$retrain" collect --symbol SYNTH --interval 5m --file "$sample"
 "$retrain" collect --symbol SYNTH --interval 5m --file "$sample"
+for regime in trending sideways volatile consolidation; do
+  "$retrain" train --symbol SYNTH --regime "$regime"
+done
+"$retrain" versions --symbol SYNTH
 "$retrain" status

@@ -3,6 +3,17 @@
 use clap::Parser;
 
 fn main() -> std::process::ExitCode {
+    reset_sigpipe();
     let cli = retrain::cli::Cli::parse();
     retrain::run(cli)
+}
+
+/// Rust ignores SIGPIPE, so `retrain status | head` would panic on the closed pipe;
+/// restore the default, and end quietly as every Unix tool does.
+fn reset_sigpipe() {
+    #[cfg(unix)]
+    // SAFETY: called first thing in main, before any other thread exists.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
 }

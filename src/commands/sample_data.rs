@@ -21,7 +21,7 @@ pub fn run(args: &SampleDataArgs) -> anyhow::Result<u8> {
     write_atomic(&args.out, synth::to_csv(&candles).as_bytes())?;
     let counts: Vec<String> = Regime::ALL
         .iter()
-        .map(|r| format!("{} {:?}", candles.iter().filter(|c| c.regime == *r).count(), r).to_lowercase())
+        .map(|r| format!("{} {r}", candles.iter().filter(|c| c.regime == *r).count()))
         .collect();
     println!(
         "wrote {}: {} {interval} candles from {} (seed {}); regimes: {}",
