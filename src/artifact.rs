@@ -11,7 +11,7 @@ use anyhow::Context;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::config::{LabelSettings, ModelKind, Regime, SearchMetric};
+use crate::config::{FeatureSettings, LabelSettings, ModelKind, Regime, RegimeSettings, SearchMetric};
 use crate::model::dataset::{NoiseReport, Scaling};
 use crate::model::forest::{Forest, Hyper};
 use crate::model::metrics::Classification;
@@ -56,6 +56,10 @@ pub struct Manifest {
     pub hyperparameters: Hyper,
     pub seed: u64,
     pub search: SearchSummary,
+    /// The settings the features, regimes and labels were computed with, so that later
+    /// evaluations compute them the same way whatever the config says by then.
+    pub feature_settings: FeatureSettings,
+    pub regime_settings: RegimeSettings,
     pub label: LabelSettings,
     pub train: Window,
     pub validation: Window,

@@ -33,6 +33,10 @@ pub enum Command {
     /// Train a model for one (symbol, regime): search on validation, measure once on
     /// test, save a versioned artifact, register it as a candidate.
     Train(TrainArgs),
+    /// Measure a version on bars it never saw (a backtest and the classification metrics),
+    /// or a challenger against the champion (--compare); flag a production model that
+    /// degraded.
+    Evaluate(EvaluateArgs),
     /// List the versions of a symbol's models with their status, windows, metrics and
     /// checksum state.
     Versions(VersionsArgs),
@@ -167,6 +171,56 @@ pub struct TrainArgs {
     pub seed: Option<u64>,
 
     /// Print the report as JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct EvaluateArgs {
+    #[arg(long)]
+    pub symbol: String,
+
+    /// trending, sideways, volatile or consolidation
+    #[arg(long)]
+    pub regime: String,
+
+    /// The version to evaluate [default: the newest; with --compare, the newest candidate]
+    #[arg(long, conflicts_with_all = ["production", "candidate"])]
+    pub version: Option<i64>,
+
+    /// Evaluate the production version
+    #[arg(long, conflicts_with = "candidate")]
+    pub production: bool,
+
+    /// Evaluate the newest candidate
+    #[arg(long)]
+    pub candidate: bool,
+
+    /// Compare the version (the challenger) with the champion on the same unseen bars
+    #[arg(long)]
+    pub compare: bool,
+
+    /// With --compare: the champion's version [default: the production version]
+    #[arg(long, requires = "compare")]
+    pub champion: Option<i64>,
+
+    /// Start of the window (UTC; ISO 8601 or epoch) [default: the last --window-days]
+    #[arg(long, value_name = "TIME", conflicts_with = "window_days")]
+    pub from: Option<String>,
+
+    /// End of the window [default: the last stored candle]
+    #[arg(long, value_name = "TIME", conflicts_with = "window_days")]
+    pub to: Option<String>,
+
+    /// The last D days [default: evaluation.window_days; with --compare, every unseen bar]
+    #[arg(long, value_name = "D")]
+    pub window_days: Option<u32>,
+
+    /// Write one row per bar (open_time, position, market and strategy return, equity)
+    #[arg(long, value_name = "FILE")]
+    pub export_returns: Option<PathBuf>,
+
+    /// Print JSON instead of text
     #[arg(long)]
     pub json: bool,
 }

@@ -398,6 +398,8 @@ pub struct EvaluationSettings {
     pub slippage_bps: f64,
     /// Recent window, in days, used when a command is given none.
     pub window_days: u32,
+    /// The metric that comparisons and degradation checks judge by (the gate metric).
+    pub metric: SearchMetric,
     /// Fewer clean shared bars than this makes a comparison `inconclusive`.
     pub min_compare_bars: u32,
     /// Block length, in bars, of the paired block bootstrap.
@@ -414,6 +416,7 @@ impl Default for EvaluationSettings {
             fee_bps: 5.0,
             slippage_bps: 2.0,
             window_days: 7,
+            metric: SearchMetric::F1,
             min_compare_bars: 200,
             bootstrap_block_bars: 24,
             bootstrap_resamples: 2_000,

@@ -9,6 +9,7 @@ pub mod commands;
 pub mod config;
 pub mod env_vars;
 pub mod error;
+pub mod evaluation;
 pub mod failpoint;
 pub mod features;
 pub mod ingest;

@@ -1,6 +1,7 @@
 //! One module per command: each reads what it needs, calls the core, writes, prints.
 
 mod collect;
+mod evaluate;
 mod features;
 mod init;
 mod sample_data;
@@ -23,6 +24,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<u8> {
         Command::Status(args) => status::run(&config::load(cli.config.as_deref())?, &args),
         Command::Features(args) => features::run(&config::load(cli.config.as_deref())?, &args),
         Command::Train(args) => train::run(&config::load(cli.config.as_deref())?, &args),
+        Command::Evaluate(args) => evaluate::run(&config::load(cli.config.as_deref())?, &args),
         Command::Versions(args) => versions::run(&config::load(cli.config.as_deref())?, &args),
     }
 }

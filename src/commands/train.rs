@@ -6,12 +6,17 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::json;
 
 use super::{existing_store, interval_or_default, parse_regime};
-use crate::artifact::{self, Manifest, SearchSummary, Window};
+use crate::artifact::{self, Loaded, Manifest, Reference, SearchSummary, Window};
 use crate::candles::time::{format_minute, format_rfc3339, now_millis};
+use crate::candles::{Candle, Interval};
 use crate::cli::{ModelArg, TrainArgs};
-use crate::config::{ModelKind, Resolved};
+use crate::config::{ModelKind, Resolved, Settings};
 use crate::error::{Failure, code};
+use crate::evaluation::Record;
+use crate::evaluation::backtest::{Rules, Trading};
+use crate::evaluation::score;
 use crate::failpoint;
+use crate::model::forest::Forest;
 use crate::model::pipeline::{self, Request, Trained};
 use crate::output::stderr_is_terminal;
 use crate::store::{NewEvaluation, NewVersion};
@@ -74,6 +79,8 @@ pub fn run(resolved: &Resolved, args: &TrainArgs) -> anyhow::Result<u8> {
             trials: trained.outcome.trials.len(),
             best_validation_score: best.score,
         },
+        feature_settings: settings.features.clone(),
+        regime_settings: settings.regimes.clone(),
         label: settings.label.clone(),
         train: trained.train.clone(),
         validation: trained.validation.clone(),
@@ -104,11 +111,14 @@ pub fn run(resolved: &Resolved, args: &TrainArgs) -> anyhow::Result<u8> {
         sha256: sha256.clone(),
         created_at: now_millis(),
     };
+    let trading =
+        test_backtest(&candles, &manifest, trained.forest(), &trained.reference, settings, interval)?;
+    let record = Record { classification: Some(trained.test_metrics), trading: Some(trading) };
     let evaluation = NewEvaluation {
         kind: "test".into(),
         window: (trained.test.from, trained.test.to),
         rows: trained.test.rows,
-        metrics: serde_json::to_string(&trained.test_metrics)?,
+        metrics: serde_json::to_string(&record)?,
     };
     store.insert_version(&new, &evaluation)?;
     let writing = writing.elapsed();
@@ -129,6 +139,7 @@ pub fn run(resolved: &Resolved, args: &TrainArgs) -> anyhow::Result<u8> {
             "search": {"metric": settings.training.search.metric, "trials": trained.outcome.trials, "best": trained.outcome.best},
             "hyperparameters": best.hyper,
             "test_metrics": trained.test_metrics,
+            "test_trading": record.trading,
             "artifact": path.display().to_string(),
             "sha256": sha256,
             "seconds": {
@@ -155,6 +166,29 @@ pub fn run(resolved: &Resolved, args: &TrainArgs) -> anyhow::Result<u8> {
         );
     }
     Ok(code::OK)
+}
+
+/// The version's trading metrics on its test window, as `evaluate` computes them.
+fn test_backtest(
+    candles: &[Candle],
+    manifest: &Manifest,
+    forest: &Forest,
+    reference: &Reference,
+    settings: &Settings,
+    interval: Interval,
+) -> anyhow::Result<Trading> {
+    let loaded = Loaded { manifest: manifest.clone(), forest: forest.clone(), reference: reference.clone() };
+    let view = score::view(candles, &loaded).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let times = &view.table.open_time;
+    let window =
+        times.partition_point(|&t| t < manifest.test.from)..times.partition_point(|&t| t <= manifest.test.to);
+    let rules = Rules {
+        threshold: settings.evaluation.threshold,
+        mode: settings.evaluation.position,
+        cost_per_side: (settings.evaluation.fee_bps + settings.evaluation.slippage_bps) / 1e4,
+        bars_per_year: interval.bars_per_year(),
+    };
+    Ok(score::score(&view, window, &rules).trading)
 }
 
 fn window_json(w: &Window) -> serde_json::Value {

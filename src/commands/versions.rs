@@ -8,7 +8,7 @@ use crate::candles::time::{format_minute, format_rfc3339};
 use crate::cli::VersionsArgs;
 use crate::config::Resolved;
 use crate::error::code;
-use crate::model::metrics::Classification;
+use crate::evaluation::Record;
 use crate::output::Table;
 
 pub fn run(resolved: &Resolved, args: &VersionsArgs) -> anyhow::Result<u8> {
@@ -20,7 +20,7 @@ pub fn run(resolved: &Resolved, args: &VersionsArgs) -> anyhow::Result<u8> {
         .iter()
         .map(|v| artifact::verify(&models_dir, std::path::Path::new(&v.artifact_path), &v.sha256).map(|_| ()))
         .collect();
-    let metrics = |json: &Option<(String, String)>| -> Option<(String, Classification)> {
+    let metrics = |json: &Option<(String, String)>| -> Option<(String, Record)> {
         let (kind, text) = json.as_ref()?;
         Some((kind.clone(), serde_json::from_str(text).ok()?))
     };
@@ -74,9 +74,10 @@ pub fn run(resolved: &Resolved, args: &VersionsArgs) -> anyhow::Result<u8> {
     ]);
     for (v, check) in versions.iter().zip(&checked) {
         let (kind, f1, auc) = match metrics(&v.latest_evaluation) {
-            Some((kind, m)) => {
+            Some((kind, Record { classification: Some(m), .. })) => {
                 (kind, format!("{:.3}", m.f1), m.roc_auc.map_or("-".into(), |a| format!("{a:.3}")))
             }
+            Some((kind, _)) => (kind, "-".into(), "-".into()),
             None => ("-".into(), "-".into(), "-".into()),
         };
         table.row(vec![

@@ -113,6 +113,26 @@ pub const MIGRATIONS: &[Migration] = &[
             CREATE INDEX evaluations_by_version ON evaluations (version_id, id);
         ",
     },
+    Migration {
+        why: "alerts raised by evaluate (and later drift, run): open until resolved, acknowledged on the way",
+        sql: "
+            CREATE TABLE alerts (
+                id              INTEGER PRIMARY KEY,
+                kind            TEXT    NOT NULL,
+                severity        TEXT    NOT NULL CHECK (severity IN ('low', 'medium', 'high', 'critical')),
+                symbol          TEXT,
+                regime          TEXT,
+                version_id      INTEGER REFERENCES model_versions (id),
+                message         TEXT    NOT NULL,
+                details         TEXT    NOT NULL,
+                created_at      INTEGER NOT NULL,
+                acknowledged_at INTEGER,
+                resolved_at     INTEGER,
+                resolution      TEXT
+            );
+            CREATE INDEX alerts_open ON alerts (resolved_at, kind, version_id);
+        ",
+    },
 ];
 
 /// Why the schema could not be brought up to date.

@@ -1,6 +1,7 @@
 //! The one door to the state: the SQLite connection, its migrations and every query.
 //! No SQL is written anywhere else.
 
+mod alerts;
 mod candles;
 mod migrations;
 mod models;
@@ -11,6 +12,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use rusqlite::Connection;
 
+pub use alerts::{NewAlert, Raised, severity_name};
 pub use candles::{CollectRecord, LastCollect, SeriesSummary, UpsertCounts};
 pub use migrations::MIGRATIONS;
 pub use models::{NewEvaluation, NewVersion, VersionRow};

@@ -53,7 +53,7 @@ pub struct VersionRow {
     pub sha256: String,
     pub parent_id: Option<i64>,
     pub created_at: i64,
-    /// (kind, metrics JSON) of the latest evaluation.
+    /// (kind, metrics JSON) of the latest test or backtest evaluation.
     pub latest_evaluation: Option<(String, String)>,
 }
 
@@ -118,21 +118,31 @@ impl Store {
             ],
         )?;
         let id = tx.last_insert_rowid();
-        tx.execute(
-            "INSERT INTO evaluations (version_id, kind, window_from, window_to, rows, metrics, created_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            params![
-                id,
-                evaluation.kind,
-                evaluation.window.0,
-                evaluation.window.1,
-                evaluation.rows as i64,
-                evaluation.metrics,
-                v.created_at
-            ],
-        )?;
+        add_evaluation(&tx, id, evaluation, v.created_at)?;
         tx.commit()?;
         Ok(id)
+    }
+
+    /// Record an evaluation of a version.
+    pub fn insert_evaluation(
+        &mut self,
+        version_id: i64,
+        evaluation: &NewEvaluation,
+        created_at: i64,
+    ) -> anyhow::Result<i64> {
+        add_evaluation(&self.conn, version_id, evaluation, created_at)
+    }
+
+    /// The evaluation of `kind` a version got when it was trained (its test metrics), as JSON.
+    pub fn evaluation_of_kind(&self, version_id: i64, kind: &str) -> anyhow::Result<Option<String>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT metrics FROM evaluations WHERE version_id = ?1 AND kind = ?2 ORDER BY id LIMIT 1",
+                params![version_id, kind],
+                |r| r.get(0),
+            )
+            .optional()?)
     }
 
     /// Versions of (symbol, regime), newest first; every (symbol, regime) when `regime` is None.
@@ -141,8 +151,10 @@ impl Store {
             "SELECT v.id, v.symbol, v.regime, v.version, v.interval, v.status, v.model_kind, v.hyperparameters,
                     v.train_from, v.train_to, v.validation_from, v.validation_to, v.test_from, v.test_to,
                     v.artifact_path, v.sha256, v.parent_id, v.created_at,
-                    (SELECT e.kind FROM evaluations e WHERE e.version_id = v.id ORDER BY e.id DESC LIMIT 1),
-                    (SELECT e.metrics FROM evaluations e WHERE e.version_id = v.id ORDER BY e.id DESC LIMIT 1)
+                    (SELECT e.kind FROM evaluations e WHERE e.version_id = v.id AND e.kind IN ('test', 'backtest')
+                     ORDER BY e.id DESC LIMIT 1),
+                    (SELECT e.metrics FROM evaluations e WHERE e.version_id = v.id AND e.kind IN ('test', 'backtest')
+                     ORDER BY e.id DESC LIMIT 1)
              FROM model_versions v
              WHERE v.symbol = ?1 AND (?2 IS NULL OR v.regime = ?2)
              ORDER BY v.regime, v.version DESC",
@@ -171,6 +183,20 @@ impl Store {
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
+}
+
+fn add_evaluation(
+    conn: &rusqlite::Connection,
+    version_id: i64,
+    e: &NewEvaluation,
+    created_at: i64,
+) -> anyhow::Result<i64> {
+    conn.execute(
+        "INSERT INTO evaluations (version_id, kind, window_from, window_to, rows, metrics, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        params![version_id, e.kind, e.window.0, e.window.1, e.rows as i64, e.metrics, created_at],
+    )?;
+    Ok(conn.last_insert_rowid())
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 
 mod binance;
 mod collect;
+mod evaluate;
 mod formats;
 mod http;
 mod init_config;

@@ -41,7 +41,7 @@ fn a_train_registers_a_verified_candidate() {
     let v1 = &doc["versions"][0];
     assert_eq!(v1["checksum"], "ok");
     assert_eq!(v1["latest_evaluation"]["kind"], "test");
-    let f1 = v1["latest_evaluation"]["metrics"]["f1"].as_f64().unwrap();
+    let f1 = v1["latest_evaluation"]["metrics"]["classification"]["f1"].as_f64().unwrap();
     assert!(f1 > 0.0 && f1 <= 1.0);
 
     let manifest: serde_json::Value =
