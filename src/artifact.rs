@@ -207,6 +207,14 @@ pub fn load(models_dir: &Path, relative: &Path, manifest_sha: &str) -> Result<Lo
         .map_err(|e| format!("{}: {e}", folder.join(MODEL_FILE).display()))?;
     let reference: Reference = serde_json::from_slice(&parse(REFERENCE_FILE)?)
         .map_err(|e| format!("{}: {e}", folder.join(REFERENCE_FILE).display()))?;
+    let features = manifest.features.len();
+    if manifest.scaling.mean.len() != features || manifest.scaling.std.len() != features {
+        return Err(format!(
+            "{}: the scaling does not match the features",
+            folder.join(MANIFEST_FILE).display()
+        ));
+    }
+    forest.validate(features).map_err(|e| format!("{}: {e}", folder.join(MODEL_FILE).display()))?;
     Ok(Loaded { manifest, forest, reference })
 }
 

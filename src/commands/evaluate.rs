@@ -85,16 +85,6 @@ fn load(resolved: &Resolved, version: &VersionRow) -> anyhow::Result<Loaded> {
     })
 }
 
-fn rules(settings: &Settings, interval: Interval) -> Rules {
-    let e = &settings.evaluation;
-    Rules {
-        threshold: e.threshold,
-        mode: e.position,
-        cost_per_side: (e.fee_bps + e.slippage_bps) / 1e4,
-        bars_per_year: interval.bars_per_year(),
-    }
-}
-
 /// The stored candles of a version's series and its view of them.
 fn view_of(store: &Store, version: &VersionRow, loaded: &Loaded) -> anyhow::Result<(Interval, View)> {
     let interval: Interval = version.interval.parse().map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -123,7 +113,7 @@ fn evaluate_version(
             version.symbol, version.regime, version.version
         ))
     })?;
-    let rules = rules(settings, interval);
+    let rules = Rules::from_settings(&settings.evaluation, interval);
     let scored = score::score(&view, window, &rules);
     let record = Record { classification: scored.classification, trading: Some(scored.trading) };
     let (from, to) = window_times(&view, &scored);
@@ -344,7 +334,7 @@ fn comparison(
     unseen: usize,
 ) -> Result<(std::ops::Range<usize>, Comparison), String> {
     let window = score::window(&challenger.table.open_time, requested, unseen)?;
-    let rules = rules(settings, interval);
+    let rules = Rules::from_settings(&settings.evaluation, interval);
     let bootstrap = Bootstrap {
         block_bars: settings.evaluation.bootstrap_block_bars as usize,
         resamples: settings.evaluation.bootstrap_resamples as usize,

@@ -182,12 +182,7 @@ fn test_backtest(
     let times = &view.table.open_time;
     let window =
         times.partition_point(|&t| t < manifest.test.from)..times.partition_point(|&t| t <= manifest.test.to);
-    let rules = Rules {
-        threshold: settings.evaluation.threshold,
-        mode: settings.evaluation.position,
-        cost_per_side: (settings.evaluation.fee_bps + settings.evaluation.slippage_bps) / 1e4,
-        bars_per_year: interval.bars_per_year(),
-    };
+    let rules = Rules::from_settings(&settings.evaluation, interval);
     Ok(score::score(&view, window, &rules).trading)
 }
 

@@ -7,7 +7,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::PositionMode;
+use crate::candles::Interval;
+use crate::config::{EvaluationSettings, PositionMode};
 
 /// One bar of the backtest.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -51,6 +52,18 @@ pub struct Rules {
     /// Fees plus slippage per side, as a fraction.
     pub cost_per_side: f64,
     pub bars_per_year: f64,
+}
+
+impl Rules {
+    /// The configured rules for bars of `interval`.
+    pub fn from_settings(e: &EvaluationSettings, interval: Interval) -> Rules {
+        Rules {
+            threshold: e.threshold,
+            mode: e.position,
+            cost_per_side: (e.fee_bps + e.slippage_bps) / 1e4,
+            bars_per_year: interval.bars_per_year(),
+        }
+    }
 }
 
 /// The position for P(up) `probability` (`None`: no signal on this bar, flat).

@@ -49,9 +49,6 @@ pub fn read_file(
     let label = path.display().to_string();
     let mut file =
         std::fs::File::open(path).map_err(|e| Failure::Usage(format!("cannot open {label}: {e}")))?;
-    if let Ok(meta) = file.metadata() {
-        progress.set_length(meta.len());
-    }
     let mut bytes = Vec::new();
     progress
         .wrap_read(&mut file)

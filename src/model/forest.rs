@@ -79,6 +79,36 @@ impl Tree {
 }
 
 impl Forest {
+    /// Check that every tree is well formed for `features` inputs: a loaded artifact is
+    /// verified by its checksums, but a tree that points outside itself must still be an
+    /// error, not a crash.
+    pub fn validate(&self, features: usize) -> Result<(), String> {
+        if self.trees.is_empty() {
+            return Err("the model holds no tree".into());
+        }
+        for (t, tree) in self.trees.iter().enumerate() {
+            let n = tree.feature.len();
+            let lengths = [tree.threshold.len(), tree.left.len(), tree.right.len(), tree.counts.len()];
+            if n == 0 || lengths.iter().any(|&l| l != n) {
+                return Err(format!("tree {t} is malformed"));
+            }
+            for node in 0..n {
+                let feature = tree.feature[node];
+                if feature < 0 {
+                    continue;
+                }
+                // Children come after their parent (the tree is stored in preorder), so no cycle.
+                let children_ok = [tree.left[node], tree.right[node]]
+                    .iter()
+                    .all(|&c| (c as usize) > node && (c as usize) < n);
+                if feature as usize >= features || !children_ok {
+                    return Err(format!("tree {t}, node {node} points outside the model"));
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// P(class 1) of every row: the mean of the trees' leaf shares.
     pub fn predict(&self, x: ArrayView2<f64>) -> Vec<f64> {
         x.axis_iter(Axis(0))
@@ -315,6 +345,19 @@ mod tests {
         assert_eq!(tree.threshold[0], 6.5);
         assert_eq!(tree.counts[1..], [[4, 0], [0, 4]]);
         assert_eq!(forest.predict(array![[-5.0], [20.0]].view()), vec![0.0, 1.0]);
+    }
+
+    #[test]
+    fn malformed_trees_are_refused() {
+        let x = array![[0.0], [1.0], [10.0], [11.0]];
+        let mut forest = fit_on(&x, &[0, 0, 1, 1], &hyper(1, false), 1);
+        assert_eq!(forest.validate(1), Ok(()));
+        assert!(forest.validate(0).is_err(), "feature 0 of a model with no feature");
+        forest.trees[0].left[0] = 0;
+        assert_eq!(forest.validate(1), Err("tree 0, node 0 points outside the model".into()));
+        forest.trees[0].counts.pop();
+        assert_eq!(forest.validate(1), Err("tree 0 is malformed".into()));
+        assert!(Forest { trees: Vec::new() }.validate(1).is_err());
     }
 
     #[test]

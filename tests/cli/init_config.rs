@@ -6,7 +6,10 @@ use crate::Case;
 #[test]
 fn init_writes_a_config_and_never_overwrites_it() {
     let case = Case::new();
-    case.run(["init"]).assert_exit(0).stdout_contains("wrote config.yaml").stdout_contains(&format!("schema v{}", retrain::store::MIGRATIONS.len()));
+    case.run(["init"])
+        .assert_exit(0)
+        .stdout_contains("wrote config.yaml")
+        .stdout_contains(&format!("schema v{}", retrain::store::MIGRATIONS.len()));
     assert!(case.path("retrain.db").exists());
     assert!(case.path("models").is_dir());
     let written = std::fs::read_to_string(case.path("config.yaml")).unwrap();
