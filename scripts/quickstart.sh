@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The main job end to end on the sample data, in ./demo, with no network:
 # build retrain, set up a state folder, collect the synthetic candles (twice: the second
-# collect changes nothing), train a model per regime, evaluate one on unseen bars, list
-# the versions, show the state.
+# collect changes nothing), train a model per regime, evaluate one on unseen bars, check
+# its drift, list the versions, show the state.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cargo build --release --locked --manifest-path "$root/Cargo.toml"
@@ -18,5 +18,6 @@ for regime in trending sideways volatile consolidation; do
   "$retrain" train --symbol SYNTH --regime "$regime"
 done
 "$retrain" evaluate --symbol SYNTH --regime trending
+"$retrain" drift-check --symbol SYNTH --regime trending
 "$retrain" versions --symbol SYNTH
 "$retrain" status

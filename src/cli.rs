@@ -37,6 +37,9 @@ pub enum Command {
     /// or a challenger against the champion (--compare); flag a production model that
     /// degraded.
     Evaluate(EvaluateArgs),
+    /// Compare recent features, predictions and labels of a model with its training
+    /// reference (or any two files); exit 4 at or above --fail-on.
+    DriftCheck(DriftCheckArgs),
     /// List the versions of a symbol's models with their status, windows, metrics and
     /// checksum state.
     Versions(VersionsArgs),
@@ -223,6 +226,63 @@ pub struct EvaluateArgs {
     /// Print JSON instead of text
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Args)]
+#[command(group(ArgGroup::new("subject").required(true).args(["symbol", "reference"])))]
+pub struct DriftCheckArgs {
+    /// The model's symbol
+    #[arg(long, requires = "regime", conflicts_with_all = ["reference", "current", "columns"])]
+    pub symbol: Option<String>,
+
+    /// The model's regime: trending, sideways, volatile or consolidation
+    #[arg(long, requires = "symbol")]
+    pub regime: Option<String>,
+
+    /// The version [default: the production version, else the newest]
+    #[arg(long, requires = "symbol")]
+    pub version: Option<i64>,
+
+    /// The last D days [default: drift.window_days]
+    #[arg(long, value_name = "D", conflicts_with_all = ["from", "to"])]
+    pub window_days: Option<u32>,
+
+    /// Start of the window (UTC; ISO 8601 or epoch)
+    #[arg(long, value_name = "TIME")]
+    pub from: Option<String>,
+
+    /// End of the window [default: the last stored candle]
+    #[arg(long, value_name = "TIME")]
+    pub to: Option<String>,
+
+    /// Ad hoc mode: the reference sample, a CSV, feather or Parquet file
+    #[arg(long, value_name = "FILE", requires = "current")]
+    pub reference: Option<PathBuf>,
+
+    /// Ad hoc mode: the current sample
+    #[arg(long, value_name = "FILE", requires = "reference")]
+    pub current: Option<PathBuf>,
+
+    /// Ad hoc mode: only these columns (comma-separated) [default: every shared numeric column]
+    #[arg(long, value_delimiter = ',')]
+    pub columns: Option<Vec<String>>,
+
+    /// Exit with code 4 when the overall severity is at or above this
+    #[arg(long, value_enum)]
+    pub fail_on: Option<SeverityArg>,
+
+    /// Print JSON instead of a table
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Drift severities, lowest first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, ValueEnum)]
+pub enum SeverityArg {
+    Low,
+    Medium,
+    High,
+    Critical,
 }
 
 #[derive(Debug, Args)]

@@ -5,10 +5,9 @@ use std::path::Path;
 
 use serde_json::json;
 
-use super::{existing_store, parse_regime};
-use crate::artifact::{self, Loaded};
+use super::{existing_store, load_artifact, parse_regime, requested_window, version_view};
 use crate::candles::Interval;
-use crate::candles::time::{TimeParser, format_minute, format_rfc3339, now_millis};
+use crate::candles::time::{format_minute, format_rfc3339, now_millis};
 use crate::cli::EvaluateArgs;
 use crate::config::{Resolved, SearchMetric, Settings, Severity};
 use crate::error::{Failure, code};
@@ -28,26 +27,12 @@ pub fn run(resolved: &Resolved, args: &EvaluateArgs) -> anyhow::Result<u8> {
             Failure::Usage(format!("no versions of {} {regime}: train one first", args.symbol)).into()
         );
     }
-    let requested = requested_window(args)?;
+    let requested = requested_window(args.from.as_deref(), args.to.as_deref(), args.window_days)?;
     if args.compare {
         compare_versions(resolved, &mut store, &versions, args, requested)
     } else {
         evaluate_version(resolved, &mut store, &versions, args, requested)
     }
-}
-
-fn requested_window(args: &EvaluateArgs) -> Result<Option<Requested>, Failure> {
-    let mut parser = TimeParser::new(None);
-    let mut time =
-        |flag: &str, text: &str| parser.parse(text).map_err(|e| Failure::Usage(format!("{flag}: {e}")));
-    Ok(match (&args.from, &args.to, args.window_days) {
-        (None, None, None) => None,
-        (_, _, Some(days)) => Some(Requested::LastDays(days)),
-        (from, to, None) => Some(Requested::Between(
-            from.as_deref().map(|t| time("--from", t)).transpose()?.unwrap_or(i64::MIN),
-            to.as_deref().map(|t| time("--to", t)).transpose()?.unwrap_or(i64::MAX),
-        )),
-    })
 }
 
 fn pick<'a>(
@@ -74,25 +59,6 @@ fn pick<'a>(
     })
 }
 
-fn load(resolved: &Resolved, version: &VersionRow) -> anyhow::Result<Loaded> {
-    artifact::load(&resolved.models_dir(), Path::new(&version.artifact_path), &version.sha256).map_err(|e| {
-        anyhow::anyhow!(
-            "{} {} v{}: the artifact fails its check: {e}",
-            version.symbol,
-            version.regime,
-            version.version
-        )
-    })
-}
-
-/// The stored candles of a version's series and its view of them.
-fn view_of(store: &Store, version: &VersionRow, loaded: &Loaded) -> anyhow::Result<(Interval, View)> {
-    let interval: Interval = version.interval.parse().map_err(|e| anyhow::anyhow!("{e}"))?;
-    let candles = store.candles(&version.symbol, interval, None)?;
-    let view = score::view(&candles, loaded).map_err(|e| anyhow::anyhow!("{e}"))?;
-    Ok((interval, view))
-}
-
 fn evaluate_version(
     resolved: &Resolved,
     store: &mut Store,
@@ -102,8 +68,8 @@ fn evaluate_version(
 ) -> anyhow::Result<u8> {
     let settings = &resolved.settings;
     let version = pick(versions, args, false)?;
-    let loaded = load(resolved, version)?;
-    let (interval, view) = view_of(store, version, &loaded)?;
+    let loaded = load_artifact(resolved, version)?;
+    let (interval, view) = version_view(store, version, &loaded)?;
     let horizon = loaded.manifest.label.horizon_bars as usize;
     let unseen = score::unseen_start(&view.table.open_time, loaded.manifest.validation.to, horizon);
     let requested = requested.unwrap_or(Requested::LastDays(settings.evaluation.window_days));
@@ -265,9 +231,10 @@ fn compare_versions(
         ))
         .into());
     }
-    let (champion_model, challenger_model) = (load(resolved, champion)?, load(resolved, challenger)?);
-    let (interval, champion_view) = view_of(store, champion, &champion_model)?;
-    let (_, challenger_view) = view_of(store, challenger, &challenger_model)?;
+    let (champion_model, challenger_model) =
+        (load_artifact(resolved, champion)?, load_artifact(resolved, challenger)?);
+    let (interval, champion_view) = version_view(store, champion, &champion_model)?;
+    let (_, challenger_view) = version_view(store, challenger, &challenger_model)?;
     let times = &challenger_view.table.open_time;
     let unseen = [(&champion_model, champion), (&challenger_model, challenger)]
         .iter()

@@ -1,6 +1,7 @@
 //! One module per command: each reads what it needs, calls the core, writes, prints.
 
 mod collect;
+mod drift_check;
 mod evaluate;
 mod features;
 mod init;
@@ -9,11 +10,16 @@ mod status;
 mod train;
 mod versions;
 
+use std::path::Path;
+
+use crate::artifact::{self, Loaded};
 use crate::candles::Interval;
+use crate::candles::time::TimeParser;
 use crate::cli::{Cli, Command};
 use crate::config::{self, Regime, Resolved};
 use crate::error::Failure;
-use crate::store::Store;
+use crate::evaluation::score::{self, Requested, View};
+use crate::store::{Store, VersionRow};
 
 /// Resolve the settings once, then run the command; the `Ok` value is the exit code.
 pub fn dispatch(cli: Cli) -> anyhow::Result<u8> {
@@ -25,6 +31,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<u8> {
         Command::Features(args) => features::run(&config::load(cli.config.as_deref())?, &args),
         Command::Train(args) => train::run(&config::load(cli.config.as_deref())?, &args),
         Command::Evaluate(args) => evaluate::run(&config::load(cli.config.as_deref())?, &args),
+        Command::DriftCheck(args) => drift_check::run(&config::load(cli.config.as_deref())?, &args),
         Command::Versions(args) => versions::run(&config::load(cli.config.as_deref())?, &args),
     }
 }
@@ -52,4 +59,44 @@ fn existing_store(resolved: &Resolved) -> anyhow::Result<Store> {
         .into());
     }
     Store::open(&path)
+}
+
+/// Load a version's artifact, verifying every checksum; the error names the file.
+fn load_artifact(resolved: &Resolved, version: &VersionRow) -> anyhow::Result<Loaded> {
+    artifact::load(&resolved.models_dir(), Path::new(&version.artifact_path), &version.sha256).map_err(|e| {
+        anyhow::anyhow!(
+            "{} {} v{}: the artifact fails its check: {e}",
+            version.symbol,
+            version.regime,
+            version.version
+        )
+    })
+}
+
+/// The stored candles of a version's series, seen through the version: its features,
+/// predictions and labels.
+fn version_view(store: &Store, version: &VersionRow, loaded: &Loaded) -> anyhow::Result<(Interval, View)> {
+    let interval: Interval = version.interval.parse().map_err(|e| anyhow::anyhow!("{e}"))?;
+    let candles = store.candles(&version.symbol, interval, None)?;
+    let view = score::view(&candles, loaded).map_err(|e| anyhow::anyhow!("{e}"))?;
+    Ok((interval, view))
+}
+
+/// The window asked for by --from/--to or --window-days, if any.
+fn requested_window(
+    from: Option<&str>,
+    to: Option<&str>,
+    days: Option<u32>,
+) -> Result<Option<Requested>, Failure> {
+    let mut parser = TimeParser::new(None);
+    let mut time =
+        |flag: &str, text: &str| parser.parse(text).map_err(|e| Failure::Usage(format!("{flag}: {e}")));
+    Ok(match (from, to, days) {
+        (None, None, None) => None,
+        (_, _, Some(days)) => Some(Requested::LastDays(days)),
+        (from, to, None) => Some(Requested::Between(
+            from.map(|t| time("--from", t)).transpose()?.unwrap_or(i64::MIN),
+            to.map(|t| time("--to", t)).transpose()?.unwrap_or(i64::MAX),
+        )),
+    })
 }

@@ -73,8 +73,12 @@ pub fn window(open_time: &[i64], requested: Requested, unseen: usize) -> Result<
         Requested::Between(from, to) => (from, to),
         Requested::LastDays(days) => (last - i64::from(days) * 86_400_000, last),
     };
-    let start = open_time.partition_point(|&t| t < from).max(unseen);
+    let requested_start = open_time.partition_point(|&t| t < from);
+    let start = requested_start.max(unseen);
     let end = open_time.partition_point(|&t| t <= to);
+    if requested_start >= end {
+        return Err("no stored bar falls in the window".into());
+    }
     if start >= end {
         let unseen_from = open_time.get(unseen).map_or("after the last stored candle".to_string(), |&t| {
             format!("from {}", crate::candles::time::format_minute(t))

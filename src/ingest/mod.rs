@@ -7,6 +7,7 @@ pub mod binance;
 mod columns;
 mod delimited;
 mod json;
+pub mod table;
 pub mod trades;
 
 use std::io::{Cursor, Read};

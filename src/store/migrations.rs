@@ -133,6 +133,42 @@ pub const MIGRATIONS: &[Migration] = &[
             CREATE INDEX alerts_open ON alerts (resolved_at, kind, version_id);
         ",
     },
+    Migration {
+        why: "drift checks of a model: one report per check, one row per feature",
+        sql: "
+            CREATE TABLE drift_reports (
+                id               INTEGER PRIMARY KEY,
+                version_id       INTEGER NOT NULL REFERENCES model_versions (id),
+                window_from      INTEGER NOT NULL,
+                window_to        INTEGER NOT NULL,
+                current_rows     INTEGER NOT NULL,
+                drifted_features INTEGER NOT NULL,
+                share_drifted    REAL    NOT NULL,
+                dataset_drift    INTEGER NOT NULL,
+                severity         TEXT CHECK (severity IN ('low', 'medium', 'high', 'critical')),
+                prediction       TEXT,
+                label            TEXT,
+                created_at       INTEGER NOT NULL
+            );
+            CREATE INDEX drift_reports_by_version ON drift_reports (version_id, id);
+
+            CREATE TABLE drift_features (
+                report_id      INTEGER NOT NULL REFERENCES drift_reports (id),
+                feature        TEXT    NOT NULL,
+                reference_rows INTEGER NOT NULL,
+                current_rows   INTEGER NOT NULL,
+                psi            REAL,
+                ks_statistic   REAL,
+                ks_p_value     REAL,
+                js_distance    REAL,
+                wasserstein    REAL,
+                drifted        INTEGER NOT NULL,
+                severity       TEXT,
+                note           TEXT,
+                PRIMARY KEY (report_id, feature)
+            ) WITHOUT ROWID;
+        ",
+    },
 ];
 
 /// Why the schema could not be brought up to date.

@@ -3,6 +3,7 @@
 
 mod alerts;
 mod candles;
+mod drift;
 mod migrations;
 mod models;
 mod trades;

@@ -2,6 +2,7 @@
 
 mod binance;
 mod collect;
+mod drift;
 mod evaluate;
 mod formats;
 mod http;

@@ -1,0 +1,74 @@
+//! Drift reports and their per-feature rows.
+
+use rusqlite::params;
+
+use super::Store;
+use super::alerts::severity_name;
+use crate::drift::Report;
+
+impl Store {
+    /// Record a drift check in one transaction; returns the report's id.
+    pub fn insert_drift_report(
+        &mut self,
+        version_id: i64,
+        window: (i64, i64),
+        report: &Report,
+        created_at: i64,
+    ) -> anyhow::Result<i64> {
+        let tx = self.conn.transaction()?;
+        let current_rows = report.features.iter().map(|f| f.current_rows).max().unwrap_or(0);
+        tx.execute(
+            "INSERT INTO drift_reports (version_id, window_from, window_to, current_rows, drifted_features,
+                 share_drifted, dataset_drift, severity, prediction, label, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+            params![
+                version_id,
+                window.0,
+                window.1,
+                current_rows as i64,
+                report.drifted_features as i64,
+                report.share_drifted,
+                report.dataset_drift,
+                report.severity.map(severity_name),
+                report.prediction.as_ref().map(serde_json::to_string).transpose()?,
+                report.label.as_ref().map(serde_json::to_string).transpose()?,
+                created_at
+            ],
+        )?;
+        let id = tx.last_insert_rowid();
+        {
+            let mut insert = tx.prepare(
+                "INSERT INTO drift_features (report_id, feature, reference_rows, current_rows, psi, ks_statistic,
+                     ks_p_value, js_distance, wasserstein, drifted, severity, note)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+            )?;
+            for f in &report.features {
+                insert.execute(params![
+                    id,
+                    f.name,
+                    f.reference_rows as i64,
+                    f.current_rows as i64,
+                    f.psi,
+                    f.ks_statistic,
+                    f.ks_p_value,
+                    f.js_distance,
+                    f.wasserstein,
+                    f.drifted,
+                    f.severity.map(severity_name),
+                    f.note
+                ])?;
+            }
+        }
+        tx.commit()?;
+        Ok(id)
+    }
+
+    /// Number of drift reports of a version (for tests and status).
+    pub fn drift_report_count(&self, version_id: i64) -> anyhow::Result<i64> {
+        Ok(self.conn.query_row(
+            "SELECT COUNT(*) FROM drift_reports WHERE version_id = ?1",
+            [version_id],
+            |r| r.get(0),
+        )?)
+    }
+}
