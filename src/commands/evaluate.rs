@@ -6,16 +6,15 @@ use std::path::Path;
 use serde_json::json;
 
 use super::{existing_store, load_artifact, parse_regime, requested_window, version_view};
-use crate::candles::Interval;
 use crate::candles::time::{format_minute, format_rfc3339, now_millis};
 use crate::cli::EvaluateArgs;
-use crate::config::{Resolved, SearchMetric, Settings, Severity};
+use crate::config::{Resolved, Severity};
 use crate::error::{Failure, code};
 use crate::evaluation::backtest::{Bar, Rules, Trading};
-use crate::evaluation::compare::{self, Bootstrap, Comparison};
+use crate::evaluation::compare::Comparison;
 use crate::evaluation::score::{self, Requested, Scored, View};
-use crate::evaluation::{self, Record};
-use crate::model::metrics::{self, Classification};
+use crate::evaluation::{self, Record, versus};
+use crate::model::metrics::Classification;
 use crate::store::{NewAlert, NewEvaluation, Raised, Store, VersionRow};
 
 pub fn run(resolved: &Resolved, args: &EvaluateArgs) -> anyhow::Result<u8> {
@@ -243,7 +242,7 @@ fn compare_versions(
         })
         .max()
         .unwrap_or(0);
-    let outcome = comparison(
+    let outcome = versus::compare_views(
         settings,
         interval,
         &champion_view,
@@ -289,70 +288,6 @@ fn compare_versions(
         print_comparison(champion, challenger, times[window.start], times[window.end - 1], &comparison);
     }
     Ok(code::OK)
-}
-
-/// Score both views on the shared window and bootstrap the difference in the gate metric.
-fn comparison(
-    settings: &Settings,
-    interval: Interval,
-    champion: &View,
-    challenger: &View,
-    requested: Requested,
-    unseen: usize,
-) -> Result<(std::ops::Range<usize>, Comparison), String> {
-    let window = score::window(&challenger.table.open_time, requested, unseen)?;
-    let rules = Rules::from_settings(&settings.evaluation, interval);
-    let bootstrap = Bootstrap {
-        block_bars: settings.evaluation.bootstrap_block_bars as usize,
-        resamples: settings.evaluation.bootstrap_resamples as usize,
-        seed: settings.evaluation.bootstrap_seed,
-        min_bars: settings.evaluation.min_compare_bars as usize,
-        min_probability: settings.gates.min_probability_better,
-    };
-    let metric = settings.evaluation.metric;
-    let name = metric.as_str();
-    let result = match metric {
-        SearchMetric::Sharpe => {
-            let a = score::score(champion, window.clone(), &rules).bars;
-            let b = score::score(challenger, window.clone(), &rules).bars;
-            let bars = a.len().min(b.len());
-            let returns = |bars: &[Bar]| -> Vec<f64> { bars.iter().map(|b| b.strategy_return).collect() };
-            let (ra, rb) = (returns(&a), returns(&b));
-            let periods = rules.bars_per_year;
-            compare::compare(name, bars, &bootstrap, &|idx: &[usize], is_challenger: bool| {
-                let r = if is_challenger { &rb } else { &ra };
-                let picked: Vec<f64> = idx.iter().map(|&i| r[i]).collect();
-                crate::evaluation::backtest::sharpe(&picked, periods).unwrap_or(0.0)
-            })
-        }
-        SearchMetric::F1 | SearchMetric::Auc => {
-            // The same rows for both: bars of the window where both predict, labelled by
-            // the challenger's label rule.
-            let rows: Vec<usize> = window
-                .clone()
-                .filter(|&i| {
-                    champion.predictions[i].is_some()
-                        && challenger.predictions[i].is_some()
-                        && challenger.labels[i].is_some()
-                })
-                .collect();
-            let labels: Vec<u8> = rows.iter().filter_map(|&i| challenger.labels[i]).collect();
-            let p_a: Vec<f64> = rows.iter().filter_map(|&i| champion.predictions[i]).collect();
-            let p_b: Vec<f64> = rows.iter().filter_map(|&i| challenger.predictions[i]).collect();
-            let threshold = rules.threshold;
-            compare::compare(name, rows.len(), &bootstrap, &|idx: &[usize], is_challenger: bool| {
-                let p = if is_challenger { &p_b } else { &p_a };
-                let picked: Vec<f64> = idx.iter().map(|&i| p[i]).collect();
-                let y: Vec<u8> = idx.iter().map(|&i| labels[i]).collect();
-                if metric == SearchMetric::Auc {
-                    metrics::roc_auc(&picked, &y).unwrap_or(0.5)
-                } else {
-                    metrics::classification(&picked, &y, threshold).map_or(0.0, |m| m.f1)
-                }
-            })
-        }
-    };
-    Ok((window, result))
 }
 
 fn print_comparison(champion: &VersionRow, challenger: &VersionRow, from: i64, to: i64, c: &Comparison) {

@@ -6,6 +6,7 @@ pub mod compare;
 #[cfg(test)]
 mod planted_tests;
 pub mod score;
+pub mod versus;
 
 use serde::{Deserialize, Serialize};
 

@@ -1,0 +1,251 @@
+//! Checks of every value that the types alone do not constrain; each error names the
+//! key and what was expected.
+
+use super::Settings;
+use crate::candles::Interval;
+
+pub(super) fn parse_interval(key: &str, text: &str) -> Result<Interval, String> {
+    text.parse().map_err(|e| format!("{key}: {e}"))
+}
+
+fn check(ok: bool, key: &str, expected: &str, value: impl std::fmt::Display) -> Result<(), String> {
+    if ok { Ok(()) } else { Err(format!("{key}: expected {expected}, got {value}")) }
+}
+
+fn share(key: &str, value: f64) -> Result<(), String> {
+    check((0.0..=1.0).contains(&value), key, "a number from 0 to 1", value)
+}
+
+fn positive(key: &str, value: f64) -> Result<(), String> {
+    check(value.is_finite() && value > 0.0, key, "a positive number", value)
+}
+
+fn non_negative(key: &str, value: f64) -> Result<(), String> {
+    check(value.is_finite() && value >= 0.0, key, "a number >= 0", value)
+}
+
+fn at_least(key: &str, value: u32, min: u32) -> Result<(), String> {
+    check(value >= min, key, &format!("an integer >= {min}"), value)
+}
+
+fn non_empty<T>(key: &str, values: &[T]) -> Result<(), String> {
+    check(!values.is_empty(), key, "at least one value", "an empty list")
+}
+
+/// Check every value that the types alone do not constrain.
+pub(super) fn validate(s: &Settings) -> Result<(), String> {
+    check(!s.state.database.as_os_str().is_empty(), "state.database", "a file path", "\"\"")?;
+    check(!s.state.models_dir.as_os_str().is_empty(), "state.models_dir", "a folder path", "\"\"")?;
+
+    parse_interval("data.interval", &s.data.interval)?;
+    share("data.quality_threshold", s.data.quality_threshold)?;
+    let src = &s.data.source;
+    check(
+        src.base_url.starts_with("http://") || src.base_url.starts_with("https://"),
+        "data.source.base_url",
+        "an http:// or https:// URL",
+        &src.base_url,
+    )?;
+    at_least("data.source.days", src.days, 1)?;
+    check(src.timeout_secs >= 1, "data.source.timeout_secs", "an integer >= 1", src.timeout_secs)?;
+    check(
+        src.max_backoff_ms >= src.backoff_ms,
+        "data.source.max_backoff_ms",
+        &format!("at least data.source.backoff_ms ({})", src.backoff_ms),
+        src.max_backoff_ms,
+    )?;
+
+    for (i, sym) in s.symbols.iter().enumerate() {
+        let key = format!("symbols[{i}]");
+        check(!sym.symbol.trim().is_empty(), &format!("{key}.symbol"), "a symbol", "\"\"")?;
+        if let Some(interval) = &sym.interval {
+            parse_interval(&format!("{key}.interval"), interval)?;
+        }
+        non_empty(&format!("{key}.regimes"), &sym.regimes)?;
+    }
+
+    let f = &s.features;
+    non_empty("features.return_horizons", &f.return_horizons)?;
+    for (key, value) in [
+        ("features.volatility_window", f.volatility_window),
+        ("features.rsi_period", f.rsi_period),
+        ("features.macd_fast", f.macd_fast),
+        ("features.macd_signal", f.macd_signal),
+        ("features.bollinger_period", f.bollinger_period),
+        ("features.atr_period", f.atr_period),
+        ("features.adx_period", f.adx_period),
+        ("features.stochastic_k", f.stochastic_k),
+        ("features.stochastic_d", f.stochastic_d),
+        ("features.cci_period", f.cci_period),
+        ("features.williams_period", f.williams_period),
+        ("features.obv_slope_window", f.obv_slope_window),
+    ] {
+        at_least(key, value, 2)?;
+    }
+    for (i, h) in f.return_horizons.iter().enumerate() {
+        at_least(&format!("features.return_horizons[{i}]"), *h, 1)?;
+    }
+    non_empty("features.ma_windows", &f.ma_windows)?;
+    for (i, w) in f.ma_windows.iter().enumerate() {
+        at_least(&format!("features.ma_windows[{i}]"), *w, 2)?;
+    }
+    check(
+        f.macd_slow > f.macd_fast,
+        "features.macd_slow",
+        &format!("more than features.macd_fast ({})", f.macd_fast),
+        f.macd_slow,
+    )?;
+    positive("features.bollinger_std", f.bollinger_std)?;
+
+    let r = &s.regimes;
+    check((0.0..=100.0).contains(&r.trend_adx), "regimes.trend_adx", "a number from 0 to 100", r.trend_adx)?;
+    at_least("regimes.lookback_bars", r.lookback_bars, 20)?;
+    share("regimes.volatile_percentile", r.volatile_percentile)?;
+    share("regimes.squeeze_percentile", r.squeeze_percentile)?;
+    check(
+        r.squeeze_percentile < r.volatile_percentile,
+        "regimes.squeeze_percentile",
+        &format!("less than regimes.volatile_percentile ({})", r.volatile_percentile),
+        r.squeeze_percentile,
+    )?;
+
+    at_least("label.horizon_bars", s.label.horizon_bars, 1)?;
+    check(s.label.threshold_bps.is_finite(), "label.threshold_bps", "a number", s.label.threshold_bps)?;
+    non_negative("label.fee_bps", s.label.fee_bps)?;
+
+    let t = &s.training;
+    for (key, value) in [
+        ("training.train_share", t.train_share),
+        ("training.validation_share", t.validation_share),
+        ("training.test_share", t.test_share),
+    ] {
+        check(value > 0.0 && value < 1.0, key, "a share between 0 and 1", value)?;
+    }
+    let total = t.train_share + t.validation_share + t.test_share;
+    check(
+        (total - 1.0).abs() < 1e-9,
+        "training.test_share",
+        "train_share + validation_share + test_share = 1",
+        format!("a sum of {total}"),
+    )?;
+    at_least("training.min_rows_per_part", t.min_rows_per_part, 1)?;
+    positive("training.noise_mad_k", t.noise_mad_k)?;
+    at_least("training.reference_sample", t.reference_sample, 10)?;
+    let search = &t.search;
+    at_least("training.search.max_trials", search.max_trials, 1)?;
+    non_empty("training.search.max_depth", &search.max_depth)?;
+    non_empty("training.search.min_samples_leaf", &search.min_samples_leaf)?;
+    non_empty("training.search.n_trees", &search.n_trees)?;
+    non_empty("training.search.feature_fraction", &search.feature_fraction)?;
+    for (i, v) in search.max_depth.iter().enumerate() {
+        at_least(&format!("training.search.max_depth[{i}]"), *v, 1)?;
+    }
+    for (i, v) in search.min_samples_leaf.iter().enumerate() {
+        at_least(&format!("training.search.min_samples_leaf[{i}]"), *v, 1)?;
+    }
+    for (i, v) in search.n_trees.iter().enumerate() {
+        at_least(&format!("training.search.n_trees[{i}]"), *v, 1)?;
+    }
+    for (i, v) in search.feature_fraction.iter().enumerate() {
+        let key = format!("training.search.feature_fraction[{i}]");
+        check(*v > 0.0 && *v <= 1.0, &key, "a share in (0, 1]", v)?;
+    }
+
+    let e = &s.evaluation;
+    check(
+        e.threshold > 0.0 && e.threshold < 1.0,
+        "evaluation.threshold",
+        "a probability in (0, 1)",
+        e.threshold,
+    )?;
+    non_negative("evaluation.fee_bps", e.fee_bps)?;
+    non_negative("evaluation.slippage_bps", e.slippage_bps)?;
+    at_least("evaluation.window_days", e.window_days, 1)?;
+    at_least("evaluation.min_compare_bars", e.min_compare_bars, 2)?;
+    at_least("evaluation.bootstrap_block_bars", e.bootstrap_block_bars, 1)?;
+    at_least("evaluation.bootstrap_resamples", e.bootstrap_resamples, 100)?;
+
+    let g = &s.gates;
+    for (key, value) in [
+        ("gates.min_f1", g.min_f1),
+        ("gates.min_precision", g.min_precision),
+        ("gates.min_recall", g.min_recall),
+        ("gates.min_win_rate", g.min_win_rate),
+        ("gates.max_drawdown", g.max_drawdown),
+        ("gates.max_feature_drift_ks", g.max_feature_drift_ks),
+        ("gates.min_probability_better", g.min_probability_better),
+    ] {
+        share(key, value)?;
+    }
+    check(g.min_f1_improvement.is_finite(), "gates.min_f1_improvement", "a number", g.min_f1_improvement)?;
+    non_negative("gates.min_profit_factor", g.min_profit_factor)?;
+    non_negative("gates.cooldown_hours", g.cooldown_hours)?;
+
+    let d = &s.drift;
+    let bands = [d.psi_low, d.psi_medium, d.psi_high, d.psi_critical];
+    for (key, value) in
+        ["drift.psi_low", "drift.psi_medium", "drift.psi_high", "drift.psi_critical"].iter().zip(bands)
+    {
+        positive(key, value)?;
+    }
+    check(
+        bands.windows(2).all(|pair| pair[0] < pair[1]),
+        "drift.psi_critical",
+        "psi_low < psi_medium < psi_high < psi_critical",
+        format!("{bands:?}"),
+    )?;
+    check(
+        d.ks_statistic > 0.0 && d.ks_statistic <= 1.0,
+        "drift.ks_statistic",
+        "a number in (0, 1]",
+        d.ks_statistic,
+    )?;
+    check(
+        d.dataset_share > 0.0 && d.dataset_share <= 1.0,
+        "drift.dataset_share",
+        "a share in (0, 1]",
+        d.dataset_share,
+    )?;
+    at_least("drift.window_days", d.window_days, 1)?;
+
+    let tr = &s.triggers;
+    share("triggers.min_win_rate", tr.min_win_rate)?;
+    at_least("triggers.min_signals", tr.min_signals, 1)?;
+    positive("triggers.performance_decay", tr.performance_decay)?;
+    positive("triggers.max_age_days", tr.max_age_days)?;
+    at_least("triggers.min_initial_rows", tr.min_initial_rows, 1)?;
+
+    at_least("schedule.max_concurrent_jobs", s.schedule.max_concurrent_jobs, 1)?;
+    for (i, job) in s.schedule.jobs.iter().enumerate() {
+        let key = format!("schedule.jobs[{i}]");
+        check(!job.models.trim().is_empty(), &format!("{key}.models"), "a SYMBOL/regime pattern", "\"\"")?;
+        let fields = job.cron.split_whitespace().count();
+        check(fields == 5, &format!("{key}.cron"), "five crontab fields", format!("{:?}", job.cron))?;
+        check(!job.timezone.trim().is_empty(), &format!("{key}.timezone"), "an IANA time zone", "\"\"")?;
+    }
+
+    let c = &s.deployment.canary;
+    check(
+        c.traffic_split > 0.0 && c.traffic_split < 100.0,
+        "deployment.canary.traffic_split",
+        "a percentage between 0 and 100",
+        c.traffic_split,
+    )?;
+    at_least("deployment.canary.min_signals", c.min_signals, 1)?;
+    share("deployment.canary.min_confidence", c.min_confidence)?;
+    positive("deployment.watch_hours", s.deployment.watch_hours)?;
+
+    let n = &s.notifications;
+    if let Some(url) = &n.webhook_url {
+        check(
+            url.starts_with("http://") || url.starts_with("https://"),
+            "notifications.webhook_url",
+            "an http:// or https:// URL",
+            url,
+        )?;
+    }
+    check(n.timeout_secs >= 1, "notifications.timeout_secs", "an integer >= 1", n.timeout_secs)?;
+
+    positive("status.max_run_age_hours", s.status.max_run_age_hours)?;
+    Ok(())
+}
