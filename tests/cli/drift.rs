@@ -13,10 +13,7 @@ const TOUCHY: &str =
 
 #[test]
 fn a_model_check_is_stored_alerts_once_and_fails_at_the_level_asked() {
-    let case = Case::new().config(TOUCHY);
-    case.run(["collect", "--symbol", "SYNTH", "--interval", "5m", "--file", sample().to_str().unwrap()])
-        .assert_exit(0);
-    case.run(["train", "--symbol", "SYNTH", "--regime", "trending", "--trials", "2"]).assert_exit(0);
+    let case = Case::new().config(TOUCHY).with_trained_model("2", "42");
     let run = case.run([
         "drift-check",
         "--symbol",
@@ -75,10 +72,7 @@ fn a_model_check_is_stored_alerts_once_and_fails_at_the_level_asked() {
 
 #[test]
 fn a_model_against_its_own_training_window_shows_no_drift() {
-    let case = Case::new();
-    case.run(["collect", "--symbol", "SYNTH", "--interval", "5m", "--file", sample().to_str().unwrap()])
-        .assert_exit(0);
-    case.run(["train", "--symbol", "SYNTH", "--regime", "trending", "--trials", "2"]).assert_exit(0);
+    let case = Case::new().with_trained_model("2", "42");
     let manifest: serde_json::Value =
         serde_json::from_slice(&std::fs::read(case.path("models/SYNTH/trending/v1/manifest.json")).unwrap())
             .unwrap();

@@ -1,15 +1,10 @@
 //! `evaluate`: trading metrics that a reader can recompute from the exported returns,
 //! honest comparisons, defined values on empty windows, degradation alerts.
 
-use crate::{Case, sample, shared};
+use crate::{Case, shared};
 
 fn trained(extra_config: &str) -> Case {
-    let case = Case::new().config(extra_config);
-    case.run(["collect", "--symbol", "SYNTH", "--interval", "5m", "--file", sample().to_str().unwrap()])
-        .assert_exit(0);
-    case.run(["train", "--symbol", "SYNTH", "--regime", "trending", "--trials", "3", "--seed", "5"])
-        .assert_exit(0);
-    case
+    Case::new().config(extra_config).with_trained_model("3", "5")
 }
 
 fn json(run: &crate::Run) -> serde_json::Value {

@@ -51,6 +51,21 @@ impl Case {
         self.dir.path().join(relative)
     }
 
+    /// Collect the committed sample candles as SYNTH 5m.
+    pub fn with_sample(self) -> Case {
+        self.run(["collect", "--symbol", "SYNTH", "--interval", "5m", "--file", sample().to_str().unwrap()])
+            .assert_exit(0);
+        self
+    }
+
+    /// Collect the sample and train SYNTH's trending model with `trials` trials and `seed`.
+    pub fn with_trained_model(self, trials: &str, seed: &str) -> Case {
+        let case = self.with_sample();
+        case.run(["train", "--symbol", "SYNTH", "--regime", "trending", "--trials", trials, "--seed", seed])
+            .assert_exit(0);
+        case
+    }
+
     /// Write a file in the project folder and return its path.
     pub fn write(&self, relative: &str, bytes: impl AsRef<[u8]>) -> PathBuf {
         let path = self.path(relative);

@@ -4,10 +4,7 @@
 use crate::{Case, sample};
 
 fn collected() -> Case {
-    let case = Case::new();
-    case.run(["collect", "--symbol", "SYNTH", "--interval", "5m", "--file", sample().to_str().unwrap()])
-        .assert_exit(0);
-    case
+    Case::new().with_sample()
 }
 
 fn train(case: &Case, extra: &[&str]) -> crate::Run {
