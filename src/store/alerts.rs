@@ -67,13 +67,4 @@ impl Store {
         tx.commit()?;
         Ok(Raised::New(id))
     }
-
-    /// Open alerts as (id, kind, severity, message), oldest first.
-    pub fn open_alerts(&self) -> anyhow::Result<Vec<(i64, String, String, String)>> {
-        let mut statement = self.conn.prepare(
-            "SELECT id, kind, severity, message FROM alerts WHERE resolved_at IS NULL ORDER BY id",
-        )?;
-        let rows = statement.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?;
-        Ok(rows.collect::<Result<_, _>>()?)
-    }
 }

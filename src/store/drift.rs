@@ -62,13 +62,4 @@ impl Store {
         tx.commit()?;
         Ok(id)
     }
-
-    /// Number of drift reports of a version (for tests and status).
-    pub fn drift_report_count(&self, version_id: i64) -> anyhow::Result<i64> {
-        Ok(self.conn.query_row(
-            "SELECT COUNT(*) FROM drift_reports WHERE version_id = ?1",
-            [version_id],
-            |r| r.get(0),
-        )?)
-    }
 }
