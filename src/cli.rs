@@ -43,6 +43,17 @@ pub enum Command {
     /// List the versions of a symbol's models with their status, windows, metrics and
     /// checksum state.
     Versions(VersionsArgs),
+    /// Check every promotion gate for a candidate and make it production if all pass (or
+    /// start a canary test); exit 3 with the failing gates otherwise.
+    Promote(PromoteArgs),
+    /// Make the previous production version (or a named earlier one) production again.
+    Rollback(RollbackArgs),
+    /// The deployment record: every promotion, rollback and canary test, and which version
+    /// was live at any past time (--at).
+    History(HistoryArgs),
+    /// Predict the latest stored candle with the production model of its regime (or the
+    /// canary's arm) and record the signal; `collect` resolves it once its horizon passes.
+    Predict(PredictArgs),
     /// Write a synthetic, regime-switching candle file with volatility clustering and a
     /// `regime` column, for trying retrain without market data.
     SampleData(SampleDataArgs),
@@ -223,6 +234,11 @@ pub struct EvaluateArgs {
     #[arg(long, value_name = "FILE")]
     pub export_returns: Option<PathBuf>,
 
+    /// Report on the running canary test, and end it once both arms have
+    /// deployment.canary.min_signals resolved signals
+    #[arg(long, conflicts_with_all = ["version", "production", "candidate", "compare", "from", "to", "window_days", "export_returns"])]
+    pub canary: bool,
+
     /// Print JSON instead of text
     #[arg(long)]
     pub json: bool,
@@ -295,6 +311,92 @@ pub struct VersionsArgs {
     pub regime: Option<String>,
 
     /// Print JSON instead of a table
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PromoteArgs {
+    #[arg(long)]
+    pub symbol: String,
+
+    /// trending, sideways, volatile or consolidation
+    #[arg(long)]
+    pub regime: String,
+
+    /// The version to promote [default: the newest candidate]
+    #[arg(long)]
+    pub version: Option<i64>,
+
+    /// Check and print the gates, change nothing (exit 3 if one fails)
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Promote even if gates fail; needs --reason, and is recorded as forced
+    #[arg(long, requires = "reason")]
+    pub force: bool,
+
+    /// Why, recorded with the deployment [default: "every gate passed"]
+    #[arg(long, value_name = "TEXT")]
+    pub reason: Option<String>,
+
+    /// Start a canary test instead: PERCENT of predictions go to the candidate until
+    /// `evaluate --canary` decides
+    #[arg(long, value_name = "PERCENT")]
+    pub canary: Option<f64>,
+
+    /// Print JSON instead of a table
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RollbackArgs {
+    #[arg(long)]
+    pub symbol: String,
+
+    /// trending, sideways, volatile or consolidation
+    #[arg(long)]
+    pub regime: String,
+
+    /// The earlier production version to go back to [default: the one before the current]
+    #[arg(long, value_name = "N")]
+    pub to: Option<i64>,
+
+    /// Why, recorded with the deployment
+    #[arg(long, value_name = "TEXT")]
+    pub reason: String,
+}
+
+#[derive(Debug, Args)]
+pub struct HistoryArgs {
+    /// Only this symbol [default: all]
+    #[arg(long)]
+    pub symbol: Option<String>,
+
+    /// Only this regime [default: all]
+    #[arg(long)]
+    pub regime: Option<String>,
+
+    /// Say which version was live at TIME (UTC; ISO 8601 or epoch)
+    #[arg(long, value_name = "TIME")]
+    pub at: Option<String>,
+
+    /// Print JSON instead of a table
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PredictArgs {
+    #[arg(long)]
+    pub symbol: String,
+
+    /// Candle interval [default: data.interval from config]
+    #[arg(long)]
+    pub interval: Option<String>,
+
+    /// Print JSON instead of text
     #[arg(long)]
     pub json: bool,
 }

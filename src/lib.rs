@@ -7,6 +7,7 @@ pub mod candles;
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod deploy;
 pub mod drift;
 pub mod env_vars;
 pub mod error;

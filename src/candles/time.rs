@@ -125,6 +125,12 @@ pub fn format_minute(ms: i64) -> String {
         .map_or_else(|| ms.to_string(), |t| t.format("%Y-%m-%d %H:%M").to_string())
 }
 
+/// `2021-12-31 23:01:07` (UTC), for records where seconds matter.
+pub fn format_second(ms: i64) -> String {
+    DateTime::<Utc>::from_timestamp_millis(ms)
+        .map_or_else(|| ms.to_string(), |t| t.format("%Y-%m-%d %H:%M:%S").to_string())
+}
+
 /// `2021-12-31T23:01:00Z`, RFC 3339 in UTC with seconds, for JSON.
 pub fn format_rfc3339(ms: i64) -> String {
     DateTime::<Utc>::from_timestamp_millis(ms)

@@ -109,6 +109,15 @@ pub fn run(resolved: &Resolved, args: &CollectArgs) -> anyhow::Result<u8> {
         report.score,
     ));
     print_reasons(&report, &reasons);
+    let (resolved_signals, wins) = super::live::resolve_signals(&mut store, symbol, stored_interval)?;
+    if resolved_signals > 0 {
+        event(&format!(
+            "resolved {resolved_signals} signal(s) of {symbol} {stored_interval} whose horizon passed: {wins} won"
+        ));
+        for done in super::live::watch(resolved, &mut store, symbol, &super::actor())? {
+            event(&done);
+        }
+    }
     Ok(code::OK)
 }
 

@@ -70,37 +70,7 @@ fn model(resolved: &Resolved, args: &DriftCheckArgs) -> anyhow::Result<Option<Op
     }
 
     let reference = &loaded.reference;
-    let columns: Vec<Vec<f64>> = reference
-        .features
-        .iter()
-        .map(|name| {
-            let index = view.table.names.iter().position(|n| n == name).unwrap_or(usize::MAX);
-            rows.iter().map(|&r| view.table.columns.get(index).map_or(f64::NAN, |c| c[r])).collect()
-        })
-        .collect();
-    let inputs: Vec<Column> = reference
-        .features
-        .iter()
-        .enumerate()
-        .map(|(j, name)| Column {
-            name: name.clone(),
-            reference: &reference.sample[j],
-            current: &columns[j],
-            edges: Some(&reference.deciles[j]),
-        })
-        .collect();
-    let features = drift::features(&inputs, &settings.drift);
-    let current_predictions: Vec<f64> = rows.iter().filter_map(|&r| view.predictions[r]).collect();
-    let prediction =
-        drift::feature("prediction", &reference.predictions, &current_predictions, None, &settings.drift);
-    let labelled: Vec<u8> = rows.iter().filter_map(|&r| view.labels[r]).collect();
-    let label = drift::label_drift(
-        reference.label_rate,
-        reference.training_rows,
-        labelled.iter().map(|&l| f64::from(l)).sum::<f64>() / labelled.len().max(1) as f64,
-        labelled.len(),
-    );
-    let report = drift::report(features, Some(prediction), label, &settings.drift);
+    let report = drift::model::against_reference(&view, reference, &rows, &settings.drift);
 
     let now = now_millis();
     store.insert_drift_report(version.id, (from, to), &report, now)?;

@@ -5,7 +5,9 @@ use std::path::Path;
 
 use serde_json::json;
 
-use super::{existing_store, load_artifact, parse_regime, requested_window, version_view};
+use super::{
+    champion_vs_challenger, existing_store, load_artifact, parse_regime, requested_window, version_view,
+};
 use crate::candles::time::{format_minute, format_rfc3339, now_millis};
 use crate::cli::EvaluateArgs;
 use crate::config::{Resolved, Severity};
@@ -13,7 +15,7 @@ use crate::error::{Failure, code};
 use crate::evaluation::backtest::{Bar, Rules, Trading};
 use crate::evaluation::compare::Comparison;
 use crate::evaluation::score::{self, Requested, Scored, View};
-use crate::evaluation::{self, Record, versus};
+use crate::evaluation::{self, Record};
 use crate::model::metrics::Classification;
 use crate::store::{NewAlert, NewEvaluation, Raised, Store, VersionRow};
 
@@ -25,6 +27,9 @@ pub fn run(resolved: &Resolved, args: &EvaluateArgs) -> anyhow::Result<u8> {
         return Err(
             Failure::Usage(format!("no versions of {} {regime}: train one first", args.symbol)).into()
         );
+    }
+    if args.canary {
+        return super::live::report_canary(resolved, &mut store, &args.symbol, regime, &super::actor());
     }
     let requested = requested_window(args.from.as_deref(), args.to.as_deref(), args.window_days)?;
     if args.compare {
@@ -234,23 +239,14 @@ fn compare_versions(
         (load_artifact(resolved, champion)?, load_artifact(resolved, challenger)?);
     let (interval, champion_view) = version_view(store, champion, &champion_model)?;
     let (_, challenger_view) = version_view(store, challenger, &challenger_model)?;
-    let times = &challenger_view.table.open_time;
-    let unseen = [(&champion_model, champion), (&challenger_model, challenger)]
-        .iter()
-        .map(|(m, _)| {
-            score::unseen_start(times, m.manifest.validation.to, m.manifest.label.horizon_bars as usize)
-        })
-        .max()
-        .unwrap_or(0);
-    let outcome = versus::compare_views(
+    let outcome = champion_vs_challenger(
         settings,
         interval,
-        &champion_view,
-        &challenger_view,
+        (&champion_model, &champion_view),
+        (&challenger_model, &challenger_view),
         requested.unwrap_or(Requested::Between(i64::MIN, i64::MAX)),
-        unseen,
     );
-    let (window, comparison) = match outcome {
+    let ((from, to), comparison) = match outcome {
         Ok(found) => found,
         Err(why) => {
             // No shared unseen bar at all: inconclusive, said as such.
@@ -268,7 +264,7 @@ fn compare_versions(
         challenger.id,
         &NewEvaluation {
             kind: "compare".into(),
-            window: (times[window.start], times[window.end - 1]),
+            window: (from, to),
             rows: comparison.bars,
             metrics: details.to_string(),
         },
@@ -280,12 +276,12 @@ fn compare_versions(
             "regime": challenger.regime,
             "champion": {"version": champion.version, "status": champion.status},
             "challenger": {"version": challenger.version, "status": challenger.status},
-            "window": {"from": format_rfc3339(times[window.start]), "to": format_rfc3339(times[window.end - 1])},
+            "window": {"from": format_rfc3339(from), "to": format_rfc3339(to)},
             "comparison": comparison,
         });
         println!("{}", serde_json::to_string_pretty(&doc)?);
     } else {
-        print_comparison(champion, challenger, times[window.start], times[window.end - 1], &comparison);
+        print_comparison(champion, challenger, from, to, &comparison);
     }
     Ok(code::OK)
 }

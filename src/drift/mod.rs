@@ -3,6 +3,7 @@
 //! configured bands. Pure: samples in, a report out.
 
 pub mod ks;
+pub mod model;
 #[cfg(test)]
 mod oracle_tests;
 pub mod stats;
@@ -160,7 +161,7 @@ pub fn label_drift(
 }
 
 /// The complementary error function (Numerical Recipes' erfcc, relative error < 1.2e-7).
-fn erfc(x: f64) -> f64 {
+pub fn erfc(x: f64) -> f64 {
     let z = x.abs();
     let t = 1.0 / (1.0 + 0.5 * z);
     let poly = -z * z - 1.265_512_23

@@ -169,6 +169,72 @@ pub const MIGRATIONS: &[Migration] = &[
             ) WITHOUT ROWID;
         ",
     },
+    Migration {
+        why: "deployment: the record of what was live when, canary tests, and the signals predict serves; \
+              the schema itself allows one production and one canary version per model",
+        sql: "
+            CREATE UNIQUE INDEX one_production ON model_versions (symbol, regime) WHERE status = 'production';
+            CREATE UNIQUE INDEX one_canary ON model_versions (symbol, regime) WHERE status = 'canary';
+
+            CREATE TABLE ab_tests (
+                id             INTEGER PRIMARY KEY,
+                symbol         TEXT    NOT NULL,
+                regime         TEXT    NOT NULL,
+                champion_id    INTEGER NOT NULL REFERENCES model_versions (id),
+                challenger_id  INTEGER NOT NULL REFERENCES model_versions (id),
+                traffic_split  REAL    NOT NULL,
+                started_at     INTEGER NOT NULL,
+                ended_at       INTEGER,
+                outcome        TEXT CHECK (outcome IN ('promoted', 'kept', 'aborted')),
+                result         TEXT
+            );
+            CREATE UNIQUE INDEX one_running_test ON ab_tests (symbol, regime) WHERE ended_at IS NULL;
+
+            -- from and to are the production versions before and after the row; the
+            -- version live at a time is the `to` of the last row before it.
+            CREATE TABLE deployments (
+                id                 INTEGER PRIMARY KEY,
+                symbol             TEXT    NOT NULL,
+                regime             TEXT    NOT NULL,
+                action             TEXT    NOT NULL
+                                   CHECK (action IN ('promote', 'rollback', 'canary_start', 'canary_end')),
+                from_version_id    INTEGER REFERENCES model_versions (id),
+                to_version_id      INTEGER REFERENCES model_versions (id),
+                canary_version_id  INTEGER REFERENCES model_versions (id),
+                ab_test_id         INTEGER REFERENCES ab_tests (id),
+                reason             TEXT    NOT NULL,
+                gates              TEXT,
+                forced             INTEGER NOT NULL DEFAULT 0,
+                actor              TEXT    NOT NULL,
+                created_at         INTEGER NOT NULL
+            );
+            CREATE INDEX deployments_by_model ON deployments (symbol, regime, created_at, id);
+
+            CREATE TABLE signals (
+                id              INTEGER PRIMARY KEY,
+                symbol          TEXT    NOT NULL,
+                interval        TEXT    NOT NULL,
+                regime          TEXT    NOT NULL,
+                open_time       INTEGER NOT NULL,
+                version_id      INTEGER NOT NULL REFERENCES model_versions (id),
+                ab_test_id      INTEGER REFERENCES ab_tests (id),
+                arm             TEXT    CHECK (arm IN ('champion', 'challenger')),
+                probability     REAL    NOT NULL,
+                position        INTEGER NOT NULL CHECK (position IN (-1, 0, 1)),
+                entry_close     REAL    NOT NULL,
+                horizon_bars    INTEGER NOT NULL,
+                cost_per_side   REAL    NOT NULL,
+                long_short      INTEGER NOT NULL,
+                created_at      INTEGER NOT NULL,
+                resolved_at     INTEGER,
+                market_return   REAL,
+                realised_return REAL,
+                win             INTEGER,
+                UNIQUE (version_id, open_time)
+            );
+            CREATE INDEX signals_pending ON signals (symbol, interval, resolved_at);
+        ",
+    },
 ];
 
 /// Why the schema could not be brought up to date.

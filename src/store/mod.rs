@@ -3,9 +3,11 @@
 
 mod alerts;
 mod candles;
+mod deploy;
 mod drift;
 mod migrations;
 mod models;
+mod signals;
 mod trades;
 
 use std::path::{Path, PathBuf};
@@ -15,8 +17,10 @@ use rusqlite::Connection;
 
 pub use alerts::{NewAlert, Raised, severity_name};
 pub use candles::{CollectRecord, LastCollect, SeriesSummary, UpsertCounts};
+pub use deploy::{AbTest, CanaryEnd, Change, DeploymentRow};
 pub use migrations::MIGRATIONS;
 pub use models::{NewEvaluation, NewVersion, VersionRow};
+pub use signals::{NewSignal, Outcome, Pending, Resolution};
 
 /// An open, migrated database.
 pub struct Store {

@@ -248,10 +248,11 @@ fn only_unseen_bars_are_evaluated() {
 fn a_degraded_production_model_raises_one_alert() {
     let case = trained("");
     // Put v1 in production, with a test F1 it cannot live up to.
+    case.run(["promote", "--symbol", "SYNTH", "--regime", "trending", "--force", "--reason", "test"])
+        .assert_exit(0);
     sql(
         &case,
-        "UPDATE model_versions SET status = 'production' WHERE version = 1;
-         UPDATE evaluations SET metrics = json_set(metrics, '$.classification.f1', 0.99) WHERE kind = 'test';",
+        "UPDATE evaluations SET metrics = json_set(metrics, '$.classification.f1', 0.99) WHERE kind = 'test';",
     );
     case.run(["evaluate", "--symbol", "SYNTH", "--regime", "trending", "--production"])
         .assert_exit(0)

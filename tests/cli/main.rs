@@ -2,6 +2,7 @@
 
 mod binance;
 mod collect;
+mod deploy;
 mod drift;
 mod evaluate;
 mod formats;

@@ -1,0 +1,129 @@
+//! `retrain history`: the deployment record, and which version was live at a time.
+
+use std::collections::BTreeMap;
+
+use serde_json::json;
+
+use super::{existing_store, parse_regime};
+use crate::candles::time::{TimeParser, format_rfc3339, format_second};
+use crate::cli::HistoryArgs;
+use crate::config::Resolved;
+use crate::error::{Failure, code};
+use crate::output::Table;
+use crate::store::DeploymentRow;
+
+pub fn run(resolved: &Resolved, args: &HistoryArgs) -> anyhow::Result<u8> {
+    let regime = args.regime.as_deref().map(parse_regime).transpose()?;
+    let at = args
+        .at
+        .as_deref()
+        .map(|text| TimeParser::new(None).parse(text).map_err(|e| Failure::Usage(format!("--at: {e}"))))
+        .transpose()?;
+    let store = existing_store(resolved)?;
+    let rows = store.deployments(args.symbol.as_deref(), regime.map(|r| r.as_str()))?;
+    match at {
+        Some(at) => live_at(&rows, at, args.json),
+        None => list(&rows, args.json),
+    }
+}
+
+fn version(v: Option<i64>) -> String {
+    v.map_or("-".into(), |v| format!("v{v}"))
+}
+
+fn list(rows: &[DeploymentRow], as_json: bool) -> anyhow::Result<u8> {
+    if as_json {
+        let out: Vec<_> = rows
+            .iter()
+            .map(|d| {
+                json!({
+                    "at": format_rfc3339(d.created_at),
+                    "symbol": d.symbol,
+                    "regime": d.regime,
+                    "action": d.action,
+                    "from": d.from_version,
+                    "to": d.to_version,
+                    "canary": d.canary_version,
+                    "reason": d.reason,
+                    "forced": d.forced,
+                    "by": d.actor,
+                    "gates": d.gates.as_deref().and_then(|g| serde_json::from_str::<serde_json::Value>(g).ok()),
+                })
+            })
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&json!({"deployments": out}))?);
+        return Ok(code::OK);
+    }
+    if rows.is_empty() {
+        println!("no deployments yet: `retrain promote` makes the first");
+        return Ok(code::OK);
+    }
+    let mut table =
+        Table::new(["TIME (UTC)", "SYMBOL", "REGIME", "ACTION", "FROM", "TO", "CANARY", "BY", "REASON"]);
+    for d in rows {
+        table.row(vec![
+            format_second(d.created_at),
+            d.symbol.clone(),
+            d.regime.clone(),
+            if d.forced { format!("{} (forced)", d.action) } else { d.action.clone() },
+            version(d.from_version),
+            version(d.to_version),
+            version(d.canary_version),
+            d.actor.clone(),
+            d.reason.clone(),
+        ]);
+    }
+    print!("{}", table.render());
+    Ok(code::OK)
+}
+
+/// Per model, the version live at `at`: the `to` of its last row at or before `at`, and
+/// the canary under test then, if any.
+fn live_at(rows: &[DeploymentRow], at: i64, as_json: bool) -> anyhow::Result<u8> {
+    let mut models: BTreeMap<(&str, &str), Vec<&DeploymentRow>> = BTreeMap::new();
+    for d in rows {
+        models.entry((d.symbol.as_str(), d.regime.as_str())).or_default().push(d);
+    }
+    let mut out = Vec::new();
+    for ((symbol, regime), rows) in &models {
+        let last = rows.iter().rev().find(|d| d.created_at <= at);
+        let canary = last.filter(|d| d.action == "canary_start").and_then(|d| d.canary_version);
+        out.push((symbol, regime, last, canary));
+    }
+    if as_json {
+        let doc: Vec<_> = out
+            .iter()
+            .map(|(symbol, regime, last, canary)| {
+                json!({
+                    "symbol": symbol,
+                    "regime": regime,
+                    "at": format_rfc3339(at),
+                    "live": last.and_then(|d| d.to_version),
+                    "since": last.map(|d| format_rfc3339(d.created_at)),
+                    "by": last.map(|d| format!("{}: {}", d.action, d.reason)),
+                    "canary": canary,
+                })
+            })
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&json!({"live": doc}))?);
+        return Ok(code::OK);
+    }
+    if out.is_empty() {
+        println!("no deployments match: no version was live at {}", format_second(at));
+    }
+    for (symbol, regime, last, canary) in out {
+        match last.and_then(|d| d.to_version.map(|v| (d, v))) {
+            Some((d, live)) => println!(
+                "{symbol} {regime} at {}: v{live} was live (since {}, {} by {}: {}){}",
+                format_second(at),
+                format_second(d.created_at),
+                d.action,
+                d.actor,
+                d.reason,
+                canary.map_or(String::new(), |c| format!("; canary v{c} under test"))
+            ),
+            None => println!("{symbol} {regime} at {}: no version was live yet", format_second(at)),
+        }
+    }
+    Ok(code::OK)
+}

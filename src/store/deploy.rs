@@ -1,0 +1,337 @@
+//! Deployment: every change of what is live is one transaction that moves the statuses
+//! and writes the deployment row that says why. The schema holds at most one production
+//! and one canary version per model, so no crash or race can leave two.
+
+use rusqlite::{OptionalExtension, Transaction, TransactionBehavior, params};
+
+use super::Store;
+use crate::failpoint;
+
+/// What a deployment row records besides the versions.
+#[derive(Debug, Clone)]
+pub struct Change {
+    pub symbol: String,
+    pub regime: String,
+    pub reason: String,
+    /// The gates as checked (JSON), for promotions and canary starts.
+    pub gates: Option<String>,
+    pub forced: bool,
+    /// Who: the user name, or `run`.
+    pub actor: String,
+    pub at: i64,
+}
+
+/// A stored deployment row, with version numbers instead of ids.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeploymentRow {
+    pub id: i64,
+    pub symbol: String,
+    pub regime: String,
+    pub action: String,
+    pub from_version: Option<i64>,
+    pub to_version: Option<i64>,
+    pub canary_version: Option<i64>,
+    pub reason: String,
+    pub gates: Option<String>,
+    pub forced: bool,
+    pub actor: String,
+    pub created_at: i64,
+}
+
+/// A running (or ended) canary test.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AbTest {
+    pub id: i64,
+    pub symbol: String,
+    pub regime: String,
+    pub champion_id: i64,
+    pub challenger_id: i64,
+    pub traffic_split: f64,
+    pub started_at: i64,
+}
+
+/// How a canary test ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CanaryEnd {
+    /// The challenger becomes production, the champion is archived.
+    Promoted,
+    /// The challenger is archived, the champion stays.
+    Kept,
+}
+
+impl Store {
+    /// The id of the production version of (symbol, regime), if any.
+    pub fn production_id(&self, symbol: &str, regime: &str) -> anyhow::Result<Option<i64>> {
+        production_id(&self.conn, symbol, regime)
+    }
+
+    /// Time of the last deployment row of (symbol, regime).
+    pub fn last_deployment_at(&self, symbol: &str, regime: &str) -> anyhow::Result<Option<i64>> {
+        Ok(self.conn.query_row(
+            "SELECT MAX(created_at) FROM deployments WHERE symbol = ?1 AND regime = ?2",
+            params![symbol, regime],
+            |r| r.get(0),
+        )?)
+    }
+
+    /// Make `target` production; the current production version (which must still be
+    /// `expected_from`, or the change is refused as a race) is archived.
+    pub fn promote(
+        &mut self,
+        target: i64,
+        expected_from: Option<i64>,
+        change: &Change,
+    ) -> anyhow::Result<i64> {
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let from = checked_production(&tx, change, expected_from)?;
+        if let Some(from) = from {
+            set_status(&tx, from, &["production"], "archived")?;
+            failpoint::hit("promote:archived");
+        }
+        set_status(&tx, target, &["candidate", "archived"], "production")?;
+        failpoint::hit("promote:switched");
+        let id = insert_row(&tx, change, "promote", from, Some(target), None, None)?;
+        failpoint::hit("promote:recorded");
+        tx.commit()?;
+        Ok(id)
+    }
+
+    /// Make an earlier production version production again. A running canary test is
+    /// aborted in the same transaction: its challenger is archived.
+    pub fn rollback(
+        &mut self,
+        target: i64,
+        expected_from: Option<i64>,
+        change: &Change,
+    ) -> anyhow::Result<i64> {
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let from = checked_production(&tx, change, expected_from)?;
+        if let Some(test) = running_test(&tx, &change.symbol, &change.regime)? {
+            set_status(&tx, test.challenger_id, &["canary"], "archived")?;
+            tx.execute(
+                "UPDATE ab_tests SET ended_at = ?1, outcome = 'aborted', result = ?2 WHERE id = ?3",
+                params![change.at, "aborted by a rollback", test.id],
+            )?;
+            let aborted =
+                Change { reason: format!("aborted by a rollback: {}", change.reason), ..change.clone() };
+            insert_row(&tx, &aborted, "canary_end", from, from, Some(test.challenger_id), Some(test.id))?;
+        }
+        if let Some(from) = from {
+            set_status(&tx, from, &["production"], "archived")?;
+            failpoint::hit("rollback:archived");
+        }
+        set_status(&tx, target, &["archived"], "production")?;
+        failpoint::hit("rollback:switched");
+        let id = insert_row(&tx, change, "rollback", from, Some(target), None, None)?;
+        failpoint::hit("rollback:recorded");
+        tx.commit()?;
+        Ok(id)
+    }
+
+    /// Start a canary test of `challenger` against the production version.
+    pub fn start_canary(
+        &mut self,
+        challenger: i64,
+        champion: i64,
+        traffic_split: f64,
+        change: &Change,
+    ) -> anyhow::Result<i64> {
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        checked_production(&tx, change, Some(champion))?;
+        set_status(&tx, challenger, &["candidate", "archived"], "canary")?;
+        failpoint::hit("canary:marked");
+        tx.execute(
+            "INSERT INTO ab_tests (symbol, regime, champion_id, challenger_id, traffic_split, started_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![change.symbol, change.regime, champion, challenger, traffic_split, change.at],
+        )?;
+        let test = tx.last_insert_rowid();
+        insert_row(
+            &tx,
+            change,
+            "canary_start",
+            Some(champion),
+            Some(champion),
+            Some(challenger),
+            Some(test),
+        )?;
+        tx.commit()?;
+        Ok(test)
+    }
+
+    /// End a canary test with its result (JSON).
+    pub fn end_canary(
+        &mut self,
+        test: &AbTest,
+        end: CanaryEnd,
+        result: &str,
+        change: &Change,
+    ) -> anyhow::Result<()> {
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        checked_production(&tx, change, Some(test.champion_id))?;
+        let (outcome, to) = match end {
+            CanaryEnd::Promoted => {
+                set_status(&tx, test.champion_id, &["production"], "archived")?;
+                set_status(&tx, test.challenger_id, &["canary"], "production")?;
+                ("promoted", test.challenger_id)
+            }
+            CanaryEnd::Kept => {
+                set_status(&tx, test.challenger_id, &["canary"], "archived")?;
+                ("kept", test.champion_id)
+            }
+        };
+        failpoint::hit("canary:switched");
+        let changed = tx.execute(
+            "UPDATE ab_tests SET ended_at = ?1, outcome = ?2, result = ?3 WHERE id = ?4 AND ended_at IS NULL",
+            params![change.at, outcome, result, test.id],
+        )?;
+        anyhow::ensure!(
+            changed == 1,
+            "the canary test of {} {} has already ended",
+            change.symbol,
+            change.regime
+        );
+        insert_row(
+            &tx,
+            change,
+            "canary_end",
+            Some(test.champion_id),
+            Some(to),
+            Some(test.challenger_id),
+            Some(test.id),
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// The running canary test of (symbol, regime), if any.
+    pub fn running_test(&self, symbol: &str, regime: &str) -> anyhow::Result<Option<AbTest>> {
+        running_test(&self.conn, symbol, regime)
+    }
+
+    /// Deployment rows, oldest first; `None` filters match everything.
+    pub fn deployments(
+        &self,
+        symbol: Option<&str>,
+        regime: Option<&str>,
+    ) -> anyhow::Result<Vec<DeploymentRow>> {
+        let mut statement = self.conn.prepare(
+            "SELECT d.id, d.symbol, d.regime, d.action, f.version, t.version, c.version, d.reason, d.gates,
+                    d.forced, d.actor, d.created_at
+             FROM deployments d
+             LEFT JOIN model_versions f ON f.id = d.from_version_id
+             LEFT JOIN model_versions t ON t.id = d.to_version_id
+             LEFT JOIN model_versions c ON c.id = d.canary_version_id
+             WHERE (?1 IS NULL OR d.symbol = ?1) AND (?2 IS NULL OR d.regime = ?2)
+             ORDER BY d.symbol, d.regime, d.created_at, d.id",
+        )?;
+        let rows = statement.query_map(params![symbol, regime], |r| {
+            Ok(DeploymentRow {
+                id: r.get(0)?,
+                symbol: r.get(1)?,
+                regime: r.get(2)?,
+                action: r.get(3)?,
+                from_version: r.get(4)?,
+                to_version: r.get(5)?,
+                canary_version: r.get(6)?,
+                reason: r.get(7)?,
+                gates: r.get(8)?,
+                forced: r.get(9)?,
+                actor: r.get(10)?,
+                created_at: r.get(11)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+}
+
+fn production_id(conn: &rusqlite::Connection, symbol: &str, regime: &str) -> anyhow::Result<Option<i64>> {
+    Ok(conn
+        .query_row(
+            "SELECT id FROM model_versions WHERE symbol = ?1 AND regime = ?2 AND status = 'production'",
+            params![symbol, regime],
+            |r| r.get(0),
+        )
+        .optional()?)
+}
+
+fn running_test(conn: &rusqlite::Connection, symbol: &str, regime: &str) -> anyhow::Result<Option<AbTest>> {
+    Ok(conn
+        .query_row(
+            "SELECT id, symbol, regime, champion_id, challenger_id, traffic_split, started_at FROM ab_tests
+             WHERE symbol = ?1 AND regime = ?2 AND ended_at IS NULL",
+            params![symbol, regime],
+            |r| {
+                Ok(AbTest {
+                    id: r.get(0)?,
+                    symbol: r.get(1)?,
+                    regime: r.get(2)?,
+                    champion_id: r.get(3)?,
+                    challenger_id: r.get(4)?,
+                    traffic_split: r.get(5)?,
+                    started_at: r.get(6)?,
+                })
+            },
+        )
+        .optional()?)
+}
+
+/// The production version inside the transaction, which must be the one the caller
+/// decided on; another process may have changed it since.
+fn checked_production(
+    tx: &Transaction,
+    change: &Change,
+    expected: Option<i64>,
+) -> anyhow::Result<Option<i64>> {
+    let found = production_id(tx, &change.symbol, &change.regime)?;
+    anyhow::ensure!(
+        found == expected,
+        "the production version of {} {} changed while this command ran; nothing was changed, run it again",
+        change.symbol,
+        change.regime
+    );
+    Ok(found)
+}
+
+fn set_status(tx: &Transaction, id: i64, from: &[&str], to: &str) -> anyhow::Result<()> {
+    let current: String =
+        tx.query_row("SELECT status FROM model_versions WHERE id = ?1", [id], |r| r.get(0))?;
+    anyhow::ensure!(
+        from.contains(&current.as_str()),
+        "version id {id} is {current}, not {}",
+        from.join(" or ")
+    );
+    tx.execute("UPDATE model_versions SET status = ?1 WHERE id = ?2", params![to, id])?;
+    Ok(())
+}
+
+fn insert_row(
+    tx: &Transaction,
+    change: &Change,
+    action: &str,
+    from: Option<i64>,
+    to: Option<i64>,
+    canary: Option<i64>,
+    ab_test: Option<i64>,
+) -> anyhow::Result<i64> {
+    tx.execute(
+        "INSERT INTO deployments (symbol, regime, action, from_version_id, to_version_id, canary_version_id,
+             ab_test_id, reason, gates, forced, actor, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+        params![
+            change.symbol,
+            change.regime,
+            action,
+            from,
+            to,
+            canary,
+            ab_test,
+            change.reason,
+            change.gates,
+            change.forced,
+            change.actor,
+            change.at
+        ],
+    )?;
+    Ok(tx.last_insert_rowid())
+}

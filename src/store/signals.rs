@@ -1,0 +1,152 @@
+//! Signals: each prediction `predict` served, and later its realised outcome.
+
+use rusqlite::{OptionalExtension, params};
+
+use super::Store;
+
+/// A prediction to record.
+#[derive(Debug, Clone)]
+pub struct NewSignal {
+    pub symbol: String,
+    pub interval: String,
+    pub regime: String,
+    pub open_time: i64,
+    pub version_id: i64,
+    /// The canary test and the arm that served it, during a test.
+    pub ab_test: Option<(i64, &'static str)>,
+    pub probability: f64,
+    pub position: i8,
+    /// The close of the bar as the model saw it: the entry price.
+    pub entry_close: f64,
+    pub horizon_bars: i64,
+    pub cost_per_side: f64,
+    pub long_short: bool,
+    pub created_at: i64,
+}
+
+/// A signal whose horizon had not passed when it was last looked at.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Pending {
+    pub id: i64,
+    pub open_time: i64,
+    pub position: i8,
+    pub entry_close: f64,
+    pub horizon_bars: i64,
+    pub cost_per_side: f64,
+    pub long_short: bool,
+}
+
+/// How a signal turned out.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Resolution {
+    pub id: i64,
+    pub market_return: f64,
+    pub realised_return: f64,
+    pub win: bool,
+}
+
+/// A resolved signal's outcome.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Outcome {
+    pub open_time: i64,
+    pub realised_return: f64,
+    pub win: bool,
+}
+
+impl Store {
+    /// Record a signal; the same version on the same bar is recorded once. Returns the
+    /// signal's id and whether it is new.
+    pub fn insert_signal(&mut self, s: &NewSignal) -> anyhow::Result<(i64, bool)> {
+        let tx = self.conn.transaction()?;
+        let existing: Option<i64> = tx
+            .query_row(
+                "SELECT id FROM signals WHERE version_id = ?1 AND open_time = ?2",
+                params![s.version_id, s.open_time],
+                |r| r.get(0),
+            )
+            .optional()?;
+        if let Some(id) = existing {
+            return Ok((id, false));
+        }
+        tx.execute(
+            "INSERT INTO signals (symbol, interval, regime, open_time, version_id, ab_test_id, arm, probability,
+                 position, entry_close, horizon_bars, cost_per_side, long_short, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+            params![
+                s.symbol,
+                s.interval,
+                s.regime,
+                s.open_time,
+                s.version_id,
+                s.ab_test.map(|(id, _)| id),
+                s.ab_test.map(|(_, arm)| arm),
+                s.probability,
+                s.position,
+                s.entry_close,
+                s.horizon_bars,
+                s.cost_per_side,
+                s.long_short,
+                s.created_at
+            ],
+        )?;
+        let id = tx.last_insert_rowid();
+        tx.commit()?;
+        Ok((id, true))
+    }
+
+    /// Unresolved signals of a series, oldest first.
+    pub fn pending_signals(&self, symbol: &str, interval: &str) -> anyhow::Result<Vec<Pending>> {
+        let mut statement = self.conn.prepare(
+            "SELECT id, open_time, position, entry_close, horizon_bars, cost_per_side, long_short FROM signals
+             WHERE symbol = ?1 AND interval = ?2 AND resolved_at IS NULL ORDER BY open_time, id",
+        )?;
+        let rows = statement.query_map(params![symbol, interval], |r| {
+            Ok(Pending {
+                id: r.get(0)?,
+                open_time: r.get(1)?,
+                position: r.get(2)?,
+                entry_close: r.get(3)?,
+                horizon_bars: r.get(4)?,
+                cost_per_side: r.get(5)?,
+                long_short: r.get(6)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Record resolutions in one transaction.
+    pub fn resolve_signals(&mut self, resolved: &[Resolution], at: i64) -> anyhow::Result<()> {
+        let tx = self.conn.transaction()?;
+        {
+            let mut statement = tx.prepare(
+                "UPDATE signals SET resolved_at = ?1, market_return = ?2, realised_return = ?3, win = ?4
+                 WHERE id = ?5 AND resolved_at IS NULL",
+            )?;
+            for r in resolved {
+                statement.execute(params![at, r.market_return, r.realised_return, r.win, r.id])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Resolved signals of a version served at or after `since` (epoch ms), oldest bar
+    /// first; only those served in canary test `ab_test` when given.
+    pub fn outcomes(
+        &self,
+        version_id: i64,
+        since: i64,
+        ab_test: Option<i64>,
+    ) -> anyhow::Result<Vec<Outcome>> {
+        let mut statement = self.conn.prepare(
+            "SELECT open_time, realised_return, win FROM signals
+             WHERE version_id = ?1 AND created_at >= ?2 AND resolved_at IS NOT NULL
+               AND (?3 IS NULL OR ab_test_id = ?3)
+             ORDER BY open_time",
+        )?;
+        let rows = statement.query_map(params![version_id, since, ab_test], |r| {
+            Ok(Outcome { open_time: r.get(0)?, realised_return: r.get(1)?, win: r.get(2)? })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+}
