@@ -18,6 +18,7 @@ pub mod ingest;
 pub mod model;
 pub mod output;
 pub mod rng;
+pub mod schedule;
 pub mod store;
 pub mod synth;
 

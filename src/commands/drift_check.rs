@@ -96,7 +96,7 @@ fn model(resolved: &Resolved, args: &DriftCheckArgs) -> anyhow::Result<Option<Op
             severity,
             symbol: symbol.to_string(),
             regime: regime.to_string(),
-            version_id: version.id,
+            version_id: Some(version.id),
             message: message.clone(),
             details: json!({"window": [from, to], "share_drifted": report.share_drifted}).to_string(),
             created_at: now,

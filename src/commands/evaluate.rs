@@ -127,7 +127,7 @@ fn evaluate_version(
             severity: Severity::High,
             symbol: version.symbol.clone(),
             regime: version.regime.clone(),
-            version_id: version.id,
+            version_id: Some(version.id),
             message: message.clone(),
             details: serde_json::to_string(d)?,
             created_at: now,

@@ -86,8 +86,10 @@ fn live_at(rows: &[DeploymentRow], at: i64, as_json: bool) -> anyhow::Result<u8>
     }
     let mut out = Vec::new();
     for ((symbol, regime), rows) in &models {
-        let last = rows.iter().rev().find(|d| d.created_at <= at);
-        let canary = last.filter(|d| d.action == "canary_start").and_then(|d| d.canary_version);
+        let before: Vec<&&DeploymentRow> = rows.iter().filter(|d| d.created_at <= at).collect();
+        let canary = before.last().filter(|d| d.action == "canary_start").and_then(|d| d.canary_version);
+        // The row that put the live version there (canary rows that kept it do not).
+        let last = before.iter().rev().find(|d| d.from_version != d.to_version).map(|d| **d);
         out.push((symbol, regime, last, canary));
     }
     if as_json {

@@ -15,7 +15,7 @@ use crate::store::{AbTest, CanaryEnd, Change, NewAlert, Store, VersionRow};
 
 const HOUR_MS: f64 = 3_600_000.0;
 
-/// Resolve the signals of a series whose horizon has passed; returns (resolved, wins).
+/// Resolve the signals of a series whose horizon has passed; returns (resolved, winning trades).
 pub fn resolve_signals(
     store: &mut Store,
     symbol: &str,
@@ -30,7 +30,7 @@ pub fn resolve_signals(
         .collect();
     let resolved = signals::resolve(&pending, &closes, interval.millis());
     store.resolve_signals(&resolved, now_millis())?;
-    Ok((resolved.len(), resolved.iter().filter(|r| r.win).count()))
+    Ok((resolved.len(), resolved.iter().filter(|r| r.win == Some(true)).count()))
 }
 
 fn version_by_id(versions: &[VersionRow], id: i64) -> anyhow::Result<&VersionRow> {
@@ -106,9 +106,10 @@ pub fn report_canary(
     );
     for (name, arm) in [("champion", &decision.champion), ("challenger", &decision.challenger)] {
         println!(
-            "  {name:<10} {} resolved signals, win rate {:.1}%, mean return {:+.4}%",
+            "  {name:<10} {} resolved signals, {} trades, win rate {}, mean return {:+.4}% per signal",
             arm.signals,
-            100.0 * arm.win_rate,
+            arm.trades,
+            arm.win_rate.map_or("-".to_string(), |r| format!("{:.1}%", 100.0 * r)),
             100.0 * arm.mean_return
         );
     }
@@ -129,7 +130,8 @@ pub fn report_canary(
 
 /// Roll back every model of `symbol` whose promotion is younger than
 /// `deployment.watch_hours` and whose live win rate fell past `triggers.performance_decay`
-/// against the version it replaced. Returns what was done, one line each.
+/// against the version it replaced, significantly (`deployment.canary.min_confidence`).
+/// Returns what was done, one line each.
 pub fn watch(
     resolved: &Resolved,
     store: &mut Store,
@@ -144,11 +146,12 @@ pub fn watch(
     let mut done = Vec::new();
     for regime in Regime::ALL {
         let rows = store.deployments(Some(symbol), Some(regime.as_str()))?;
-        let Some(last) = rows.last() else { continue };
-        let promoted =
-            matches!(last.action.as_str(), "promote" | "canary_end") && last.from_version != last.to_version;
+        // The last row that changed production; canary rows that kept it do not count.
+        let Some(last) = rows.iter().rev().find(|d| d.from_version != d.to_version) else { continue };
         let (Some(from), Some(to)) = (last.from_version, last.to_version) else { continue };
-        if !promoted || (now - last.created_at) as f64 > settings.deployment.watch_hours * HOUR_MS {
+        if last.action == "rollback"
+            || (now - last.created_at) as f64 > settings.deployment.watch_hours * HOUR_MS
+        {
             continue;
         }
         let versions = store.versions(symbol, Some(regime))?;
@@ -157,6 +160,9 @@ pub fn watch(
         else {
             continue;
         };
+        if new.status != "production" {
+            continue;
+        }
         let live = store.outcomes(new.id, last.created_at, None)?;
         let before = store.outcomes(old.id, i64::MIN, None)?;
         let Some(d) = signals::live_degradation(
@@ -164,20 +170,24 @@ pub fn watch(
             &before,
             settings.triggers.min_signals as usize,
             settings.triggers.performance_decay,
+            settings.deployment.canary.min_confidence,
         ) else {
             continue;
         };
         if !d.degraded {
             continue;
         }
+        let percent = |r: Option<f64>| r.map_or("-".to_string(), |r| format!("{:.1}%", 100.0 * r));
         let why = format!(
-            "live win rate {:.1}% over {} signals since its promotion against {:.1}% over {} of v{from}, a {:.0}% drop (more than triggers.performance_decay {:.0}%)",
-            100.0 * d.win_rate,
-            d.signals,
-            100.0 * d.replaced_win_rate,
-            d.replaced_signals,
+            "live win rate {} over {} trades since its promotion against {} over {} trades of v{from}, a {:.0}% drop \
+             (more than triggers.performance_decay {:.0}%) at confidence {:.3}",
+            percent(d.new.win_rate),
+            d.new.trades,
+            percent(d.replaced.win_rate),
+            d.replaced.trades,
             100.0 * d.relative_drop,
-            100.0 * d.threshold
+            100.0 * d.threshold,
+            d.confidence
         );
         let (message, rolled_back) = match load_artifact(resolved, old) {
             Ok(_) => {
@@ -190,8 +200,13 @@ pub fn watch(
                     actor: actor.to_string(),
                     at: now,
                 };
-                store.rollback(old.id, Some(new.id), &change)?;
-                (format!("{symbol} {regime}: v{to} rolled back to v{from}: {why}"), true)
+                match store.rollback(old.id, Some(new.id), &change) {
+                    Ok(_) => (format!("{symbol} {regime}: v{to} rolled back to v{from}: {why}"), true),
+                    Err(e) => (
+                        format!("{symbol} {regime}: v{to} degraded ({why}) but the rollback failed: {e:#}"),
+                        false,
+                    ),
+                }
             }
             Err(damaged) => {
                 (format!("{symbol} {regime}: v{to} degraded ({why}) but cannot roll back: {damaged}"), false)
@@ -202,7 +217,7 @@ pub fn watch(
             severity: if rolled_back { Severity::High } else { Severity::Critical },
             symbol: symbol.to_string(),
             regime: regime.to_string(),
-            version_id: new.id,
+            version_id: Some(new.id),
             message: message.clone(),
             details: json!({"degradation": d, "from": to, "to": from}).to_string(),
             created_at: now,

@@ -73,12 +73,7 @@ pub fn run(resolved: &Resolved, args: &PredictArgs) -> anyhow::Result<u8> {
     })?;
     let rules = Rules::from_settings(&settings.evaluation, interval);
     let position = backtest::position(Some(probability), &rules);
-    let signal = match position {
-        1 => "long",
-        -1 => "short",
-        _ => "flat",
-    };
-    let (id, new) = store.insert_signal(&NewSignal {
+    let (id, probability, position, new) = store.insert_signal(&NewSignal {
         symbol: args.symbol.clone(),
         interval: interval.to_string(),
         regime: regime.to_string(),
@@ -93,6 +88,12 @@ pub fn run(resolved: &Resolved, args: &PredictArgs) -> anyhow::Result<u8> {
         long_short: settings.evaluation.position == PositionMode::LongShort,
         created_at: now_millis(),
     })?;
+    // An earlier predict of the same bar recorded what it said then; that stands.
+    let signal = match position {
+        1 => "long",
+        -1 => "short",
+        _ => "flat",
+    };
     let horizon = loaded.manifest.label.horizon_bars;
     if args.json {
         let doc = json!({

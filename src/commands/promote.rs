@@ -18,6 +18,9 @@ use crate::store::{Change, Store, VersionRow};
 
 pub fn run(resolved: &Resolved, args: &PromoteArgs) -> anyhow::Result<u8> {
     let regime = parse_regime(&args.regime)?;
+    if args.reason.as_deref().is_some_and(|r| r.trim().is_empty()) {
+        return Err(Failure::Usage("--reason: say why, it is recorded with the deployment".into()).into());
+    }
     if let Some(split) = args.canary.filter(|p| !(*p > 0.0 && *p < 100.0)) {
         return Err(
             Failure::Usage(format!("--canary {split}: a percent between 0 and 100, exclusive")).into()
@@ -153,10 +156,17 @@ fn check_gates(
     let settings = &resolved.settings;
     let loaded = load_artifact(resolved, candidate)?;
     let (interval, view) = version_view(store, candidate, &loaded)?;
-    let test: Record = store
-        .evaluation_of_kind(candidate.id, "test")?
-        .and_then(|text| serde_json::from_str(&text).ok())
-        .unwrap_or_default();
+    let test: Record = match store.evaluation_of_kind(candidate.id, "test")? {
+        Some(text) => serde_json::from_str(&text).map_err(|e| {
+            anyhow::anyhow!(
+                "{} {} v{}: its stored test evaluation cannot be read: {e}",
+                candidate.symbol,
+                candidate.regime,
+                candidate.version
+            )
+        })?,
+        None => Record::default(),
+    };
 
     let versus = match champion {
         None => Versus::FirstModel,

@@ -10,7 +10,7 @@ use crate::artifact::{self, Loaded, Manifest, Reference, SearchSummary, Window};
 use crate::candles::time::{format_minute, format_rfc3339, now_millis};
 use crate::candles::{Candle, Interval};
 use crate::cli::{ModelArg, TrainArgs};
-use crate::config::{ModelKind, Resolved, Settings};
+use crate::config::{ModelKind, Regime, Resolved, Settings};
 use crate::error::{Failure, code};
 use crate::evaluation::Record;
 use crate::evaluation::backtest::{Rules, Trading};
@@ -19,7 +19,7 @@ use crate::failpoint;
 use crate::model::forest::Forest;
 use crate::model::pipeline::{self, Request, Trained};
 use crate::output::stderr_is_terminal;
-use crate::store::{NewEvaluation, NewVersion};
+use crate::store::{NewEvaluation, NewVersion, Store};
 
 pub fn run(resolved: &Resolved, args: &TrainArgs) -> anyhow::Result<u8> {
     let started = Instant::now();
@@ -47,24 +47,106 @@ pub fn run(resolved: &Resolved, args: &TrainArgs) -> anyhow::Result<u8> {
         .into());
     }
 
-    let bar = trial_bar(trials);
-    let request = Request { candles: &candles, interval, regime, model, trials, seed, settings };
+    let spec = Spec { symbol: &args.symbol, regime, interval, model, trials, seed };
+    let done = train_and_register(resolved, &mut store, &candles, &spec, true)?;
+    let Registered { version, trained, sha256, writing, record, relative, .. } = &done;
+    let (version, sha256, writing) = (*version, sha256.clone(), *writing);
+    let best = &trained.outcome.trials[trained.outcome.best];
+
+    let path = resolved.models_dir().join(relative);
+    if args.json {
+        let report = json!({
+            "symbol": args.symbol,
+            "regime": regime,
+            "version": version,
+            "interval": interval.to_string(),
+            "model": model,
+            "status": "candidate",
+            "rows": {"train": trained.train.rows, "validation": trained.validation.rows, "test": trained.test.rows},
+            "windows": {"train": window_json(&trained.train), "validation": window_json(&trained.validation), "test": window_json(&trained.test)},
+            "noise_filter": settings.training.noise_filter.then_some(trained.prepared.noise),
+            "constant_features": trained.prepared.constant,
+            "search": {"metric": settings.training.search.metric, "trials": trained.outcome.trials, "best": trained.outcome.best},
+            "hyperparameters": best.hyper,
+            "test_metrics": trained.test_metrics,
+            "test_trading": record.trading,
+            "artifact": path.display().to_string(),
+            "sha256": sha256,
+            "seconds": {
+                "features": trained.timings.features.as_secs_f64(),
+                "search": trained.timings.search.as_secs_f64(),
+                "writing": writing.as_secs_f64(),
+                "total": started.elapsed().as_secs_f64(),
+            },
+        });
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        let metric = settings.training.search.metric.as_str();
+        print_report(
+            &args.symbol,
+            version,
+            model,
+            interval.to_string(),
+            metric,
+            trained,
+            &path,
+            &sha256,
+            started,
+            writing,
+        );
+    }
+    Ok(code::OK)
+}
+
+/// What to train.
+#[derive(Debug, Clone, Copy)]
+pub struct Spec<'a> {
+    pub symbol: &'a str,
+    pub regime: Regime,
+    pub interval: Interval,
+    pub model: ModelKind,
+    pub trials: u32,
+    pub seed: u64,
+}
+
+/// A trained, written and registered candidate.
+pub struct Registered {
+    pub version: i64,
+    pub trained: Trained,
+    pub sha256: String,
+    pub relative: std::path::PathBuf,
+    pub writing: std::time::Duration,
+    pub record: Record,
+}
+
+/// Train on `candles`, write the artifact, register the candidate with its test
+/// evaluation. A refusal (too few rows, one class) is a [`Failure::Refused`].
+pub fn train_and_register(
+    resolved: &Resolved,
+    store: &mut Store,
+    candles: &[Candle],
+    spec: &Spec,
+    progress: bool,
+) -> anyhow::Result<Registered> {
+    let (Spec { regime, interval, model, trials, seed, .. }, settings) = (*spec, &resolved.settings);
+    let bar = if progress { trial_bar(trials) } else { ProgressBar::hidden() };
+    let request = Request { candles, interval, regime, model, trials, seed, settings };
     let trained = pipeline::train(&request, &mut |done, best| {
         bar.set_position(done as u64);
         bar.set_message(format!("best {best:.4}"));
     })
-    .map_err(|refusal| Failure::Refused(format!("cannot train {} {regime}: {refusal}", args.symbol)))?;
+    .map_err(|refusal| Failure::Refused(format!("cannot train {} {regime}: {refusal}", spec.symbol)))?;
     bar.finish_and_clear();
 
     let writing = Instant::now();
     let models_dir = resolved.models_dir();
-    artifact::remove_leftovers(&models_dir, &args.symbol, regime);
-    let version = store.reserve_version(&args.symbol, regime)?;
+    artifact::remove_leftovers(&models_dir, spec.symbol, regime);
+    let version = store.reserve_version(spec.symbol, regime)?;
     failpoint::hit("train:reserved");
     let best = &trained.outcome.trials[trained.outcome.best];
     let mut manifest = Manifest {
         tool: concat!("retrain ", env!("CARGO_PKG_VERSION")).to_string(),
-        symbol: args.symbol.clone(),
+        symbol: spec.symbol.to_string(),
         regime,
         interval: interval.to_string(),
         version,
@@ -93,9 +175,9 @@ pub fn run(resolved: &Resolved, args: &TrainArgs) -> anyhow::Result<u8> {
     };
     let sha256 = artifact::write(&models_dir, &mut manifest, trained.forest(), &trained.reference)?;
     failpoint::hit("train:written");
-    let relative = artifact::relative_dir(&args.symbol, regime, version);
+    let relative = artifact::relative_dir(spec.symbol, regime, version);
     let new = NewVersion {
-        symbol: args.symbol.clone(),
+        symbol: spec.symbol.to_string(),
         regime,
         version,
         interval: interval.to_string(),
@@ -112,7 +194,7 @@ pub fn run(resolved: &Resolved, args: &TrainArgs) -> anyhow::Result<u8> {
         created_at: now_millis(),
     };
     let trading =
-        test_backtest(&candles, &manifest, trained.forest(), &trained.reference, settings, interval)?;
+        test_backtest(candles, &manifest, trained.forest(), &trained.reference, settings, interval)?;
     let record = Record { classification: Some(trained.test_metrics), trading: Some(trading) };
     let evaluation = NewEvaluation {
         kind: "test".into(),
@@ -122,50 +204,7 @@ pub fn run(resolved: &Resolved, args: &TrainArgs) -> anyhow::Result<u8> {
     };
     store.insert_version(&new, &evaluation)?;
     let writing = writing.elapsed();
-
-    let path = models_dir.join(&relative);
-    if args.json {
-        let report = json!({
-            "symbol": args.symbol,
-            "regime": regime,
-            "version": version,
-            "interval": interval.to_string(),
-            "model": model,
-            "status": "candidate",
-            "rows": {"train": trained.train.rows, "validation": trained.validation.rows, "test": trained.test.rows},
-            "windows": {"train": window_json(&trained.train), "validation": window_json(&trained.validation), "test": window_json(&trained.test)},
-            "noise_filter": manifest.noise_filter,
-            "constant_features": trained.prepared.constant,
-            "search": {"metric": settings.training.search.metric, "trials": trained.outcome.trials, "best": trained.outcome.best},
-            "hyperparameters": best.hyper,
-            "test_metrics": trained.test_metrics,
-            "test_trading": record.trading,
-            "artifact": path.display().to_string(),
-            "sha256": sha256,
-            "seconds": {
-                "features": trained.timings.features.as_secs_f64(),
-                "search": trained.timings.search.as_secs_f64(),
-                "writing": writing.as_secs_f64(),
-                "total": started.elapsed().as_secs_f64(),
-            },
-        });
-        println!("{}", serde_json::to_string_pretty(&report)?);
-    } else {
-        let metric = settings.training.search.metric.as_str();
-        print_report(
-            &args.symbol,
-            version,
-            model,
-            interval.to_string(),
-            metric,
-            &trained,
-            &path,
-            &sha256,
-            started,
-            writing,
-        );
-    }
-    Ok(code::OK)
+    Ok(Registered { version, trained, sha256, relative, writing, record })
 }
 
 /// The version's trading metrics on its test window, as `evaluate` computes them.

@@ -219,9 +219,12 @@ pub(super) fn validate(s: &Settings) -> Result<(), String> {
     for (i, job) in s.schedule.jobs.iter().enumerate() {
         let key = format!("schedule.jobs[{i}]");
         check(!job.models.trim().is_empty(), &format!("{key}.models"), "a SYMBOL/regime pattern", "\"\"")?;
-        let fields = job.cron.split_whitespace().count();
-        check(fields == 5, &format!("{key}.cron"), "five crontab fields", format!("{:?}", job.cron))?;
-        check(!job.timezone.trim().is_empty(), &format!("{key}.timezone"), "an IANA time zone", "\"\"")?;
+        if let Err(why) = job.cron.parse::<crate::schedule::Crontab>() {
+            return Err(format!("{key}.cron: {why}"));
+        }
+        if let Err(why) = crate::schedule::zone(&job.timezone) {
+            return Err(format!("{key}.timezone: {why}"));
+        }
     }
 
     let c = &s.deployment.canary;

@@ -3,8 +3,7 @@
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::signals::summary;
-use crate::drift::erfc;
+use super::signals::{Summary, summary, z_test};
 use crate::store::Outcome;
 
 /// The arm that serves a prediction.
@@ -35,37 +34,28 @@ pub fn route(symbol: &str, open_time: i64, traffic_split: f64) -> Arm {
     if uniform < traffic_split { Arm::Challenger } else { Arm::Champion }
 }
 
-/// One arm's resolved signals.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct ArmResult {
-    pub signals: usize,
-    pub win_rate: f64,
-    pub mean_return: f64,
-}
-
 /// How the test stands or ended.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Decision {
-    pub champion: ArmResult,
-    pub challenger: ArmResult,
+    pub champion: Summary,
+    pub challenger: Summary,
     pub min_signals: usize,
     /// Both arms have `min_signals` resolved signals.
     pub complete: bool,
-    /// One-sided two-proportion z-test (pooled) that the challenger's win rate is higher:
-    /// z and the confidence Phi(z). `None` while incomplete or when both arms all win or
-    /// all lose (no variance to test).
+    /// One-sided two-proportion z-test (pooled) that the challenger's win rate over its
+    /// trades is higher: z and the confidence Phi(z). `None` while incomplete, without a
+    /// trade in an arm, or when every trade won or every one lost.
     pub z: Option<f64>,
     pub confidence: Option<f64>,
     pub min_confidence: f64,
-    /// Complete, confidence at least `min_confidence`, and a mean return at least the
-    /// champion's.
+    /// Complete, confidence at least `min_confidence`, and a mean return per signal at
+    /// least the champion's.
     pub promote: bool,
     pub reason: String,
 }
 
-fn arm(outcomes: &[Outcome]) -> ArmResult {
-    let (win_rate, mean_return) = summary(outcomes);
-    ArmResult { signals: outcomes.len(), win_rate, mean_return }
+fn rate(s: &Summary) -> String {
+    s.win_rate.map_or("-".to_string(), |r| format!("{:.1}%", 100.0 * r))
 }
 
 /// Decide a test from both arms' resolved signals.
@@ -75,24 +65,21 @@ pub fn decide(
     min_signals: usize,
     min_confidence: f64,
 ) -> Decision {
-    let (a, b) = (arm(champion), arm(challenger));
+    let (a, b) = (summary(champion), summary(challenger));
     let complete = a.signals >= min_signals && b.signals >= min_signals;
-    let (n1, n2) = (a.signals as f64, b.signals as f64);
-    let pooled = (a.win_rate * n1 + b.win_rate * n2) / (n1 + n2);
-    let se = (pooled * (1.0 - pooled) * (1.0 / n1 + 1.0 / n2)).sqrt();
-    let z = (complete && se > 0.0).then(|| (b.win_rate - a.win_rate) / se);
-    let confidence = z.map(|z| 0.5 * erfc(-z / std::f64::consts::SQRT_2));
+    let test = if complete { z_test(&a, &b) } else { None };
+    let (z, confidence) = (test.map(|t| t.0), test.map(|t| t.1));
     let returns_hold = b.mean_return >= a.mean_return;
     let promote = complete && confidence.is_some_and(|c| c >= min_confidence) && returns_hold;
     let reason = if !complete {
         format!("running: {} and {} resolved signals, {min_signals} needed in each arm", a.signals, b.signals)
     } else {
         let rates = format!(
-            "challenger win rate {:.1}% vs champion {:.1}% ({} vs {} signals), mean return {:+.4}% vs {:+.4}%",
-            100.0 * b.win_rate,
-            100.0 * a.win_rate,
-            b.signals,
-            a.signals,
+            "challenger win rate {} vs champion {} ({} vs {} trades), mean return {:+.4}% vs {:+.4}% per signal",
+            rate(&b),
+            rate(&a),
+            b.trades,
+            a.trades,
             100.0 * b.mean_return,
             100.0 * a.mean_return
         );
@@ -102,7 +89,9 @@ pub fn decide(
                 format!("confidence {c:.3} below deployment.canary.min_confidence {min_confidence}: {rates}")
             }
             Some(c) => format!("confidence {c:.3} but a lower mean return: {rates}"),
-            None => format!("no variance to test (every signal won or every one lost): {rates}"),
+            None => {
+                format!("no win rates to test (an arm without trades, or every trade won or lost): {rates}")
+            }
         }
     };
     Decision {
@@ -124,11 +113,11 @@ mod tests {
 
     fn outcomes(wins: usize, losses: usize, win_return: f64, loss_return: f64) -> Vec<Outcome> {
         (0..wins)
-            .map(|i| Outcome { open_time: i as i64, realised_return: win_return, win: true })
+            .map(|i| Outcome { open_time: i as i64, realised_return: win_return, win: Some(true) })
             .chain((0..losses).map(|i| Outcome {
                 open_time: i as i64,
                 realised_return: loss_return,
-                win: false,
+                win: Some(false),
             }))
             .collect()
     }

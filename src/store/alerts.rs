@@ -1,4 +1,4 @@
-//! Alerts: raised once per (kind, version, severity) until resolved.
+//! Alerts: raised once per (kind, model, version, severity) until resolved.
 
 use rusqlite::{OptionalExtension, params};
 
@@ -12,7 +12,8 @@ pub struct NewAlert {
     pub severity: Severity,
     pub symbol: String,
     pub regime: String,
-    pub version_id: i64,
+    /// `None` for alerts about a model rather than a version (a failed training).
+    pub version_id: Option<i64>,
     pub message: String,
     pub details: String,
     pub created_at: i64,
@@ -35,14 +36,15 @@ pub fn severity_name(severity: Severity) -> &'static str {
 }
 
 impl Store {
-    /// Raise an alert unless one of the same kind, version and severity is still open.
+    /// Raise an alert unless one of the same kind, model, version and severity is still open.
     pub fn raise_alert(&mut self, alert: &NewAlert) -> anyhow::Result<Raised> {
         let tx = self.conn.transaction()?;
         let open: Option<i64> = tx
             .query_row(
-                "SELECT id FROM alerts WHERE resolved_at IS NULL AND kind = ?1 AND version_id = ?2 AND severity = ?3
+                "SELECT id FROM alerts WHERE resolved_at IS NULL AND kind = ?1 AND version_id IS ?2 AND severity = ?3
+                     AND symbol = ?4 AND regime = ?5
                  ORDER BY id LIMIT 1",
-                params![alert.kind, alert.version_id, severity_name(alert.severity)],
+                params![alert.kind, alert.version_id, severity_name(alert.severity), alert.symbol, alert.regime],
                 |r| r.get(0),
             )
             .optional()?;

@@ -84,6 +84,12 @@ impl Store {
     ) -> anyhow::Result<i64> {
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let from = checked_production(&tx, change, expected_from)?;
+        anyhow::ensure!(
+            running_test(&tx, &change.symbol, &change.regime)?.is_none(),
+            "a canary test of {} {} started while this command ran; nothing was changed",
+            change.symbol,
+            change.regime
+        );
         if let Some(from) = from {
             set_status(&tx, from, &["production"], "archived")?;
             failpoint::hit("promote:archived");
@@ -138,6 +144,12 @@ impl Store {
     ) -> anyhow::Result<i64> {
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         checked_production(&tx, change, Some(champion))?;
+        anyhow::ensure!(
+            running_test(&tx, &change.symbol, &change.regime)?.is_none(),
+            "a canary test of {} {} started while this command ran; nothing was changed",
+            change.symbol,
+            change.regime
+        );
         set_status(&tx, challenger, &["candidate", "archived"], "canary")?;
         failpoint::hit("canary:marked");
         tx.execute(
@@ -209,7 +221,7 @@ impl Store {
         running_test(&self.conn, symbol, regime)
     }
 
-    /// Deployment rows, oldest first; `None` filters match everything.
+    /// Deployment rows in the order they were written; `None` filters match everything.
     pub fn deployments(
         &self,
         symbol: Option<&str>,
@@ -223,7 +235,7 @@ impl Store {
              LEFT JOIN model_versions t ON t.id = d.to_version_id
              LEFT JOIN model_versions c ON c.id = d.canary_version_id
              WHERE (?1 IS NULL OR d.symbol = ?1) AND (?2 IS NULL OR d.regime = ?2)
-             ORDER BY d.symbol, d.regime, d.created_at, d.id",
+             ORDER BY d.symbol, d.regime, d.id",
         )?;
         let rows = statement.query_map(params![symbol, regime], |r| {
             Ok(DeploymentRow {

@@ -235,6 +235,52 @@ pub const MIGRATIONS: &[Migration] = &[
             CREATE INDEX signals_pending ON signals (symbol, interval, resolved_at);
         ",
     },
+    Migration {
+        why: "`run`: each run (its clock, for schedules), the jobs it did or that wait in the queue, and \
+              webhook posts of alerts",
+        sql: "
+            CREATE TABLE runs (
+                id          INTEGER PRIMARY KEY,
+                pid         INTEGER NOT NULL,
+                now         INTEGER NOT NULL,
+                started_at  INTEGER NOT NULL,
+                finished_at INTEGER,
+                dry_run     INTEGER NOT NULL,
+                status      TEXT    NOT NULL CHECK (status IN ('running', 'finished', 'killed'))
+            );
+
+            CREATE TABLE jobs (
+                id           INTEGER PRIMARY KEY,
+                symbol       TEXT    NOT NULL,
+                regime       TEXT    NOT NULL,
+                trigger      TEXT    NOT NULL
+                             CHECK (trigger IN ('manual', 'drift', 'performance', 'decay', 'initial', 'schedule', 'age')),
+                reason       TEXT    NOT NULL,
+                priority     TEXT    NOT NULL CHECK (priority IN ('low', 'medium', 'high', 'urgent')),
+                status       TEXT    NOT NULL
+                             CHECK (status IN ('queued', 'running', 'succeeded', 'failed', 'cancelled', 'abandoned')),
+                requested_at INTEGER NOT NULL,
+                run_id       INTEGER REFERENCES runs (id),
+                started_at   INTEGER,
+                finished_at  INTEGER,
+                seconds      REAL,
+                version_id   INTEGER REFERENCES model_versions (id),
+                outcome      TEXT,
+                error        TEXT
+            );
+            CREATE INDEX jobs_by_status ON jobs (status, symbol, regime);
+            CREATE INDEX jobs_by_model ON jobs (symbol, regime, started_at);
+
+            CREATE TABLE notifications (
+                id           INTEGER PRIMARY KEY,
+                alert_id     INTEGER NOT NULL REFERENCES alerts (id),
+                attempted_at INTEGER NOT NULL,
+                attempts     INTEGER NOT NULL,
+                delivered    INTEGER NOT NULL,
+                error        TEXT
+            );
+        ",
+    },
 ];
 
 /// Why the schema could not be brought up to date.

@@ -1,6 +1,6 @@
 //! Signals: each prediction `predict` served, and later its realised outcome.
 
-use rusqlite::{OptionalExtension, params};
+use rusqlite::params;
 
 use super::Store;
 
@@ -42,7 +42,8 @@ pub struct Resolution {
     pub id: i64,
     pub market_return: f64,
     pub realised_return: f64,
-    pub win: bool,
+    /// `None` for a flat signal: no trade, neither won nor lost.
+    pub win: Option<bool>,
 }
 
 /// A resolved signal's outcome.
@@ -50,28 +51,20 @@ pub struct Resolution {
 pub struct Outcome {
     pub open_time: i64,
     pub realised_return: f64,
-    pub win: bool,
+    /// `None` for a flat signal.
+    pub win: Option<bool>,
 }
 
 impl Store {
-    /// Record a signal; the same version on the same bar is recorded once. Returns the
-    /// signal's id and whether it is new.
-    pub fn insert_signal(&mut self, s: &NewSignal) -> anyhow::Result<(i64, bool)> {
-        let tx = self.conn.transaction()?;
-        let existing: Option<i64> = tx
-            .query_row(
-                "SELECT id FROM signals WHERE version_id = ?1 AND open_time = ?2",
-                params![s.version_id, s.open_time],
-                |r| r.get(0),
-            )
-            .optional()?;
-        if let Some(id) = existing {
-            return Ok((id, false));
-        }
-        tx.execute(
+    /// Record a signal; the same version on the same bar is recorded once (a concurrent
+    /// `predict` of the same bar finds the first one). Returns the stored signal's id,
+    /// probability and position, and whether it is new.
+    pub fn insert_signal(&mut self, s: &NewSignal) -> anyhow::Result<(i64, f64, i8, bool)> {
+        let inserted = self.conn.execute(
             "INSERT INTO signals (symbol, interval, regime, open_time, version_id, ab_test_id, arm, probability,
                  position, entry_close, horizon_bars, cost_per_side, long_short, created_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
+             ON CONFLICT (version_id, open_time) DO NOTHING",
             params![
                 s.symbol,
                 s.interval,
@@ -89,9 +82,12 @@ impl Store {
                 s.created_at
             ],
         )?;
-        let id = tx.last_insert_rowid();
-        tx.commit()?;
-        Ok((id, true))
+        let (id, probability, position): (i64, f64, i8) = self.conn.query_row(
+            "SELECT id, probability, position FROM signals WHERE version_id = ?1 AND open_time = ?2",
+            params![s.version_id, s.open_time],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )?;
+        Ok((id, probability, position, inserted == 1))
     }
 
     /// Unresolved signals of a series, oldest first.

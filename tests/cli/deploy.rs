@@ -221,7 +221,7 @@ fn the_whole_story_on_real_data() {
     let bar =
         chrono::DateTime::parse_from_rfc3339(signal["bar"].as_str().unwrap()).unwrap().timestamp_millis();
     collect(&btc).assert_exit(0).stdout_contains("resolved 1 signal(s) of BTC 5m");
-    let (market, realised, win, position, cost): (f64, f64, bool, i64, f64) = db(&case)
+    let (market, realised, win, position, cost): (f64, f64, Option<bool>, i64, f64) = db(&case)
         .query_row(
             "SELECT market_return, realised_return, win, position, cost_per_side FROM signals",
             [],
@@ -243,7 +243,7 @@ fn the_whole_story_on_real_data() {
     assert!((market - (exit / entry - 1.0)).abs() < 1e-12, "{market} vs {}", exit / entry - 1.0);
     let expected = if position == 1 { market - 2.0 * cost } else { 0.0 };
     assert!((realised - expected).abs() < 1e-12);
-    assert_eq!(win, if position == 1 { expected > 0.0 } else { market - 2.0 * cost <= 0.0 });
+    assert_eq!(win, (position == 1).then_some(expected > 0.0), "a flat signal is no trade");
 
     // Force v2 in, then roll back to v1: the record answers what was live when.
     case.run([
@@ -292,7 +292,22 @@ fn the_whole_story_on_real_data() {
 fn a_crash_at_any_step_of_promote_and_rollback_leaves_the_state_whole() {
     let case = Case::new().config(OPEN_GATES).with_trained_model("1", "1");
     train(&case, "SYNTH", "trending", "2");
+    case.run(["promote", "--symbol", "SYNTH", "--regime", "trending", "--force"]).assert_exit(2);
+    case.run(["promote", "--symbol", "SYNTH", "--regime", "trending", "--force", "--reason", " "])
+        .assert_exit(2)
+        .stderr_contains("--reason: say why");
+    case.run(["promote", "--symbol", "SYNTH", "--regime", "trending", "--version", "1", "--dry-run"])
+        .assert_exit(0)
+        .stdout_contains("dry run: every gate passes; nothing changed");
+    assert_eq!(count(&case, "SELECT COUNT(*) FROM deployments"), 0, "a dry run changes nothing");
     case.run(["promote", "--symbol", "SYNTH", "--regime", "trending", "--version", "1"]).assert_exit(0);
+    // With a 24 h cooldown, the dry run of v2 fails that gate only, and says so with exit 3.
+    let strict = OPEN_GATES.replace("cooldown_hours: 0.0", "cooldown_hours: 24.0");
+    case.write("config.yaml", &strict);
+    let dry =
+        case.run(["promote", "--symbol", "SYNTH", "--regime", "trending", "--version", "2", "--dry-run"]);
+    dry.assert_exit(3).stdout_contains("dry run: 1 gate(s) fail (cooldown_hours); nothing changed");
+    case.write("config.yaml", OPEN_GATES);
     let promote = ["promote", "--symbol", "SYNTH", "--regime", "trending", "--version", "2"];
     for point in ["promote:archived", "promote:switched", "promote:recorded"] {
         let run = case.run_with_env(&[("RETRAIN_FAILPOINT", point)], promote);
@@ -386,6 +401,10 @@ fn a_canary_routes_by_bar_and_ends_with_a_recorded_decision() {
     case.run(["promote", "--symbol", "SYNTH", "--regime", "trending", "--version", "1"])
         .assert_exit(2)
         .stderr_contains("already production");
+    train(&case, "SYNTH", "trending", "3");
+    case.run(["promote", "--symbol", "SYNTH", "--regime", "trending", "--version", "3"])
+        .assert_exit(3)
+        .stderr_contains("a canary test of SYNTH trending v2 is running");
     case.run(["evaluate", "--symbol", "SYNTH", "--regime", "trending", "--canary"])
         .assert_exit(0)
         .stdout_contains("running: 0 and 0 resolved signals, 4 needed in each arm");
@@ -394,15 +413,22 @@ fn a_canary_routes_by_bar_and_ends_with_a_recorded_decision() {
     assert!(served >= 30, "{served} of 40 bars predicted");
     // Each signal went to the arm its bar hashes to, and stays there if predicted again.
     let conn = db(&case);
-    let arms: Vec<(String, i64)> = conn
-        .prepare("SELECT s.arm, v.version FROM signals s JOIN model_versions v ON v.id = s.version_id")
+    let arms: Vec<(String, i64, i64)> = conn
+        .prepare("SELECT s.arm, s.open_time, v.version FROM signals s JOIN model_versions v ON v.id = s.version_id")
         .unwrap()
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
         .unwrap()
         .map(Result::unwrap)
         .collect();
-    assert!(arms.iter().all(|(arm, v)| (arm == "challenger") == (*v == 2)), "{arms:?}");
-    let challengers = arms.iter().filter(|(arm, _)| arm == "challenger").count();
+    assert!(arms.iter().all(|(arm, _, v)| (arm == "challenger") == (*v == 2)), "{arms:?}");
+    // The arm is SHA-256("SYMBOL:open_time")'s first 8 bytes as a share of 2^64, below 50%.
+    for (arm, bar, _) in &arms {
+        use sha2::Digest;
+        let digest = sha2::Sha256::digest(format!("SYNTH:{bar}").as_bytes());
+        let share = u64::from_be_bytes(digest[..8].try_into().unwrap()) as f64 / 2f64.powi(64) * 100.0;
+        assert_eq!(arm == "challenger", share < 50.0, "bar {bar}");
+    }
+    let challengers = arms.iter().filter(|(arm, _, _)| arm == "challenger").count();
     assert!((5..=served - 5).contains(&challengers), "{challengers} of {served} to the challenger");
     case.run(["predict", "--symbol", "SYNTH", "--interval", "5m"])
         .assert_exit(0)
@@ -410,26 +436,29 @@ fn a_canary_routes_by_bar_and_ends_with_a_recorded_decision() {
 
     let report = case.run(["evaluate", "--symbol", "SYNTH", "--regime", "trending", "--canary"]);
     report.assert_exit(0).stdout_contains("ended: ");
-    // The decision is the textbook one-sided two-proportion z-test on the stored outcomes.
-    let (mut wins, mut n, mut returns) = ([0.0f64; 2], [0.0f64; 2], [0.0f64; 2]);
+    // The decision is the textbook one-sided two-proportion z-test on the stored trades.
+    let (mut wins, mut trades, mut returns, mut n) = ([0.0f64; 2], [0.0f64; 2], [0.0f64; 2], [0.0f64; 2]);
     let mut statement = conn
         .prepare("SELECT arm = 'challenger', win, realised_return FROM signals WHERE resolved_at IS NOT NULL")
         .unwrap();
-    for row in statement
-        .query_map([], |r| Ok((r.get::<_, bool>(0)?, r.get::<_, bool>(1)?, r.get::<_, f64>(2)?)))
-        .unwrap()
-    {
+    let rows = statement
+        .query_map([], |r| Ok((r.get::<_, bool>(0)?, r.get::<_, Option<bool>>(1)?, r.get::<_, f64>(2)?)))
+        .unwrap();
+    for row in rows {
         let (challenger, win, r) = row.unwrap();
         let i = usize::from(challenger);
         n[i] += 1.0;
-        wins[i] += f64::from(u8::from(win));
         returns[i] += r;
+        if let Some(win) = win {
+            trades[i] += 1.0;
+            wins[i] += f64::from(u8::from(win));
+        }
     }
-    let (p0, p1) = (wins[0] / n[0], wins[1] / n[1]);
-    let pooled = (wins[0] + wins[1]) / (n[0] + n[1]);
-    let z = (p1 - p0) / (pooled * (1.0 - pooled) * (1.0 / n[0] + 1.0 / n[1])).sqrt();
+    let (p0, p1) = (wins[0] / trades[0], wins[1] / trades[1]);
+    let pooled = (wins[0] + wins[1]) / (trades[0] + trades[1]);
+    let z = (p1 - p0) / (pooled * (1.0 - pooled) * (1.0 / trades[0] + 1.0 / trades[1])).sqrt();
     let confidence = normal_cdf(z);
-    let promote = confidence >= 0.8 && returns[1] / n[1] >= returns[0] / n[0];
+    let promote = z.is_finite() && confidence >= 0.8 && returns[1] / n[1] >= returns[0] / n[0];
     let expected = if promote {
         "v2 promoted to production, v1 archived"
     } else {
@@ -482,7 +511,7 @@ fn a_fresh_promotion_that_degrades_live_is_rolled_back() {
     let conn = db(&case);
     let rate = |version: i64| -> (f64, i64) {
         conn.query_row(
-            "SELECT AVG(win), COUNT(*) FROM signals s JOIN model_versions v ON v.id = s.version_id
+            "SELECT AVG(win), COUNT(win) FROM signals s JOIN model_versions v ON v.id = s.version_id
              WHERE v.version = ?1 AND resolved_at IS NOT NULL",
             [version],
             |r| Ok((r.get(0)?, r.get(1)?)),
@@ -490,8 +519,10 @@ fn a_fresh_promotion_that_degrades_live_is_rolled_back() {
         .unwrap()
     };
     let ((old, old_n), (new, new_n)) = (rate(1), rate(2));
-    assert!(old_n >= 8 && new_n >= 8, "{old_n} and {new_n} resolved signals");
-    assert!(new < 0.9 * old, "the setup must degrade: v2 wins {new:.3}, v1 {old:.3}");
+    assert!(
+        new < 0.9 * old,
+        "the setup must degrade: v2 wins {new:.3} of {new_n} trades, v1 {old:.3} of {old_n}"
+    );
     assert!(log.contains("v2 rolled back to v1: live win rate"), "{log}");
     assert_eq!(production(&case, "trending"), Some(1));
     let alert: (String, String) =

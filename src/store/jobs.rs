@@ -1,0 +1,250 @@
+//! Runs, jobs (the queue and the history) and alert notifications.
+
+use rusqlite::{OptionalExtension, params};
+
+use super::Store;
+
+/// A job as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JobRow {
+    pub id: i64,
+    pub symbol: String,
+    pub regime: String,
+    pub trigger: String,
+    pub reason: String,
+    pub priority: String,
+    pub status: String,
+    pub requested_at: i64,
+    /// The clock of the run that took it (`--now`).
+    pub run_now: Option<i64>,
+    pub seconds: Option<f64>,
+    pub version: Option<i64>,
+    pub outcome: Option<String>,
+    pub error: Option<String>,
+}
+
+/// A job to start.
+#[derive(Debug, Clone)]
+pub struct NewJob {
+    pub symbol: String,
+    pub regime: String,
+    pub trigger: String,
+    pub reason: String,
+    pub priority: String,
+}
+
+/// How a job ended: failed when `error` is set.
+#[derive(Debug, Clone, Default)]
+pub struct JobResult {
+    pub seconds: f64,
+    pub version_id: Option<i64>,
+    pub outcome: Option<String>,
+    pub error: Option<String>,
+}
+
+/// An alert not yet posted.
+#[derive(Debug, Clone)]
+pub struct Unsent {
+    pub id: i64,
+    pub kind: String,
+    pub severity: String,
+    pub message: String,
+}
+
+impl Store {
+    /// Start a run: runs left `running` by a killed process are marked `killed`, their
+    /// running jobs `abandoned`. Call only while holding the run lock.
+    pub fn begin_run(
+        &mut self,
+        pid: u32,
+        now: i64,
+        started_at: i64,
+        dry_run: bool,
+    ) -> anyhow::Result<(i64, usize)> {
+        let tx = self.conn.transaction()?;
+        let abandoned = tx.execute(
+            "UPDATE jobs SET status = 'abandoned', error = 'the run that took it was killed', finished_at = ?1
+             WHERE status = 'running'",
+            [started_at],
+        )?;
+        tx.execute("UPDATE runs SET status = 'killed' WHERE status = 'running'", [])?;
+        tx.execute(
+            "INSERT INTO runs (pid, now, started_at, dry_run, status) VALUES (?1, ?2, ?3, ?4, 'running')",
+            params![pid, now, started_at, dry_run],
+        )?;
+        let id = tx.last_insert_rowid();
+        tx.commit()?;
+        Ok((id, abandoned))
+    }
+
+    pub fn finish_run(&mut self, run: i64, finished_at: i64) -> anyhow::Result<()> {
+        self.conn.execute(
+            "UPDATE runs SET status = 'finished', finished_at = ?1 WHERE id = ?2",
+            params![finished_at, run],
+        )?;
+        Ok(())
+    }
+
+    /// The clock of the last run that was not a dry run, if any (besides `except`).
+    pub fn previous_run_now(&self, except: Option<i64>) -> anyhow::Result<Option<i64>> {
+        Ok(self.conn.query_row(
+            "SELECT MAX(now) FROM runs WHERE dry_run = 0 AND (?1 IS NULL OR id != ?1)",
+            [except],
+            |r| r.get(0),
+        )?)
+    }
+
+    /// Queue a manual request.
+    pub fn queue_job(&mut self, job: &NewJob, at: i64) -> anyhow::Result<i64> {
+        self.conn.execute(
+            "INSERT INTO jobs (symbol, regime, trigger, reason, priority, status, requested_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, 'queued', ?6)",
+            params![job.symbol, job.regime, job.trigger, job.reason, job.priority, at],
+        )?;
+        Ok(self.conn.last_insert_rowid())
+    }
+
+    /// Cancel a queued job; false if it is not queued.
+    pub fn cancel_job(&mut self, id: i64) -> anyhow::Result<bool> {
+        Ok(self
+            .conn
+            .execute("UPDATE jobs SET status = 'cancelled' WHERE id = ?1 AND status = 'queued'", [id])?
+            == 1)
+    }
+
+    /// Start a job in `run`: a queued one (by id) or a new one.
+    pub fn start_job(
+        &mut self,
+        queued: Option<i64>,
+        job: &NewJob,
+        run: i64,
+        now: i64,
+    ) -> anyhow::Result<i64> {
+        let tx = self.conn.transaction()?;
+        if let Some(id) = queued {
+            tx.execute(
+                "UPDATE jobs SET status = 'running', run_id = ?1, started_at = ?2, trigger = ?3, reason = ?4,
+                     priority = ?5 WHERE id = ?6",
+                params![run, now, job.trigger, job.reason, job.priority, id],
+            )?;
+            tx.commit()?;
+            return Ok(id);
+        }
+        tx.execute(
+            "INSERT INTO jobs (symbol, regime, trigger, reason, priority, status, requested_at, run_id, started_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, 'running', ?6, ?7, ?6)",
+            params![job.symbol, job.regime, job.trigger, job.reason, job.priority, now, run],
+        )?;
+        let id = tx.last_insert_rowid();
+        tx.commit()?;
+        Ok(id)
+    }
+
+    pub fn finish_job(&mut self, id: i64, finished_at: i64, result: &JobResult) -> anyhow::Result<()> {
+        self.conn.execute(
+            "UPDATE jobs SET status = ?1, finished_at = ?2, seconds = ?3, version_id = ?4, outcome = ?5, error = ?6
+             WHERE id = ?7",
+            params![
+                if result.error.is_none() { "succeeded" } else { "failed" },
+                finished_at,
+                result.seconds,
+                result.version_id,
+                result.outcome,
+                result.error,
+                id
+            ],
+        )?;
+        Ok(())
+    }
+
+    /// Jobs, oldest first; `status` filters.
+    pub fn jobs(&self, status: Option<&str>) -> anyhow::Result<Vec<JobRow>> {
+        let mut statement = self.conn.prepare(
+            "SELECT j.id, j.symbol, j.regime, j.trigger, j.reason, j.priority, j.status, j.requested_at, r.now,
+                    j.seconds, v.version, j.outcome, j.error
+             FROM jobs j LEFT JOIN runs r ON r.id = j.run_id LEFT JOIN model_versions v ON v.id = j.version_id
+             WHERE ?1 IS NULL OR j.status = ?1 ORDER BY j.id",
+        )?;
+        let rows = statement.query_map([status], |r| {
+            Ok(JobRow {
+                id: r.get(0)?,
+                symbol: r.get(1)?,
+                regime: r.get(2)?,
+                trigger: r.get(3)?,
+                reason: r.get(4)?,
+                priority: r.get(5)?,
+                status: r.get(6)?,
+                requested_at: r.get(7)?,
+                run_now: r.get(8)?,
+                seconds: r.get(9)?,
+                version: r.get(10)?,
+                outcome: r.get(11)?,
+                error: r.get(12)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// The clock of the run that last started a job of the model.
+    pub fn last_job_at(&self, symbol: &str, regime: &str) -> anyhow::Result<Option<i64>> {
+        Ok(self.conn.query_row(
+            "SELECT MAX(r.now) FROM jobs j JOIN runs r ON r.id = j.run_id WHERE j.symbol = ?1 AND j.regime = ?2",
+            params![symbol, regime],
+            |r| r.get(0),
+        )?)
+    }
+
+    /// The newest evaluation of `kind` of a version: (window end, metrics JSON).
+    pub fn latest_evaluation(&self, version_id: i64, kind: &str) -> anyhow::Result<Option<(i64, String)>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT window_to, metrics FROM evaluations WHERE version_id = ?1 AND kind = ?2 ORDER BY id DESC LIMIT 1",
+                params![version_id, kind],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?)
+    }
+
+    /// The newest drift report of a version: (window end, severity).
+    pub fn latest_drift(&self, version_id: i64) -> anyhow::Result<Option<(i64, Option<String>)>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT window_to, severity FROM drift_reports WHERE version_id = ?1 ORDER BY id DESC LIMIT 1",
+                [version_id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?)
+    }
+
+    /// Open alerts at or above the severities given that were never posted.
+    pub fn unsent_alerts(&self, severities: &[&str]) -> anyhow::Result<Vec<Unsent>> {
+        let mut statement = self.conn.prepare(
+            "SELECT a.id, a.kind, a.severity, a.message FROM alerts a
+             WHERE a.resolved_at IS NULL AND NOT EXISTS (SELECT 1 FROM notifications n WHERE n.alert_id = a.id)
+             ORDER BY a.id",
+        )?;
+        let rows = statement.query_map([], |r| {
+            Ok(Unsent { id: r.get(0)?, kind: r.get(1)?, severity: r.get(2)?, message: r.get(3)? })
+        })?;
+        Ok(rows
+            .filter(|r| r.as_ref().map_or(true, |u| severities.contains(&u.severity.as_str())))
+            .collect::<Result<_, _>>()?)
+    }
+
+    pub fn record_notification(
+        &mut self,
+        alert: i64,
+        at: i64,
+        attempts: u32,
+        delivered: bool,
+        error: Option<&str>,
+    ) -> anyhow::Result<()> {
+        self.conn.execute(
+            "INSERT INTO notifications (alert_id, attempted_at, attempts, delivered, error) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![alert, at, attempts, delivered, error],
+        )?;
+        Ok(())
+    }
+}
