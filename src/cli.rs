@@ -54,6 +54,15 @@ pub enum Command {
     /// Predict the latest stored candle with the production model of its regime (or the
     /// canary's arm) and record the signal; `collect` resolves it once its horizon passes.
     Predict(PredictArgs),
+    /// The cron entry point: check every trigger of every configured model and run the
+    /// jobs that are due (train, evaluate, drift-check, promote behind the gates); exit 5
+    /// if another run holds the lock.
+    Run(RunArgs),
+    /// Manual retrain requests that the next `run` takes first by priority.
+    Queue(QueueArgs),
+    /// Next fire times of the configured schedules (or of any expression), and crontab or
+    /// GitHub Actions entries that call `retrain run`.
+    Schedule(ScheduleArgs),
     /// Write a synthetic, regime-switching candle file with volatility clustering and a
     /// `regime` column, for trying retrain without market data.
     SampleData(SampleDataArgs),
@@ -379,10 +388,111 @@ pub struct HistoryArgs {
     pub regime: Option<String>,
 
     /// Say which version was live at TIME (UTC; ISO 8601 or epoch)
-    #[arg(long, value_name = "TIME")]
+    #[arg(long, value_name = "TIME", conflicts_with = "jobs")]
     pub at: Option<String>,
 
+    /// The jobs of `run` instead: trigger, priority, status, times, version, error, with
+    /// the success rate and the average duration
+    #[arg(long)]
+    pub jobs: bool,
+
     /// Print JSON instead of a table
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Print what would run and why; change nothing (no lock, no collect, no job)
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Act as if the clock said TIME (UTC; ISO 8601 or epoch): for tests and simulations
+    #[arg(long, value_name = "TIME")]
+    pub now: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct QueueArgs {
+    #[command(subcommand)]
+    pub action: QueueAction,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum QueueAction {
+    /// Ask for a retrain of one model
+    Add {
+        #[arg(long)]
+        symbol: String,
+        /// trending, sideways, volatile or consolidation
+        #[arg(long)]
+        regime: String,
+        #[arg(long, value_enum, default_value_t = PriorityArg::Medium)]
+        priority: PriorityArg,
+        /// Why, recorded with the job
+        #[arg(long, value_name = "TEXT")]
+        reason: String,
+    },
+    /// The requests waiting for the next run
+    List {
+        /// Print JSON instead of a table
+        #[arg(long)]
+        json: bool,
+    },
+    /// Withdraw a waiting request
+    Cancel {
+        /// The request's id (from `queue list`)
+        id: i64,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PriorityArg {
+    Low,
+    Medium,
+    High,
+    Urgent,
+}
+
+impl PriorityArg {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PriorityArg::Low => "low",
+            PriorityArg::Medium => "medium",
+            PriorityArg::High => "high",
+            PriorityArg::Urgent => "urgent",
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct ScheduleArgs {
+    /// How many fire times to list per schedule
+    #[arg(long, value_name = "N", default_value_t = 5)]
+    pub next: usize,
+
+    /// Any five-field crontab expression instead of the config's schedules
+    #[arg(long, value_name = "CRON", conflicts_with_all = ["crontab", "github_actions"])]
+    pub expr: Option<String>,
+
+    /// With --expr: the IANA time zone it is read in
+    #[arg(long, value_name = "ZONE", default_value = "UTC", requires = "expr")]
+    pub tz: String,
+
+    /// Start after TIME instead of now (UTC; ISO 8601 or epoch)
+    #[arg(long, value_name = "TIME")]
+    pub from: Option<String>,
+
+    /// Print crontab lines that call `retrain run`
+    #[arg(long, conflicts_with = "github_actions")]
+    pub crontab: bool,
+
+    /// Print a scheduled GitHub Actions workflow that calls `retrain run` and keeps the
+    /// state between runs
+    #[arg(long)]
+    pub github_actions: bool,
+
+    /// Print JSON instead of text
     #[arg(long)]
     pub json: bool,
 }

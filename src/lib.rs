@@ -15,12 +15,15 @@ pub mod evaluation;
 pub mod failpoint;
 pub mod features;
 pub mod ingest;
+pub mod lock;
 pub mod model;
+pub mod notify;
 pub mod output;
 pub mod rng;
 pub mod schedule;
 pub mod store;
 pub mod synth;
+pub mod triggers;
 
 use std::process::ExitCode;
 

@@ -315,6 +315,28 @@ mod tests {
     }
 
     #[test]
+    fn fire_times_agree_with_croniter() {
+        // scripts/oracles/schedule.py: 14 expressions x 4 zones x 2 starts, 12 fires each.
+        let fixture: serde_json::Value =
+            serde_json::from_str(include_str!("../tests/fixtures/oracles/schedule.json")).unwrap();
+        let cases = fixture["cases"].as_array().unwrap();
+        assert_eq!(cases.len(), 112);
+        for case in cases {
+            let c: Crontab = case["expr"].as_str().unwrap().parse().unwrap();
+            let tz = zone(case["zone"].as_str().unwrap()).unwrap();
+            let after =
+                chrono::DateTime::parse_from_rfc3339(&case["after"].as_str().unwrap().replace('Z', ":00Z"))
+                    .unwrap()
+                    .with_timezone(&Utc);
+            let ours: Vec<String> =
+                c.next(tz, after, 12).iter().map(|t| t.format("%Y-%m-%dT%H:%MZ").to_string()).collect();
+            let theirs: Vec<&str> =
+                case["fires"].as_array().unwrap().iter().map(|f| f.as_str().unwrap()).collect();
+            assert_eq!(ours, theirs, "{case}");
+        }
+    }
+
+    #[test]
     fn bad_expressions_name_the_field_and_value() {
         let err = |e: &str| e.parse::<Crontab>().unwrap_err();
         assert!(err("0 2 * *").contains("has 4 fields"));

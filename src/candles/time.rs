@@ -137,9 +137,22 @@ pub fn format_rfc3339(ms: i64) -> String {
         .map_or_else(|| ms.to_string(), |t| t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true))
 }
 
-/// The current time in epoch milliseconds.
-pub fn now_millis() -> i64 {
+static CLOCK: std::sync::OnceLock<i64> = std::sync::OnceLock::new();
+
+/// Make every later [`now_millis`] of this process return `ms`: `run --now TIME` acts as
+/// if the clock said TIME, so that its versions, deployments and jobs carry that time.
+pub fn set_clock(ms: i64) {
+    let _ = CLOCK.set(ms);
+}
+
+/// The wall clock, whatever `set_clock` said: for when a run really started and ended.
+pub fn wall_millis() -> i64 {
     Utc::now().timestamp_millis()
+}
+
+/// The current time in epoch milliseconds (or the time set with [`set_clock`]).
+pub fn now_millis() -> i64 {
+    CLOCK.get().copied().unwrap_or_else(|| Utc::now().timestamp_millis())
 }
 
 #[cfg(test)]

@@ -14,7 +14,7 @@ use crate::error::{Failure, code};
 use crate::evaluation::score::{self, Requested};
 use crate::ingest::table;
 use crate::output::Table;
-use crate::store::{NewAlert, Raised, severity_name};
+use crate::store::{NewAlert, Raised, Store, VersionRow, severity_name};
 
 pub fn run(resolved: &Resolved, args: &DriftCheckArgs) -> anyhow::Result<u8> {
     let report = match (&args.reference, &args.current) {
@@ -46,15 +46,10 @@ fn model(resolved: &Resolved, args: &DriftCheckArgs) -> anyhow::Result<Option<Op
         None => versions.iter().find(|v| v.status == "production").or(versions.first()),
     }
     .ok_or_else(|| Failure::Usage(format!("no such version of {symbol} {regime}: train one first")))?;
-    let loaded = load_artifact(resolved, version)?;
-    let (_, view) = version_view(&store, version, &loaded)?;
     let requested = requested_window(args.from.as_deref(), args.to.as_deref(), args.window_days)?
         .unwrap_or(Requested::LastDays(settings.drift.window_days));
-    let window = score::window(&view.table.open_time, requested, 0)
-        .map_err(|e| Failure::Usage(format!("drift-check: {e}")))?;
-    let times = &view.table.open_time;
-    let (from, to) = (times[window.start], times[window.end - 1]);
-    let rows: Vec<usize> = window.clone().filter(|&i| view.predictions[i].is_some()).collect();
+    let m = measure(resolved, &mut store, version, requested, true)?;
+    let (from, to) = m.window;
     let title = format!(
         "drift of {symbol} {regime} v{} ({}) on {} .. {}",
         version.version,
@@ -62,19 +57,87 @@ fn model(resolved: &Resolved, args: &DriftCheckArgs) -> anyhow::Result<Option<Op
         format_minute(from),
         format_minute(to)
     );
-    if rows.is_empty() {
+    let Some(report) = m.report else {
         println!(
             "{title}: no bar of the window is in the {regime} regime with complete features; nothing to compare"
         );
         return Ok(None);
+    };
+    let (rows, reference, alert) = (m.rows, m.reference, m.alert);
+    if args.json {
+        let doc = json!({
+            "symbol": symbol,
+            "regime": regime,
+            "version": version.version,
+            "window": {"from": format_rfc3339(from), "to": format_rfc3339(to), "rows": rows},
+            "reference_rows": reference.0,
+            "report": report,
+            "alert": alert.as_ref().map(|(raised, message)| json!({"new": matches!(raised, Raised::New(_)), "message": message})),
+        });
+        println!("{}", serde_json::to_string_pretty(&doc)?);
+    } else {
+        println!(
+            "{title}: {} bars of the regime vs the training reference ({} rows, sample of {})",
+            rows, reference.0, reference.1
+        );
+        print_report(&report);
+        if let Some((raised, message)) = &alert {
+            let state = if matches!(raised, Raised::New(_)) { "raised" } else { "already open" };
+            println!("alert {state}: {message}");
+        }
+    }
+    Ok(Some(report.severity))
+}
+
+/// A model check, stored, with its alert.
+pub(super) struct Measured {
+    pub window: (i64, i64),
+    pub rows: usize,
+    /// (training rows, sample size) of the reference.
+    pub reference: (usize, usize),
+    /// `None` when no bar of the window is in the regime with complete features.
+    pub report: Option<Report>,
+    pub alert: Option<(Raised, String)>,
+}
+
+/// Measure a version's drift on `requested` against its reference, store the report and
+/// raise a `model_drift` alert at medium or more.
+pub(super) fn measure(
+    resolved: &Resolved,
+    store: &mut Store,
+    version: &VersionRow,
+    requested: Requested,
+    record_it: bool,
+) -> anyhow::Result<Measured> {
+    let settings = &resolved.settings;
+    let loaded = load_artifact(resolved, version)?;
+    let (_, view) = version_view(store, version, &loaded)?;
+    let window = score::window(&view.table.open_time, requested, 0)
+        .map_err(|e| Failure::Usage(format!("drift-check: {e}")))?;
+    let times = &view.table.open_time;
+    let (from, to) = (times[window.start], times[window.end - 1]);
+    let rows: Vec<usize> = window.clone().filter(|&i| view.predictions[i].is_some()).collect();
+    if rows.is_empty() {
+        return Ok(Measured {
+            window: (from, to),
+            rows: 0,
+            reference: Default::default(),
+            report: None,
+            alert: None,
+        });
     }
 
     let reference = &loaded.reference;
+    let (symbol, regime) = (&version.symbol, &version.regime);
     let report = drift::model::against_reference(&view, reference, &rows, &settings.drift);
 
     let now = now_millis();
-    store.insert_drift_report(version.id, (from, to), &report, now)?;
     let mut alert = None;
+    if !record_it {
+        let reference = (reference.training_rows, reference.sample.first().map_or(0, Vec::len));
+        return Ok(Measured { window: (from, to), rows: rows.len(), reference, report: Some(report), alert });
+    }
+    store.insert_drift_report(version.id, (from, to), &report, now)?;
     if let Some(severity) = report.severity.filter(|s| *s >= Severity::Medium) {
         let message = format!(
             "{symbol} {regime} v{}: {} drift on {} .. {}: {} of {} features drift ({:.0}%){}",
@@ -103,31 +166,8 @@ fn model(resolved: &Resolved, args: &DriftCheckArgs) -> anyhow::Result<Option<Op
         })?;
         alert = Some((raised, message));
     }
-    if args.json {
-        let doc = json!({
-            "symbol": symbol,
-            "regime": regime,
-            "version": version.version,
-            "window": {"from": format_rfc3339(from), "to": format_rfc3339(to), "rows": rows.len()},
-            "reference_rows": reference.training_rows,
-            "report": report,
-            "alert": alert.as_ref().map(|(raised, message)| json!({"new": matches!(raised, Raised::New(_)), "message": message})),
-        });
-        println!("{}", serde_json::to_string_pretty(&doc)?);
-    } else {
-        println!(
-            "{title}: {} bars of the regime vs the training reference ({} rows, sample of {})",
-            rows.len(),
-            reference.training_rows,
-            reference.sample.first().map_or(0, Vec::len)
-        );
-        print_report(&report);
-        if let Some((raised, message)) = &alert {
-            let state = if matches!(raised, Raised::New(_)) { "raised" } else { "already open" };
-            println!("alert {state}: {message}");
-        }
-    }
-    Ok(Some(report.severity))
+    let reference = (reference.training_rows, reference.sample.first().map_or(0, Vec::len));
+    Ok(Measured { window: (from, to), rows: rows.len(), reference, report: Some(report), alert })
 }
 
 /// The ad hoc mode: every shared numeric column (or those named) of two files.

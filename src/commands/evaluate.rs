@@ -72,68 +72,9 @@ fn evaluate_version(
 ) -> anyhow::Result<u8> {
     let settings = &resolved.settings;
     let version = pick(versions, args, false)?;
-    let loaded = load_artifact(resolved, version)?;
-    let (interval, view) = version_view(store, version, &loaded)?;
-    let horizon = loaded.manifest.label.horizon_bars as usize;
-    let unseen = score::unseen_start(&view.table.open_time, loaded.manifest.validation.to, horizon);
     let requested = requested.unwrap_or(Requested::LastDays(settings.evaluation.window_days));
-    let window = score::window(&view.table.open_time, requested, unseen).map_err(|e| {
-        Failure::Refused(format!(
-            "cannot evaluate {} {} v{}: {e}",
-            version.symbol, version.regime, version.version
-        ))
-    })?;
-    let rules = Rules::from_settings(&settings.evaluation, interval);
-    let scored = score::score(&view, window, &rules);
-    let record = Record { classification: scored.classification, trading: Some(scored.trading) };
-    let (from, to) = window_times(&view, &scored);
-    let now = now_millis();
-    store.insert_evaluation(
-        version.id,
-        &NewEvaluation {
-            kind: "backtest".into(),
-            window: (from, to),
-            rows: scored.bars.len(),
-            metrics: serde_json::to_string(&record)?,
-        },
-        now,
-    )?;
-
-    let test: Option<Record> =
-        store.evaluation_of_kind(version.id, "test")?.and_then(|json| serde_json::from_str(&json).ok());
-    let degradation = test.and_then(|t| {
-        evaluation::degradation(settings.evaluation.metric, &t, &record, settings.triggers.performance_decay)
-    });
-    let mut alert = None;
-    if let Some(d) = degradation
-        .as_ref()
-        .filter(|d| d.degraded && matches!(version.status.as_str(), "production" | "canary"))
-    {
-        let message = format!(
-            "{} {} v{}: {} fell from {:.4} on its test window to {:.4} on {} .. {} ({:.1}% down, more than triggers.performance_decay {:.0}%)",
-            version.symbol,
-            version.regime,
-            version.version,
-            d.metric,
-            d.test,
-            d.recent,
-            format_minute(from),
-            format_minute(to),
-            100.0 * d.relative_drop,
-            100.0 * d.threshold
-        );
-        let raised = store.raise_alert(&NewAlert {
-            kind: "performance_degradation".into(),
-            severity: Severity::High,
-            symbol: version.symbol.clone(),
-            regime: version.regime.clone(),
-            version_id: Some(version.id),
-            message: message.clone(),
-            details: serde_json::to_string(d)?,
-            created_at: now,
-        })?;
-        alert = Some((raised, message));
-    }
+    let Checked { scored, rules, from, to, degradation, alert } =
+        backtest(resolved, store, version, requested, true)?;
     if let Some(path) = &args.export_returns {
         export(path, &scored.bars)?;
     }
@@ -193,6 +134,91 @@ fn evaluate_version(
         }
     }
     Ok(code::OK)
+}
+
+/// A version's backtest on a window of unseen bars, stored, and its degradation check
+/// (with an alert for a production or canary version).
+pub(super) struct Checked {
+    pub scored: Scored,
+    pub rules: Rules,
+    pub from: i64,
+    pub to: i64,
+    pub degradation: Option<evaluation::Degradation>,
+    pub alert: Option<(Raised, String)>,
+}
+
+pub(super) fn backtest(
+    resolved: &Resolved,
+    store: &mut Store,
+    version: &VersionRow,
+    requested: Requested,
+    record_it: bool,
+) -> anyhow::Result<Checked> {
+    let settings = &resolved.settings;
+    let loaded = load_artifact(resolved, version)?;
+    let (interval, view) = version_view(store, version, &loaded)?;
+    let horizon = loaded.manifest.label.horizon_bars as usize;
+    let unseen = score::unseen_start(&view.table.open_time, loaded.manifest.validation.to, horizon);
+    let window = score::window(&view.table.open_time, requested, unseen).map_err(|e| {
+        Failure::Refused(format!(
+            "cannot evaluate {} {} v{}: {e}",
+            version.symbol, version.regime, version.version
+        ))
+    })?;
+    let rules = Rules::from_settings(&settings.evaluation, interval);
+    let scored = score::score(&view, window, &rules);
+    let record = Record { classification: scored.classification, trading: Some(scored.trading) };
+    let (from, to) = window_times(&view, &scored);
+    let now = now_millis();
+    if record_it {
+        store.insert_evaluation(
+            version.id,
+            &NewEvaluation {
+                kind: "backtest".into(),
+                window: (from, to),
+                rows: scored.bars.len(),
+                metrics: serde_json::to_string(&record)?,
+            },
+            now,
+        )?;
+    }
+
+    let test: Option<Record> =
+        store.evaluation_of_kind(version.id, "test")?.and_then(|json| serde_json::from_str(&json).ok());
+    let degradation = test.and_then(|t| {
+        evaluation::degradation(settings.evaluation.metric, &t, &record, settings.triggers.performance_decay)
+    });
+    let mut alert = None;
+    if let Some(d) = degradation
+        .as_ref()
+        .filter(|d| record_it && d.degraded && matches!(version.status.as_str(), "production" | "canary"))
+    {
+        let message = format!(
+            "{} {} v{}: {} fell from {:.4} on its test window to {:.4} on {} .. {} ({:.1}% down, more than triggers.performance_decay {:.0}%)",
+            version.symbol,
+            version.regime,
+            version.version,
+            d.metric,
+            d.test,
+            d.recent,
+            format_minute(from),
+            format_minute(to),
+            100.0 * d.relative_drop,
+            100.0 * d.threshold
+        );
+        let raised = store.raise_alert(&NewAlert {
+            kind: "performance_degradation".into(),
+            severity: Severity::High,
+            symbol: version.symbol.clone(),
+            regime: version.regime.clone(),
+            version_id: Some(version.id),
+            message: message.clone(),
+            details: serde_json::to_string(d)?,
+            created_at: now,
+        })?;
+        alert = Some((raised, message));
+    }
+    Ok(Checked { scored, rules, from, to, degradation, alert })
 }
 
 fn alert_id(raised: Raised) -> i64 {

@@ -10,7 +10,7 @@ use crate::cli::HistoryArgs;
 use crate::config::Resolved;
 use crate::error::{Failure, code};
 use crate::output::Table;
-use crate::store::DeploymentRow;
+use crate::store::{DeploymentRow, JobRow};
 
 pub fn run(resolved: &Resolved, args: &HistoryArgs) -> anyhow::Result<u8> {
     let regime = args.regime.as_deref().map(parse_regime).transpose()?;
@@ -20,6 +20,15 @@ pub fn run(resolved: &Resolved, args: &HistoryArgs) -> anyhow::Result<u8> {
         .map(|text| TimeParser::new(None).parse(text).map_err(|e| Failure::Usage(format!("--at: {e}"))))
         .transpose()?;
     let store = existing_store(resolved)?;
+    if args.jobs {
+        let jobs: Vec<JobRow> = store
+            .jobs(None)?
+            .into_iter()
+            .filter(|j| args.symbol.as_deref().is_none_or(|s| s == j.symbol))
+            .filter(|j| regime.is_none_or(|r| r.as_str() == j.regime))
+            .collect();
+        return list_jobs(&jobs, args.json);
+    }
     let rows = store.deployments(args.symbol.as_deref(), regime.map(|r| r.as_str()))?;
     match at {
         Some(at) => live_at(&rows, at, args.json),
@@ -127,5 +136,79 @@ fn live_at(rows: &[DeploymentRow], at: i64, as_json: bool) -> anyhow::Result<u8>
             None => println!("{symbol} {regime} at {}: no version was live yet", format_second(at)),
         }
     }
+    Ok(code::OK)
+}
+
+/// The jobs of `run`, with the success rate and average duration of the finished ones.
+fn list_jobs(jobs: &[JobRow], as_json: bool) -> anyhow::Result<u8> {
+    let finished: Vec<&JobRow> =
+        jobs.iter().filter(|j| matches!(j.status.as_str(), "succeeded" | "failed")).collect();
+    let succeeded = finished.iter().filter(|j| j.status == "succeeded").count();
+    let rate = (!finished.is_empty()).then(|| succeeded as f64 / finished.len() as f64);
+    let seconds: Vec<f64> = finished.iter().filter_map(|j| j.seconds).collect();
+    let average = (!seconds.is_empty()).then(|| seconds.iter().sum::<f64>() / seconds.len() as f64);
+    if as_json {
+        let rows: Vec<_> = jobs
+            .iter()
+            .map(|j| {
+                json!({
+                    "id": j.id,
+                    "symbol": j.symbol,
+                    "regime": j.regime,
+                    "trigger": j.trigger,
+                    "priority": j.priority,
+                    "status": j.status,
+                    "reason": j.reason,
+                    "requested_at": format_rfc3339(j.requested_at),
+                    "run_at": j.run_now.map(format_rfc3339),
+                    "seconds": j.seconds,
+                    "version": j.version,
+                    "outcome": j.outcome,
+                    "error": j.error,
+                })
+            })
+            .collect();
+        let doc = json!({"jobs": rows, "finished": finished.len(), "success_rate": rate, "average_seconds": average});
+        println!("{}", serde_json::to_string_pretty(&doc)?);
+        return Ok(code::OK);
+    }
+    if jobs.is_empty() {
+        println!("no jobs yet: `retrain run` makes them");
+        return Ok(code::OK);
+    }
+    let mut table = Table::new([
+        "ID",
+        "RUN AT (UTC)",
+        "SYMBOL",
+        "REGIME",
+        "TRIGGER",
+        "PRIORITY",
+        "STATUS",
+        "SECONDS",
+        "VERSION",
+        "RESULT",
+    ]);
+    for j in jobs {
+        table.row(vec![
+            j.id.to_string(),
+            j.run_now.map_or("-".into(), format_second),
+            j.symbol.clone(),
+            j.regime.clone(),
+            j.trigger.clone(),
+            j.priority.clone(),
+            j.status.clone(),
+            j.seconds.map_or("-".into(), |s| format!("{s:.1}")),
+            version(j.version),
+            j.error.clone().or_else(|| j.outcome.clone()).unwrap_or_else(|| j.reason.clone()),
+        ]);
+    }
+    print!("{}", table.render());
+    println!(
+        "{} finished: {} succeeded ({}), average {}",
+        finished.len(),
+        succeeded,
+        rate.map_or("-".to_string(), |r| format!("{:.0}%", 100.0 * r)),
+        average.map_or("-".to_string(), |a| format!("{a:.1} s"))
+    );
     Ok(code::OK)
 }

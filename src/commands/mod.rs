@@ -9,8 +9,11 @@ mod init;
 mod live;
 mod predict;
 mod promote;
+mod queue;
 mod rollback;
+mod run;
 mod sample_data;
+mod schedule;
 mod status;
 mod train;
 mod versions;
@@ -44,6 +47,9 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<u8> {
         Command::Rollback(args) => rollback::run(&config::load(cli.config.as_deref())?, &args),
         Command::History(args) => history::run(&config::load(cli.config.as_deref())?, &args),
         Command::Predict(args) => predict::run(&config::load(cli.config.as_deref())?, &args),
+        Command::Run(args) => run::run(&config::load(cli.config.as_deref())?, &args),
+        Command::Queue(args) => queue::run(&config::load(cli.config.as_deref())?, &args),
+        Command::Schedule(args) => schedule::run(&config::load(cli.config.as_deref())?, &args),
     }
 }
 

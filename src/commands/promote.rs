@@ -146,7 +146,7 @@ fn pick<'a>(
 
 /// Gather the evidence and check every gate. The candidate's artifact must pass its
 /// checksum (or the command is refused); the champion's is compared if it does.
-fn check_gates(
+pub(super) fn check_gates(
     resolved: &Resolved,
     store: &Store,
     candidate: &VersionRow,

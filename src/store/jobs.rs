@@ -185,35 +185,42 @@ impl Store {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    /// The clock of the run that last started a job of the model.
+    /// The clock of the run that last started a job of the model that ran to an end (or
+    /// runs now); an abandoned job did not do its work and does not count.
     pub fn last_job_at(&self, symbol: &str, regime: &str) -> anyhow::Result<Option<i64>> {
         Ok(self.conn.query_row(
-            "SELECT MAX(r.now) FROM jobs j JOIN runs r ON r.id = j.run_id WHERE j.symbol = ?1 AND j.regime = ?2",
+            "SELECT MAX(r.now) FROM jobs j JOIN runs r ON r.id = j.run_id
+             WHERE j.symbol = ?1 AND j.regime = ?2 AND j.status IN ('running', 'succeeded', 'failed')",
             params![symbol, regime],
             |r| r.get(0),
         )?)
     }
 
-    /// The newest evaluation of `kind` of a version: (window end, metrics JSON).
-    pub fn latest_evaluation(&self, version_id: i64, kind: &str) -> anyhow::Result<Option<(i64, String)>> {
+    /// The newest evaluation of `kind` of a version: (window end, metrics JSON, when).
+    pub fn latest_evaluation(
+        &self,
+        version_id: i64,
+        kind: &str,
+    ) -> anyhow::Result<Option<(i64, String, i64)>> {
         Ok(self
             .conn
             .query_row(
-                "SELECT window_to, metrics FROM evaluations WHERE version_id = ?1 AND kind = ?2 ORDER BY id DESC LIMIT 1",
+                "SELECT window_to, metrics, created_at FROM evaluations WHERE version_id = ?1 AND kind = ?2
+                 ORDER BY id DESC LIMIT 1",
                 params![version_id, kind],
-                |r| Ok((r.get(0)?, r.get(1)?)),
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
             )
             .optional()?)
     }
 
-    /// The newest drift report of a version: (window end, severity).
-    pub fn latest_drift(&self, version_id: i64) -> anyhow::Result<Option<(i64, Option<String>)>> {
+    /// The newest drift report of a version: (window end, severity, when).
+    pub fn latest_drift(&self, version_id: i64) -> anyhow::Result<Option<(i64, Option<String>, i64)>> {
         Ok(self
             .conn
             .query_row(
-                "SELECT window_to, severity FROM drift_reports WHERE version_id = ?1 ORDER BY id DESC LIMIT 1",
+                "SELECT window_to, severity, created_at FROM drift_reports WHERE version_id = ?1 ORDER BY id DESC LIMIT 1",
                 [version_id],
-                |r| Ok((r.get(0)?, r.get(1)?)),
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
             )
             .optional()?)
     }

@@ -31,6 +31,7 @@ impl Response {
 pub struct Server {
     pub url: String,
     requests: Arc<Mutex<Vec<String>>>,
+    bodies: Arc<Mutex<Vec<String>>>,
 }
 
 impl Server {
@@ -40,6 +41,8 @@ impl Server {
         let url = format!("http://{}", listener.local_addr().unwrap());
         let requests = Arc::new(Mutex::new(Vec::new()));
         let seen = Arc::clone(&requests);
+        let bodies = Arc::new(Mutex::new(Vec::new()));
+        let seen_bodies = Arc::clone(&bodies);
         std::thread::spawn(move || {
             for stream in listener.incoming() {
                 let Ok(mut stream) = stream else { continue };
@@ -48,10 +51,19 @@ impl Server {
                 if reader.read_line(&mut request_line).is_err() {
                     continue;
                 }
-                // Drain the headers; GET requests carry no body.
-                let mut line = String::new();
+                // The headers, then a body of Content-Length bytes if any.
+                let (mut line, mut length) = (String::new(), 0usize);
                 while reader.read_line(&mut line).is_ok() && line.trim_end() != "" {
+                    if let Some((name, value)) = line.split_once(':')
+                        && name.eq_ignore_ascii_case("content-length")
+                    {
+                        length = value.trim().parse().unwrap_or(0);
+                    }
                     line.clear();
+                }
+                let mut body = vec![0u8; length];
+                if std::io::Read::read_exact(&mut reader, &mut body).is_ok() && length > 0 {
+                    seen_bodies.lock().unwrap().push(String::from_utf8_lossy(&body).into_owned());
                 }
                 let target = request_line.split_whitespace().nth(1).unwrap_or("/").to_string();
                 seen.lock().unwrap().push(target.clone());
@@ -70,7 +82,12 @@ impl Server {
                 let _ = stream.write_all(response.body.as_bytes());
             }
         });
-        Server { url, requests }
+        Server { url, requests, bodies }
+    }
+
+    /// Request bodies, in the order they came.
+    pub fn bodies(&self) -> Vec<String> {
+        self.bodies.lock().unwrap().clone()
     }
 
     /// Request targets (path and query) in the order they came.

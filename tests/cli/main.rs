@@ -9,6 +9,7 @@ mod formats;
 mod http;
 mod init_config;
 mod rejects;
+mod run;
 mod sample_data;
 mod status;
 mod trades;

@@ -1,0 +1,70 @@
+//! `retrain queue`: manual retrain requests for the next `run`.
+
+use serde_json::json;
+
+use super::{existing_store, parse_regime};
+use crate::candles::time::{format_minute, format_rfc3339, now_millis};
+use crate::cli::{QueueAction, QueueArgs};
+use crate::config::Resolved;
+use crate::error::{Failure, code};
+use crate::output::Table;
+use crate::store::NewJob;
+
+pub fn run(resolved: &Resolved, args: &QueueArgs) -> anyhow::Result<u8> {
+    let mut store = existing_store(resolved)?;
+    match &args.action {
+        QueueAction::Add { symbol, regime, priority, reason } => {
+            let regime = parse_regime(regime)?;
+            if reason.trim().is_empty() {
+                return Err(Failure::Usage("--reason: say why, it is recorded with the job".into()).into());
+            }
+            let job = NewJob {
+                symbol: symbol.clone(),
+                regime: regime.to_string(),
+                trigger: "manual".into(),
+                reason: reason.clone(),
+                priority: priority.as_str().into(),
+            };
+            let id = store.queue_job(&job, now_millis())?;
+            println!(
+                "queued request {id}: retrain {symbol} {regime} ({} priority) at the next `retrain run`",
+                priority.as_str()
+            );
+        }
+        QueueAction::List { json } => {
+            let queued = store.jobs(Some("queued"))?;
+            if *json {
+                let rows: Vec<_> = queued
+                    .iter()
+                    .map(|j| json!({"id": j.id, "symbol": j.symbol, "regime": j.regime, "priority": j.priority, "reason": j.reason, "requested_at": format_rfc3339(j.requested_at)}))
+                    .collect();
+                println!("{}", serde_json::to_string_pretty(&json!({"queued": rows}))?);
+            } else if queued.is_empty() {
+                println!("no requests are waiting");
+            } else {
+                let mut table = Table::new(["ID", "SYMBOL", "REGIME", "PRIORITY", "REQUESTED", "REASON"]);
+                for j in &queued {
+                    table.row(vec![
+                        j.id.to_string(),
+                        j.symbol.clone(),
+                        j.regime.clone(),
+                        j.priority.clone(),
+                        format_minute(j.requested_at),
+                        j.reason.clone(),
+                    ]);
+                }
+                print!("{}", table.render());
+            }
+        }
+        QueueAction::Cancel { id } => {
+            if !store.cancel_job(*id)? {
+                return Err(Failure::Usage(format!(
+                    "no waiting request {id}: `retrain queue list` shows the ones that can be cancelled"
+                ))
+                .into());
+            }
+            println!("request {id} cancelled");
+        }
+    }
+    Ok(code::OK)
+}

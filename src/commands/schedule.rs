@@ -1,0 +1,179 @@
+//! `retrain schedule`: fire times of the configured schedules or of any expression, and
+//! the crontab line or GitHub Actions workflow that calls `retrain run`.
+
+use chrono::{DateTime, Utc};
+use serde_json::json;
+
+use crate::candles::time::{TimeParser, now_millis};
+use crate::cli::ScheduleArgs;
+use crate::config::Resolved;
+use crate::error::{Failure, code};
+use crate::schedule::{self, Crontab};
+
+pub fn run(resolved: &Resolved, args: &ScheduleArgs) -> anyhow::Result<u8> {
+    let from = match &args.from {
+        Some(text) => {
+            TimeParser::new(None).parse(text).map_err(|e| Failure::Usage(format!("--from: {e}")))?
+        }
+        None => now_millis(),
+    };
+    let from =
+        DateTime::from_timestamp_millis(from).ok_or_else(|| Failure::Usage("--from: out of range".into()))?;
+    if args.crontab || args.github_actions {
+        let cadence = cadence(resolved, from)?;
+        print!("{}", if args.crontab { crontab(resolved, cadence)? } else { workflow(resolved, cadence) });
+        return Ok(code::OK);
+    }
+    let jobs: Vec<(String, String, String)> = match &args.expr {
+        Some(expr) => vec![("--expr".into(), expr.clone(), args.tz.clone())],
+        None => resolved
+            .settings
+            .schedule
+            .jobs
+            .iter()
+            .map(|j| (j.models.clone(), j.cron.clone(), j.timezone.clone()))
+            .collect(),
+    };
+    if jobs.is_empty() {
+        println!(
+            "no schedule.jobs in the config: `run` retrains on its other triggers only (try --expr \"0 2 * * *\")"
+        );
+        return Ok(code::OK);
+    }
+    let mut docs = Vec::new();
+    for (models, expr, zone) in &jobs {
+        let cron: Crontab = expr.parse().map_err(|e| Failure::Usage(format!("--expr: {e}")))?;
+        let tz = schedule::zone(zone).map_err(|e| Failure::Usage(format!("--tz: {e}")))?;
+        let times = cron.next(tz, from, args.next);
+        if args.json {
+            docs.push(json!({
+                "models": models,
+                "cron": expr,
+                "timezone": zone,
+                "next": times.iter().map(|t| json!({
+                    "local": t.with_timezone(&tz).to_rfc3339(),
+                    "utc": t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                })).collect::<Vec<_>>(),
+            }));
+            continue;
+        }
+        println!("{models}: {expr:?} in {zone}");
+        for t in &times {
+            println!(
+                "  {}  =  {} UTC",
+                t.with_timezone(&tz).format("%a %Y-%m-%d %H:%M %Z"),
+                t.format("%Y-%m-%d %H:%M")
+            );
+        }
+        if times.is_empty() {
+            println!("  never fires");
+        }
+    }
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&json!({"schedules": docs}))?);
+    }
+    Ok(code::OK)
+}
+
+/// How often cron should call `run`: every N minutes for the largest N of 60, 30, 20, 15,
+/// 10, 5, 1 such that every configured fire time of the next two weeks falls on a
+/// multiple of N (minutes of the hour, UTC; a machine whose time zone is a whole number
+/// of hours from UTC sees the same minutes). Hourly without schedules: the other triggers
+/// are checked then.
+fn cadence(resolved: &Resolved, from: DateTime<Utc>) -> anyhow::Result<u32> {
+    let horizon = from + chrono::Duration::days(14);
+    let mut minutes = std::collections::BTreeSet::new();
+    for job in &resolved.settings.schedule.jobs {
+        let cron: Crontab = job.cron.parse().map_err(|e: String| Failure::Usage(e))?;
+        let tz = schedule::zone(&job.timezone).map_err(Failure::Usage)?;
+        for t in cron.next(tz, from, 20_000).into_iter().take_while(|t| *t <= horizon) {
+            minutes.insert(chrono::Timelike::minute(&t));
+        }
+    }
+    Ok([60, 30, 20, 15, 10, 5, 1].into_iter().find(|n| minutes.iter().all(|m| m % n == 0)).unwrap_or(1))
+}
+
+fn cron_field(cadence: u32) -> String {
+    match cadence {
+        60 => "0 * * * *".into(),
+        1 => "* * * * *".into(),
+        n => format!("*/{n} * * * *"),
+    }
+}
+
+fn quote(path: &std::path::Path) -> String {
+    format!("'{}'", path.display().to_string().replace('\'', r"'\''"))
+}
+
+fn crontab(resolved: &Resolved, cadence: u32) -> anyhow::Result<String> {
+    let exe = std::env::current_exe()?;
+    let folder = std::path::absolute(&resolved.base_dir)?;
+    let config = match &resolved.file {
+        Some(file) => std::path::absolute(file)?,
+        None => folder.join("config.yaml"),
+    };
+    Ok(format!(
+        "# retrain: `run` decides what is due (config schedules, triggers, the queue), so cron only\n\
+         # needs to call it often enough: every {cadence} minute(s) meets every configured fire time.\n\
+         # A missed call is caught up once by the next. Install with `crontab -e`.\n\
+         {} cd {} && {} run --config {} >> {} 2>&1\n",
+        cron_field(cadence),
+        quote(&folder),
+        quote(&exe),
+        quote(&config),
+        quote(&folder.join("retrain.log")),
+    ))
+}
+
+fn workflow(resolved: &Resolved, cadence: u32) -> String {
+    let state = &resolved.settings.state;
+    format!(
+        r#"# retrain: calls `retrain run` on a schedule and keeps its state (the database and the
+# model artifacts) between runs in the Actions cache: restored before the run, saved after
+# it, even when a job failed. GitHub reads the schedule in UTC and may start it late.
+name: retrain
+on:
+  schedule:
+    - cron: "{cron}"
+  workflow_dispatch: {{}}
+concurrency:
+  group: retrain
+  cancel-in-progress: false
+jobs:
+  run:
+    runs-on: ubuntu-latest
+    timeout-minutes: 120
+    steps:
+      - uses: actions/checkout@v4
+      - name: Restore the state
+        uses: actions/cache/restore@v4
+        with:
+          path: |
+            {db}*
+            {models}
+          key: retrain-state-${{{{ github.run_id }}}}
+          restore-keys: retrain-state-
+      - name: Cache the retrain binary
+        uses: actions/cache@v4
+        with:
+          path: ~/.cargo/bin/retrain
+          key: retrain-bin-${{{{ hashFiles('Cargo.lock') }}}}
+      - name: Install retrain
+        # This repository holds retrain's source; elsewhere use `cargo install --locked --git <its URL>`.
+        run: command -v retrain || cargo install --locked --path .
+      - name: Run
+        run: retrain run --config config.yaml
+      - name: Save the state
+        if: always()
+        uses: actions/cache/save@v4
+        with:
+          path: |
+            {db}*
+            {models}
+          key: retrain-state-${{{{ github.run_id }}}}
+"#,
+        cron = cron_field(cadence),
+        db = state.database.display(),
+        models = state.models_dir.display(),
+    )
+}

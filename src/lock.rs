@@ -1,0 +1,83 @@
+//! One `run` per state folder: an exclusive `flock` on `retrain.lock` beside the
+//! database. The kernel releases it when the process ends in any way, `kill -9`
+//! included, so a crashed run never leaves it held; the file keeps the holder's pid and
+//! start time for the message a second run prints.
+
+use std::fs::{File, OpenOptions};
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+
+/// A held lock; released when dropped (or when the process dies).
+pub struct RunLock {
+    _file: File,
+    pub path: PathBuf,
+}
+
+/// Why the lock could not be taken.
+pub enum Busy {
+    /// Another process holds it: what it wrote there.
+    Held(String),
+    Io(std::io::Error),
+}
+
+#[cfg(unix)]
+fn try_flock(file: &File) -> std::io::Result<bool> {
+    use std::os::unix::io::AsRawFd;
+    // SAFETY: flock on a descriptor this function borrows for the call only.
+    let status = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+    if status == 0 {
+        return Ok(true);
+    }
+    let error = std::io::Error::last_os_error();
+    if error.raw_os_error() == Some(libc::EWOULDBLOCK) { Ok(false) } else { Err(error) }
+}
+
+#[cfg(not(unix))]
+fn try_flock(_file: &File) -> std::io::Result<bool> {
+    Ok(true)
+}
+
+impl RunLock {
+    /// Take the lock at `path`, writing `holder` into the file.
+    pub fn acquire(path: &Path, holder: &str) -> Result<RunLock, Busy> {
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent).map_err(Busy::Io)?;
+        }
+        let mut file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(path)
+            .map_err(Busy::Io)?;
+        if !try_flock(&file).map_err(Busy::Io)? {
+            let mut text = String::new();
+            let _ = file.read_to_string(&mut text);
+            return Err(Busy::Held(text.trim().to_string()));
+        }
+        // Only the holder writes, so a reader never sees a half-written line for long.
+        file.set_len(0).map_err(Busy::Io)?;
+        file.seek(SeekFrom::Start(0)).map_err(Busy::Io)?;
+        file.write_all(holder.as_bytes()).map_err(Busy::Io)?;
+        file.sync_all().map_err(Busy::Io)?;
+        Ok(RunLock { _file: file, path: path.to_path_buf() })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_second_holder_is_refused_until_the_first_lets_go() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("retrain.lock");
+        let first = RunLock::acquire(&path, "pid 1").ok().unwrap();
+        match RunLock::acquire(&path, "pid 2") {
+            Err(Busy::Held(holder)) => assert_eq!(holder, "pid 1"),
+            _ => panic!("the lock was taken twice"),
+        }
+        drop(first);
+        assert!(RunLock::acquire(&path, "pid 3").is_ok());
+    }
+}
