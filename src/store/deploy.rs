@@ -84,20 +84,8 @@ impl Store {
     ) -> anyhow::Result<i64> {
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let from = checked_production(&tx, change, expected_from)?;
-        anyhow::ensure!(
-            running_test(&tx, &change.symbol, &change.regime)?.is_none(),
-            "a canary test of {} {} started while this command ran; nothing was changed",
-            change.symbol,
-            change.regime
-        );
-        if let Some(from) = from {
-            set_status(&tx, from, &["production"], "archived")?;
-            failpoint::hit("promote:archived");
-        }
-        set_status(&tx, target, &["candidate", "archived"], "production")?;
-        failpoint::hit("promote:switched");
-        let id = insert_row(&tx, change, "promote", from, Some(target), None, None)?;
-        failpoint::hit("promote:recorded");
+        no_running_test(&tx, change)?;
+        let id = switch(&tx, change, "promote", from, target, &["candidate", "archived"])?;
         tx.commit()?;
         Ok(id)
     }
@@ -122,14 +110,7 @@ impl Store {
                 Change { reason: format!("aborted by a rollback: {}", change.reason), ..change.clone() };
             insert_row(&tx, &aborted, "canary_end", from, from, Some(test.challenger_id), Some(test.id))?;
         }
-        if let Some(from) = from {
-            set_status(&tx, from, &["production"], "archived")?;
-            failpoint::hit("rollback:archived");
-        }
-        set_status(&tx, target, &["archived"], "production")?;
-        failpoint::hit("rollback:switched");
-        let id = insert_row(&tx, change, "rollback", from, Some(target), None, None)?;
-        failpoint::hit("rollback:recorded");
+        let id = switch(&tx, change, "rollback", from, target, &["archived"])?;
         tx.commit()?;
         Ok(id)
     }
@@ -144,12 +125,7 @@ impl Store {
     ) -> anyhow::Result<i64> {
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         checked_production(&tx, change, Some(champion))?;
-        anyhow::ensure!(
-            running_test(&tx, &change.symbol, &change.regime)?.is_none(),
-            "a canary test of {} {} started while this command ran; nothing was changed",
-            change.symbol,
-            change.regime
-        );
+        no_running_test(&tx, change)?;
         set_status(&tx, challenger, &["candidate", "archived"], "canary")?;
         failpoint::hit("canary:marked");
         tx.execute(
@@ -303,6 +279,38 @@ fn checked_production(
         change.regime
     );
     Ok(found)
+}
+
+/// Archive `from`, make `target` (now in one of `allowed`) production, and write the row;
+/// with a crash point after each step, named `<action>:archived|switched|recorded`.
+fn switch(
+    tx: &Transaction,
+    change: &Change,
+    action: &str,
+    from: Option<i64>,
+    target: i64,
+    allowed: &[&str],
+) -> anyhow::Result<i64> {
+    if let Some(from) = from {
+        set_status(tx, from, &["production"], "archived")?;
+        failpoint::hit(&format!("{action}:archived"));
+    }
+    set_status(tx, target, allowed, "production")?;
+    failpoint::hit(&format!("{action}:switched"));
+    let id = insert_row(tx, change, action, from, Some(target), None, None)?;
+    failpoint::hit(&format!("{action}:recorded"));
+    Ok(id)
+}
+
+/// Refuse inside the transaction if a canary test started since the caller looked.
+fn no_running_test(tx: &Transaction, change: &Change) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        running_test(tx, &change.symbol, &change.regime)?.is_none(),
+        "a canary test of {} {} started while this command ran; nothing was changed",
+        change.symbol,
+        change.regime
+    );
+    Ok(())
 }
 
 fn set_status(tx: &Transaction, id: i64, from: &[&str], to: &str) -> anyhow::Result<()> {

@@ -4,22 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::{Case, Run, sample, shared};
-
-/// Gates that any trained model passes, so that a test chooses what fails.
-const OPEN_GATES: &str = "gates:
-  min_f1: 0.0
-  min_precision: 0.0
-  min_recall: 0.0
-  min_f1_improvement: -1.0
-  min_win_rate: 0.0
-  min_profit_factor: 0.0
-  max_drawdown: 1.0
-  min_trades: 0
-  max_feature_drift_ks: 1.0
-  min_probability_better: 0.0
-  cooldown_hours: 0.0
-";
+use crate::{Case, OPEN_GATES, Run, sample, shared};
 
 /// Almost every bar trending (volatile only at a 500-bar high of volatility), so that
 /// one model serves nearly all predictions.
@@ -180,19 +165,7 @@ fn the_whole_story_on_real_data() {
     let lines: Vec<&str> = text.lines().collect();
     let early: String = lines[..40_001].iter().map(|l| format!("{l}\n")).collect();
     let early_path = case.write("early.csv", early);
-    let collect = |path: &std::path::Path| {
-        case.run([
-            "collect",
-            "--symbol",
-            "BTC",
-            "--interval",
-            "1m",
-            "--resample",
-            "5m",
-            "--file",
-            path.to_str().unwrap(),
-        ])
-    };
+    let collect = |path: &std::path::Path| case.collect_5m("BTC", path);
     collect(&early_path).assert_exit(0);
     let regime = latest_regime(&case, "BTC", "5m");
     let regime = regime.as_str();

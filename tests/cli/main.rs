@@ -21,6 +21,29 @@ use std::process::Command;
 /// A stored candle: open_time, open, high, low, close, volume.
 pub type Row = (i64, f64, f64, f64, f64, f64);
 
+/// Promotion gates that any trained model passes (cooldown 0), so that a test chooses
+/// what fails.
+pub const OPEN_GATES: &str = "gates:
+  min_f1: 0.0
+  min_precision: 0.0
+  min_recall: 0.0
+  min_f1_improvement: -1.0
+  min_win_rate: 0.0
+  min_profit_factor: 0.0
+  max_drawdown: 1.0
+  min_trades: 0
+  max_feature_drift_ks: 1.0
+  min_probability_better: 0.0
+  cooldown_hours: 0.0
+";
+
+/// The first column of every row `sql` returns from the project's database.
+pub fn column<T: rusqlite::types::FromSql>(case: &Case, sql: &str) -> Vec<T> {
+    let conn = rusqlite::Connection::open(case.path("retrain.db")).expect("opening the database");
+    let mut statement = conn.prepare(sql).unwrap();
+    statement.query_map([], |r| r.get(0)).unwrap().map(Result::unwrap).collect()
+}
+
 /// A temporary project folder and the commands run in it.
 pub struct Case {
     dir: tempfile::TempDir,
@@ -66,6 +89,21 @@ impl Case {
         case.run(["train", "--symbol", "SYNTH", "--regime", "trending", "--trials", trials, "--seed", seed])
             .assert_exit(0);
         case
+    }
+
+    /// Collect a file of 1m candles as `symbol`, resampled to 5m.
+    pub fn collect_5m(&self, symbol: &str, path: &Path) -> Run {
+        self.run([
+            "collect",
+            "--symbol",
+            symbol,
+            "--interval",
+            "1m",
+            "--resample",
+            "5m",
+            "--file",
+            path.to_str().unwrap(),
+        ])
     }
 
     /// Write a file in the project folder and return its path.

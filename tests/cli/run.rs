@@ -5,38 +5,19 @@ use std::process::{Command, Stdio};
 
 use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Utc, Weekday};
 
-use crate::{Case, http, shared};
-
-const GATES: &str = "gates:
-  min_f1: 0.0
-  min_precision: 0.0
-  min_recall: 0.0
-  min_f1_improvement: -1.0
-  min_win_rate: 0.0
-  min_profit_factor: 0.0
-  max_drawdown: 1.0
-  min_trades: 0
-  max_feature_drift_ks: 1.0
-  min_probability_better: 0.0
-";
+use crate::{Case, OPEN_GATES, column, http, shared};
 
 fn db(case: &Case) -> rusqlite::Connection {
     rusqlite::Connection::open(case.path("retrain.db")).expect("opening the database")
 }
 
 fn collect(case: &Case, symbol: &str, path: &std::path::Path) {
-    case.run([
-        "collect",
-        "--symbol",
-        symbol,
-        "--interval",
-        "1m",
-        "--resample",
-        "5m",
-        "--file",
-        path.to_str().unwrap(),
-    ])
-    .assert_exit(0);
+    case.collect_5m(symbol, path).assert_exit(0);
+}
+
+/// The open gates with the default 24 h cooldown.
+fn gates() -> String {
+    OPEN_GATES.replace("cooldown_hours: 0.0", "cooldown_hours: 24.0")
 }
 
 /// The last three days of the BTC minutes, three days later, with every price's log
@@ -74,8 +55,7 @@ fn a_month_of_hourly_runs_does_every_job_once_when_due_in_order() {
 training:
   search:
     max_trials: 2
-{GATES}  cooldown_hours: 24.0
-triggers:
+{gates}triggers:
   drift_severity: critical
 schedule:
   max_concurrent_jobs: 1
@@ -86,7 +66,8 @@ schedule:
     - models: BTC/sideways
       cron: 15 6 1,15 * 5
       timezone: UTC
-"
+",
+        gates = gates()
     ));
     let text = std::fs::read_to_string(&btc).unwrap();
     let lines: Vec<&str> = text.lines().collect();
@@ -205,21 +186,15 @@ schedule:
         .unwrap();
     assert_eq!(alert, ("training_failure".to_string(), "trending".to_string()));
     // Production only ever changed through a job: every deployment is by `run`.
-    let by: Vec<String> = conn
-        .prepare("SELECT DISTINCT actor FROM deployments")
-        .unwrap()
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .map(Result::unwrap)
-        .collect();
-    assert_eq!(by, ["run"]);
+    assert_eq!(column::<String>(&case, "SELECT DISTINCT actor FROM deployments"), ["run"]);
     case.run(["history", "--jobs"]).assert_exit(0).stdout_contains(&format!("{} finished", expected.len()));
 }
 
 fn btc_case(extra: &str) -> Option<Case> {
     let btc = shared("btc-perp-20211231-20220201_1m.csv")?;
     let case = Case::new().config(&format!(
-        "symbols:\n  - symbol: BTC\n    interval: 5m\n    regimes: [trending]\n{GATES}{extra}"
+        "symbols:\n  - symbol: BTC\n    interval: 5m\n    regimes: [trending]\n{}{extra}",
+        gates()
     ));
     collect(&case, "BTC", &btc);
     Some(case)
@@ -266,13 +241,7 @@ fn a_killed_run_leaves_nothing_half_made_and_the_next_one_proceeds() {
     assert_eq!(running, 1, "the last killed run left its job running");
     let next = case.run(["run", "--now", "2022-02-01T07:00:00Z"]);
     next.assert_exit(0).stdout_contains("left running by a killed run are marked abandoned");
-    let statuses: Vec<String> = conn
-        .prepare("SELECT status FROM jobs ORDER BY id")
-        .unwrap()
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .map(Result::unwrap)
-        .collect();
+    let statuses = column::<String>(&case, "SELECT status FROM jobs ORDER BY id");
     assert_eq!(statuses, ["abandoned", "abandoned", "abandoned", "succeeded"]);
     // v1 was reserved by a killed run and never written; v2 was written but its promotion
     // killed, so it is a whole candidate; v3 is live.
@@ -332,7 +301,7 @@ fn alerts_are_posted_to_the_webhook_and_a_dead_webhook_never_fails_the_run() {
         http::Response::json(if first { 500 } else { 200 }, "ok")
     });
     let case = Case::new().config(&format!(
-        "symbols:\n  - symbol: BTC\n    interval: 5m\n    regimes: [trending]\n{GATES}\
+        "symbols:\n  - symbol: BTC\n    interval: 5m\n    regimes: [trending]\n{OPEN_GATES}\
          notifications:\n  webhook_url: {}/hook\n  min_severity: high\n  retries: 1\n  timeout_secs: 5\n",
         server.url
     ));
@@ -360,7 +329,7 @@ fn alerts_are_posted_to_the_webhook_and_a_dead_webhook_never_fails_the_run() {
 
     // No server at all: the post fails, is recorded, and the run still succeeds.
     let dead = Case::new().config(&format!(
-        "symbols:\n  - symbol: BTC\n    interval: 5m\n    regimes: [trending]\n{GATES}\
+        "symbols:\n  - symbol: BTC\n    interval: 5m\n    regimes: [trending]\n{OPEN_GATES}\
          notifications:\n  webhook_url: http://127.0.0.1:9/hook\n  min_severity: low\n  retries: 0\n  timeout_secs: 2\n"
     ));
     collect(&dead, "BTC", &btc);
