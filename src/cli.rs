@@ -63,6 +63,8 @@ pub enum Command {
     /// Next fire times of the configured schedules (or of any expression), and crontab or
     /// GitHub Actions entries that call `retrain run`.
     Schedule(ScheduleArgs),
+    /// Open alerts (or all with --all); acknowledge or resolve one.
+    Alerts(AlertsArgs),
     /// Write a synthetic, regime-switching candle file with volatility clustering and a
     /// `regime` column, for trying retrain without market data.
     SampleData(SampleDataArgs),
@@ -145,6 +147,11 @@ pub struct StatusArgs {
     /// Print JSON instead of a table
     #[arg(long)]
     pub json: bool,
+
+    /// Exit 1 when an alert at high or above is open or the last successful run is older
+    /// than status.max_run_age_hours (none yet counts as too old); for monitoring probes
+    #[arg(long)]
+    pub check: bool,
 }
 
 #[derive(Debug, Args)]
@@ -399,6 +406,32 @@ pub struct HistoryArgs {
     /// Print JSON instead of a table
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct AlertsArgs {
+    #[command(subcommand)]
+    pub action: Option<AlertAction>,
+
+    /// Resolved alerts too
+    #[arg(long)]
+    pub all: bool,
+
+    /// Print JSON instead of a table
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AlertAction {
+    /// Mark an open alert as seen; it stays open
+    Ack { id: i64 },
+    /// Close an open alert, saying how
+    Resolve {
+        id: i64,
+        #[arg(long, value_name = "TEXT")]
+        resolution: String,
+    },
 }
 
 #[derive(Debug, Args)]

@@ -37,6 +37,18 @@ fn try_flock(_file: &File) -> std::io::Result<bool> {
     Ok(true)
 }
 
+/// Whether a process with this pid exists (it may not be a `retrain` any more).
+#[cfg(unix)]
+pub fn pid_alive(pid: i64) -> bool {
+    // SAFETY: signal 0 sends nothing; it only asks whether the process exists.
+    i32::try_from(pid).is_ok_and(|pid| pid > 0 && unsafe { libc::kill(pid, 0) } == 0)
+}
+
+#[cfg(not(unix))]
+pub fn pid_alive(_pid: i64) -> bool {
+    false
+}
+
 impl RunLock {
     /// Take the lock at `path`, writing `holder` into the file.
     pub fn acquire(path: &Path, holder: &str) -> Result<RunLock, Busy> {

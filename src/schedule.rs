@@ -11,9 +11,11 @@
 //!   expression becomes two schedules whose fire times are merged;
 //! - it iterates in a `TimeZone`'s instants, while cron daemons iterate wall-clock times.
 //!   Here the wall-clock times are iterated (as if in UTC) and then placed in the zone as
-//!   cronie and Vixie cron do for jobs at a fixed time: a local time that does not exist
-//!   (clocks go forward) fires once at the end of the gap; a local time that occurs twice
-//!   (clocks go back) fires once, at its first occurrence.
+//!   Vixie cron and cronie do. A job at a fixed time (neither minute nor hour starts with
+//!   `*`): a local time that does not exist (clocks go forward) fires once at the end of
+//!   the gap; one that occurs twice (clocks go back) fires once, at its first occurrence.
+//!   A wildcard job (`*` leads the minute or the hour) follows the wall clock: a time that
+//!   does not exist does not fire, and one that occurs twice fires twice.
 
 use std::collections::BTreeSet;
 use std::str::FromStr;
@@ -30,6 +32,8 @@ const DAYS: [&str; 7] = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"];
 pub struct Crontab {
     text: String,
     schedules: Vec<cron::Schedule>,
+    /// `*` leads the minute or the hour field.
+    wildcard: bool,
 }
 
 struct Field {
@@ -139,7 +143,8 @@ impl FromStr for Crontab {
             .iter()
             .map(|e| cron::Schedule::from_str(e).map_err(|err| format!("{text:?}: {err}")))
             .collect::<Result<_, _>>()?;
-        Ok(Crontab { text: text.to_string(), schedules })
+        let wildcard = parts[0].starts_with('*') || parts[1].starts_with('*');
+        Ok(Crontab { text: text.to_string(), schedules, wildcard })
     }
 }
 
@@ -155,28 +160,54 @@ impl Crontab {
         &self.text
     }
 
-    /// The first `n` fire times strictly after `after`, in `tz`.
+    /// The first `n` fire times strictly after `after`, in `tz` (fewer if it never fires
+    /// again, or beyond chrono's range).
     pub fn next(&self, tz: Tz, after: DateTime<Utc>, n: usize) -> Vec<DateTime<Utc>> {
-        let mut out: Vec<DateTime<Utc>> = Vec::with_capacity(n);
+        let mut found = std::collections::BTreeSet::new();
         // Start a little early: a gap or a repeat can move a wall-clock time across `after`.
-        let start = after.with_timezone(&tz).naive_local() - Duration::hours(3);
+        let Some(start) = after.with_timezone(&tz).naive_local().checked_sub_signed(Duration::hours(3))
+        else {
+            return Vec::new();
+        };
         let start = Utc.from_utc_datetime(&start);
         let mut iterators: Vec<_> =
             self.schedules.iter().map(|s| s.after(&start).map(|t| t.naive_utc()).peekable()).collect();
-        while out.len() < n {
-            // The earliest next wall-clock time of the schedules (equal ones fire once).
-            let Some(local) = iterators.iter_mut().filter_map(|it| it.peek().copied()).min() else { break };
+        // The earliest next wall-clock time of the schedules (equal ones fire once).
+        while let Some(local) = iterators.iter_mut().filter_map(|it| it.peek().copied()).min() {
+            // Wall-clock times come in order, and no placement moves one by more than a
+            // few hours: once `n` are found and this one is well past the nth, stop.
+            if found.len() >= n
+                && found.iter().nth(n - 1).is_some_and(|nth: &DateTime<Utc>| {
+                    local.checked_sub_signed(Duration::hours(26)).is_some_and(|l| l > nth.naive_utc())
+                })
+            {
+                break;
+            }
             for it in iterators.iter_mut() {
                 if it.peek() == Some(&local) {
                     it.next();
                 }
             }
-            let Some(instant) = place(tz, local) else { continue };
-            if instant > after && out.last().is_none_or(|last| instant > *last) {
-                out.push(instant);
+            for instant in self.place(tz, local) {
+                if instant > after {
+                    found.insert(instant);
+                }
             }
         }
-        out
+        found.into_iter().take(n).collect()
+    }
+
+    /// The instants a wall-clock time fires at (see the module's note on daylight saving).
+    fn place(&self, tz: Tz, local: NaiveDateTime) -> Vec<DateTime<Utc>> {
+        match tz.from_local_datetime(&local) {
+            LocalResult::Single(t) => vec![t.with_timezone(&Utc)],
+            LocalResult::Ambiguous(first, second) if self.wildcard => {
+                vec![first.with_timezone(&Utc), second.with_timezone(&Utc)]
+            }
+            LocalResult::Ambiguous(first, _) => vec![first.with_timezone(&Utc)],
+            LocalResult::None if self.wildcard => Vec::new(),
+            LocalResult::None => gap_end(tz, local).into_iter().collect(),
+        }
     }
 
     /// The first fire time strictly after `after`.
@@ -185,21 +216,12 @@ impl Crontab {
     }
 }
 
-/// The instant a wall-clock time fires: itself, the first of two, or the end of a gap.
-fn place(tz: Tz, local: NaiveDateTime) -> Option<DateTime<Utc>> {
-    match tz.from_local_datetime(&local) {
-        LocalResult::Single(t) => Some(t.with_timezone(&Utc)),
-        LocalResult::Ambiguous(first, _) => Some(first.with_timezone(&Utc)),
-        LocalResult::None => {
-            (1..=24 * 60).find_map(|m| match tz.from_local_datetime(&(local + Duration::minutes(m))) {
-                LocalResult::Single(t) | LocalResult::Ambiguous(t, _) => {
-                    // The first valid minute after the gap, at its start of the minute.
-                    Some(t.with_timezone(&Utc))
-                }
-                LocalResult::None => None,
-            })
-        }
-    }
+/// The first valid minute after a gap in the wall clock.
+fn gap_end(tz: Tz, local: NaiveDateTime) -> Option<DateTime<Utc>> {
+    (1..=24 * 60).find_map(|m| match tz.from_local_datetime(&(local + Duration::minutes(m))) {
+        LocalResult::Single(t) | LocalResult::Ambiguous(t, _) => Some(t.with_timezone(&Utc)),
+        LocalResult::None => None,
+    })
 }
 
 #[cfg(test)]
@@ -301,11 +323,28 @@ mod tests {
         let times = c.next(london, utc("2024-10-26 12:00"), 3);
         let utc_times: Vec<String> = times.iter().map(|t| t.format("%m-%d %H:%M").to_string()).collect();
         assert_eq!(utc_times, ["10-27 00:30", "10-28 01:30", "10-29 01:30"]);
-        // Every 30 minutes across the repeated hour: each wall-clock time once.
-        let half: Crontab = "*/30 1 27 10 *".parse().unwrap();
+        // A fixed hour with minutes 0 and 30 across the repeated hour: each wall-clock
+        // time once, at its first occurrence.
+        let fixed: Crontab = "0,30 1 27 10 *".parse().unwrap();
         assert_eq!(
-            half.next(london, utc("2024-10-26 12:00"), 3),
+            fixed.next(london, utc("2024-10-26 12:00"), 3),
             [utc("2024-10-27 00:00"), utc("2024-10-27 00:30"), utc("2025-10-27 01:00")]
+        );
+        // Wildcard jobs follow the wall clock: hourly fires in both 01:00s and skips the gap.
+        let hourly: Crontab = "0 * * * *".parse().unwrap();
+        assert_eq!(
+            hourly.next(london, utc("2024-10-26 23:30"), 4),
+            [
+                utc("2024-10-27 00:00"),
+                utc("2024-10-27 01:00"),
+                utc("2024-10-27 02:00"),
+                utc("2024-10-27 03:00")
+            ]
+        );
+        let half_past: Crontab = "30 * * * *".parse().unwrap();
+        assert_eq!(
+            half_past.next(london, utc("2024-03-30 23:45"), 3),
+            [utc("2024-03-31 00:30"), utc("2024-03-31 01:30"), utc("2024-03-31 02:30")]
         );
         // New York is UTC-5 in winter.
         assert_eq!(fires("0 9 * * 1-5", "America/New_York", "2024-01-05 15:00", 1), ["2024-01-08 09:00 Mon"]);

@@ -48,7 +48,7 @@ fn model(resolved: &Resolved, args: &DriftCheckArgs) -> anyhow::Result<Option<Op
     .ok_or_else(|| Failure::Usage(format!("no such version of {symbol} {regime}: train one first")))?;
     let requested = requested_window(args.from.as_deref(), args.to.as_deref(), args.window_days)?
         .unwrap_or(Requested::LastDays(settings.drift.window_days));
-    let m = measure(resolved, &mut store, version, requested, true)?;
+    let m = measure(resolved, &mut store, version, requested, true, true)?;
     let (from, to) = m.window;
     let title = format!(
         "drift of {symbol} {regime} v{} ({}) on {} .. {}",
@@ -100,14 +100,15 @@ pub(super) struct Measured {
     pub alert: Option<(Raised, String)>,
 }
 
-/// Measure a version's drift on `requested` against its reference, store the report and
-/// raise a `model_drift` alert at medium or more.
+/// Measure a version's drift on `requested` against its reference; with `record_it`,
+/// store the report and, with `alert_it`, raise a `model_drift` alert at medium or more.
 pub(super) fn measure(
     resolved: &Resolved,
     store: &mut Store,
     version: &VersionRow,
     requested: Requested,
     record_it: bool,
+    alert_it: bool,
 ) -> anyhow::Result<Measured> {
     let settings = &resolved.settings;
     let loaded = load_artifact(resolved, version)?;
@@ -138,7 +139,7 @@ pub(super) fn measure(
         return Ok(Measured { window: (from, to), rows: rows.len(), reference, report: Some(report), alert });
     }
     store.insert_drift_report(version.id, (from, to), &report, now)?;
-    if let Some(severity) = report.severity.filter(|s| *s >= Severity::Medium) {
+    if let Some(severity) = report.severity.filter(|s| alert_it && *s >= Severity::Medium) {
         let message = format!(
             "{symbol} {regime} v{}: {} drift on {} .. {}: {} of {} features drift ({:.0}%){}",
             version.version,

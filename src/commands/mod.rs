@@ -1,9 +1,11 @@
 //! One module per command: each reads what it needs, calls the core, writes, prints.
 
+mod alerts;
 mod collect;
 mod drift_check;
 mod evaluate;
 mod features;
+mod fleet;
 mod history;
 mod init;
 mod live;
@@ -50,6 +52,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<u8> {
         Command::Run(args) => run::run(&config::load(cli.config.as_deref())?, &args),
         Command::Queue(args) => queue::run(&config::load(cli.config.as_deref())?, &args),
         Command::Schedule(args) => schedule::run(&config::load(cli.config.as_deref())?, &args),
+        Command::Alerts(args) => alerts::run(&config::load(cli.config.as_deref())?, &args),
     }
 }
 

@@ -44,13 +44,12 @@ struct Planned {
 pub fn run(resolved: &Resolved, args: &RunArgs) -> anyhow::Result<u8> {
     let settings = &resolved.settings;
     let now = match &args.now {
-        Some(text) => {
-            let t = TimeParser::new(None).parse(text).map_err(|e| Failure::Usage(format!("--now: {e}")))?;
-            set_clock(t);
-            t
-        }
+        Some(text) => TimeParser::new(None).parse(text).map_err(|e| Failure::Usage(format!("--now: {e}")))?,
         None => now_millis(),
     };
+    // A run acts at one instant: everything it records carries that time, so that what it
+    // measured is never "newer" than the jobs it started.
+    set_clock(now);
     if settings.symbols.is_empty() && !resolved.database_path().exists() {
         let file = resolved
             .file
@@ -81,7 +80,9 @@ pub fn run(resolved: &Resolved, args: &RunArgs) -> anyhow::Result<u8> {
             }
         }
     };
-    let mut store = Store::open(&resolved.database_path())?;
+    // A dry run never creates the database.
+    let mut store =
+        if args.dry_run { super::existing_store(resolved)? } else { Store::open(&resolved.database_path())? };
     let run_id = if args.dry_run {
         None
     } else {
@@ -162,8 +163,20 @@ pub fn run(resolved: &Resolved, args: &RunArgs) -> anyhow::Result<u8> {
     Ok(if failed > 0 { code::RUNTIME } else { code::OK })
 }
 
-/// `models` pattern of a schedule job (`SYMBOL/regime`, `*` any run of characters)
-/// against a model.
+/// A schedule job's `models` against a model (`SYMBOL/regime`): a pattern with `/` as it
+/// is (`*` any run of characters); a regime name alone means that regime of every symbol;
+/// anything else alone, every regime of the symbols it matches.
+pub(super) fn applies(models: &str, model: &str) -> bool {
+    let models = models.trim();
+    if models.contains('/') {
+        matches(models, model)
+    } else if models.parse::<Regime>().is_ok() {
+        matches(&format!("*/{}", models.to_lowercase()), model)
+    } else {
+        matches(&format!("{models}/*"), model)
+    }
+}
+
 fn matches(pattern: &str, text: &str) -> bool {
     match pattern.split_once('*') {
         None => pattern == text,
@@ -177,13 +190,15 @@ fn matches(pattern: &str, text: &str) -> bool {
 
 /// The schedule of a model that came due in (previous, now], said in words.
 fn schedule_due(resolved: &Resolved, model: &str, previous: Option<i64>, now: i64) -> Option<String> {
-    let job = resolved.settings.schedule.jobs.iter().find(|j| matches(j.models.trim(), model))?;
+    let job = resolved.settings.schedule.jobs.iter().find(|j| applies(&j.models, model))?;
     let (cron, tz) = (job.cron.parse::<Crontab>().ok()?, schedule::zone(&job.timezone).ok()?);
     let after = chrono::DateTime::from_timestamp_millis(previous?)?;
     let slots: Vec<_> =
         cron.next(tz, after, 1000).into_iter().filter(|t| t.timestamp_millis() <= now).collect();
     let last = slots.last()?;
-    let missed = if slots.len() > 1 {
+    let missed = if slots.len() >= 1000 {
+        ", at least 1000 slots since the last run, caught up once".to_string()
+    } else if slots.len() > 1 {
         format!(", {} slots since the last run, caught up once", slots.len())
     } else {
         String::new()
@@ -198,6 +213,28 @@ fn schedule_due(resolved: &Resolved, model: &str, previous: Option<i64>, now: i6
 }
 
 /// Every model's triggers, merged into one job each, in run order.
+/// How much `assess` may do to learn a model's decay and drift.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Mode {
+    /// Measure what is not stored yet, and store it (`run`).
+    Record,
+    /// Measure what is not stored yet, store nothing (`run --dry-run`).
+    Measure,
+    /// Only what is stored; count a series' candles instead of its regime's bars for a
+    /// first model (`status`, which must answer at once).
+    Stored,
+}
+
+/// One model as `run` sees it: its facts, the triggers that fire, and those held back.
+pub(super) struct Assessed {
+    pub symbol: String,
+    pub regime: Regime,
+    pub interval: Interval,
+    pub facts: Facts,
+    pub fired: Vec<Trigger>,
+    pub held: Vec<String>,
+}
+
 fn plan(
     resolved: &Resolved,
     store: &mut Store,
@@ -205,6 +242,40 @@ fn plan(
     previous: Option<i64>,
     record: bool,
 ) -> anyhow::Result<Vec<Planned>> {
+    let mode = if record { Mode::Record } else { Mode::Measure };
+    let mut plan = Vec::new();
+    for a in assess(resolved, store, now, previous, mode)? {
+        for note in &a.held {
+            event(&format!("{} {}: {note}", a.symbol, a.regime));
+        }
+        if let Some(trigger) = triggers::merge(&a.fired) {
+            let requested_at = a.facts.queued.iter().map(|q| q.requested_at).min().unwrap_or(now);
+            let queued = a.facts.queued.iter().map(|q| q.id).collect();
+            plan.push(Planned {
+                symbol: a.symbol,
+                regime: a.regime,
+                interval: a.interval,
+                trigger,
+                queued,
+                requested_at,
+            });
+        }
+    }
+    plan.sort_by(|a, b| {
+        let (na, nb) = (format!("{}/{}", a.symbol, a.regime), format!("{}/{}", b.symbol, b.regime));
+        triggers::order((&a.trigger, a.requested_at, &na), (&b.trigger, b.requested_at, &nb))
+    });
+    Ok(plan)
+}
+
+/// Every configured model, and any with a manual request: facts and triggers.
+pub(super) fn assess(
+    resolved: &Resolved,
+    store: &mut Store,
+    now: i64,
+    previous: Option<i64>,
+    mode: Mode,
+) -> anyhow::Result<Vec<Assessed>> {
     let settings = &resolved.settings;
     let queued = store.jobs(Some("queued"))?;
     // Configured models, then any model with a manual request.
@@ -232,7 +303,7 @@ fn plan(
         }
     }
     let mut regime_rows: BTreeMap<(String, String), BTreeMap<Regime, usize>> = BTreeMap::new();
-    let mut plan = Vec::new();
+    let mut assessed = Vec::new();
     for (symbol, regime, interval) in models {
         let name = format!("{symbol} {regime}");
         let versions = store.versions(&symbol, Some(regime))?;
@@ -254,7 +325,9 @@ fn plan(
                 .collect(),
             ..Facts::default()
         };
-        if production.is_none() && last_bar.is_some() {
+        if production.is_none() && last_bar.is_some() && mode == Mode::Stored {
+            facts.regime_rows = store.candle_count(&symbol, interval)?;
+        } else if production.is_none() && last_bar.is_some() {
             let key = (symbol.clone(), interval.to_string());
             if !regime_rows.contains_key(&key) {
                 let candles = store.candles(&symbol, interval, None)?;
@@ -284,7 +357,7 @@ fn plan(
             // retrain it every run.
             let last_job = store.last_job_at(&symbol, regime.as_str())?;
             let fresh = |at: i64| last_job.is_none_or(|job| at > job);
-            match measure_production(resolved, store, p, last_bar, now, record) {
+            match measure_production(resolved, store, p, last_bar, now, mode) {
                 Ok(m) => {
                     facts.decay = m.decay.filter(|(_, at)| fresh(*at)).map(|(d, _)| d);
                     facts.drift = m.drift.filter(|(_, at)| fresh(*at)).map(|(d, _)| d);
@@ -293,20 +366,9 @@ fn plan(
             }
         }
         let (fired, held) = triggers::evaluate(&facts, settings);
-        for note in held {
-            event(&format!("{name}: {note}"));
-        }
-        if let Some(trigger) = triggers::merge(&fired) {
-            let requested_at = facts.queued.iter().map(|q| q.requested_at).min().unwrap_or(now);
-            let queued = facts.queued.iter().map(|q| q.id).collect();
-            plan.push(Planned { symbol, regime, interval, trigger, queued, requested_at });
-        }
+        assessed.push(Assessed { symbol, regime, interval, facts, fired, held });
     }
-    plan.sort_by(|a, b| {
-        let (na, nb) = (format!("{}/{}", a.symbol, a.regime), format!("{}/{}", b.symbol, b.regime));
-        triggers::order((&a.trigger, a.requested_at, &na), (&b.trigger, b.requested_at, &nb))
-    });
-    Ok(plan)
+    Ok(assessed)
 }
 
 /// The production version's decay (test value, recent value, relative drop) and drift
@@ -324,13 +386,15 @@ fn measure_production(
     p: &VersionRow,
     last_bar: i64,
     now: i64,
-    record: bool,
+    mode: Mode,
 ) -> anyhow::Result<Measured> {
+    let record = mode == Mode::Record;
     let settings = &resolved.settings;
     let test: Option<Record> =
         store.evaluation_of_kind(p.id, "test")?.and_then(|t| serde_json::from_str(&t).ok());
     let recent: Option<(Record, i64)> = match store.latest_evaluation(p.id, "backtest")? {
         Some((to, metrics, at)) if to == last_bar => serde_json::from_str(&metrics).ok().map(|r| (r, at)),
+        _ if mode == Mode::Stored => None,
         _ => {
             let days = Requested::LastDays(settings.evaluation.window_days);
             match evaluate::backtest(resolved, store, p, days, record) {
@@ -354,9 +418,10 @@ fn measure_production(
         Some((to, severity, at)) if to == last_bar => {
             severity.and_then(|s| s.parse::<Severity>().ok()).map(|s| (s, at))
         }
+        _ if mode == Mode::Stored => None,
         _ => {
             let days = Requested::LastDays(settings.drift.window_days);
-            drift_check::measure(resolved, store, p, days, record)?
+            drift_check::measure(resolved, store, p, days, record, record)?
                 .report
                 .and_then(|r| r.severity)
                 .map(|s| (s, now))
@@ -405,12 +470,23 @@ fn run_job(resolved: &Resolved, job: &Planned, run: i64, now: i64) -> anyhow::Re
         priority: job.trigger.priority.to_string(),
     };
     let id = store.start_job(job.queued.first().copied(), &new, run, now)?;
-    for other in job.queued.iter().skip(1) {
-        store.cancel_job(*other)?;
-    }
     failpoint::hit("run:job-started");
     let started = Instant::now();
-    let outcome = work(resolved, &mut store, job, id, now);
+    // Whatever happens inside, the job is finished and recorded: an error or even a panic
+    // is its failure, never a job left `running`.
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        for other in job.queued.iter().skip(1) {
+            store.cancel_job(*other)?;
+        }
+        work(resolved, &mut store, job, id, now)
+    }))
+    .unwrap_or_else(|panic| {
+        let what = panic
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| panic.downcast_ref::<String>().cloned());
+        Err(anyhow::anyhow!("the job panicked: {}", what.unwrap_or_default()))
+    });
     let seconds = started.elapsed().as_secs_f64();
     let result = match outcome {
         Ok((version_id, outcome)) => {
@@ -420,22 +496,27 @@ fn run_job(resolved: &Resolved, job: &Planned, run: i64, now: i64) -> anyhow::Re
         Err(e) => {
             let error = format!("{e:#}");
             event(&format!("job {id} {name} ({}) failed in {seconds:.1} s: {error}", job.trigger.kind));
-            store.raise_alert(&NewAlert {
-                kind: "training_failure".into(),
-                severity: Severity::High,
-                symbol: job.symbol.clone(),
-                regime: job.regime.to_string(),
-                version_id: None,
-                message: format!("{name}: job {id} ({}) failed: {error}", job.trigger.kind),
-                details: json!({"job": id, "trigger": job.trigger.kind, "reason": job.trigger.reason})
-                    .to_string(),
-                created_at: now,
-            })?;
             JobResult { seconds, version_id: None, outcome: None, error: Some(error) }
         }
     };
     let ok = result.error.is_none();
     store.finish_job(id, now_millis(), &result)?;
+    if let Some(error) = &result.error {
+        let alert = NewAlert {
+            kind: "training_failure".into(),
+            severity: Severity::High,
+            symbol: job.symbol.clone(),
+            regime: job.regime.to_string(),
+            version_id: None,
+            message: format!("{name}: job {id} ({}) failed: {error}", job.trigger.kind),
+            details: json!({"job": id, "trigger": job.trigger.kind, "reason": job.trigger.reason})
+                .to_string(),
+            created_at: now,
+        };
+        if let Err(e) = store.raise_alert(&alert) {
+            event(&format!("job {id} {name}: the training_failure alert could not be raised: {e:#}"));
+        }
+    }
     Ok(ok)
 }
 
@@ -485,13 +566,9 @@ fn work(
         )),
         Err(e) => notes.push(format!("not evaluated: {e:#}")),
     }
-    match drift_check::measure(
-        resolved,
-        store,
-        version,
-        Requested::LastDays(settings.drift.window_days),
-        true,
-    ) {
+    // A candidate is not live: its drift is recorded for the gates, not alerted on.
+    let days = Requested::LastDays(settings.drift.window_days);
+    match drift_check::measure(resolved, store, version, days, true, false) {
         Ok(m) => notes.push(format!(
             "drift {}",
             m.report
@@ -569,7 +646,7 @@ fn notify(resolved: &Resolved, store: &mut Store) -> anyhow::Result<()> {
 
 #[cfg(test)]
 mod tests {
-    use super::matches;
+    use super::{applies, matches};
 
     #[test]
     fn model_patterns_match_like_shell_globs() {
@@ -579,5 +656,8 @@ mod tests {
         assert!(matches("*/volatile", "ETHUSDT/volatile"));
         assert!(matches("*USDT/t*g", "ETHUSDT/trending"));
         assert!(!matches("BTC/trending", "BTC/sideways"));
+        assert!(applies("BTCUSDT", "BTCUSDT/volatile") && !applies("BTCUSDT", "BTCUSD/volatile"));
+        assert!(applies("Trending", "ETH/trending") && !applies("trending", "ETH/sideways"));
+        assert!(applies("*", "ETH/sideways"));
     }
 }

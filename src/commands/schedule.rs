@@ -11,6 +11,9 @@ use crate::error::{Failure, code};
 use crate::schedule::{self, Crontab};
 
 pub fn run(resolved: &Resolved, args: &ScheduleArgs) -> anyhow::Result<u8> {
+    if args.next > 10_000 {
+        return Err(Failure::Usage(format!("--next {}: at most 10000", args.next)).into());
+    }
     let from = match &args.from {
         Some(text) => {
             TimeParser::new(None).parse(text).map_err(|e| Failure::Usage(format!("--from: {e}")))?
@@ -101,8 +104,9 @@ fn cron_field(cadence: u32) -> String {
     }
 }
 
+/// Single-quoted for the shell, with `%` escaped: cron turns a bare `%` into a newline.
 fn quote(path: &std::path::Path) -> String {
-    format!("'{}'", path.display().to_string().replace('\'', r"'\''"))
+    format!("'{}'", path.display().to_string().replace('\'', r"'\''").replace('%', r"\%"))
 }
 
 fn crontab(resolved: &Resolved, cadence: u32) -> anyhow::Result<String> {
@@ -130,7 +134,8 @@ fn workflow(resolved: &Resolved, cadence: u32) -> String {
     format!(
         r#"# retrain: calls `retrain run` on a schedule and keeps its state (the database and the
 # model artifacts) between runs in the Actions cache: restored before the run, saved after
-# it, even when a job failed. GitHub reads the schedule in UTC and may start it late.
+# it, even when a job failed. GitHub reads the schedule in UTC and may start it late, and
+# evicts caches unused for 7 days: a schedule at least weekly keeps the state alive.
 name: retrain
 on:
   schedule:
@@ -151,13 +156,13 @@ jobs:
           path: |
             {db}*
             {models}
-          key: retrain-state-${{{{ github.run_id }}}}
+          key: retrain-state-${{{{ github.run_id }}}}-${{{{ github.run_attempt }}}}
           restore-keys: retrain-state-
       - name: Cache the retrain binary
         uses: actions/cache@v4
         with:
           path: ~/.cargo/bin/retrain
-          key: retrain-bin-${{{{ hashFiles('Cargo.lock') }}}}
+          key: retrain-bin-${{{{ hashFiles('Cargo.lock', 'src/**') }}}}
       - name: Install retrain
         # This repository holds retrain's source; elsewhere use `cargo install --locked --git <its URL>`.
         run: command -v retrain || cargo install --locked --path .
@@ -170,7 +175,7 @@ jobs:
           path: |
             {db}*
             {models}
-          key: retrain-state-${{{{ github.run_id }}}}
+          key: retrain-state-${{{{ github.run_id }}}}-${{{{ github.run_attempt }}}}
 "#,
         cron = cron_field(cadence),
         db = state.database.display(),

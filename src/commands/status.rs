@@ -2,7 +2,8 @@
 
 use serde_json::json;
 
-use crate::candles::time::{format_minute, format_rfc3339};
+use super::fleet::{self, ModelRow, age, minute};
+use crate::candles::time::{format_minute, format_rfc3339, now_millis, wall_millis};
 use crate::cli::StatusArgs;
 use crate::config::Resolved;
 use crate::error::code;
@@ -10,7 +11,12 @@ use crate::output::Table;
 use crate::store::Store;
 
 pub fn run(resolved: &Resolved, args: &StatusArgs) -> anyhow::Result<u8> {
-    let store = Store::open(&resolved.database_path())?;
+    let mut store = Store::open(&resolved.database_path())?;
+    if args.check {
+        return check(resolved, &store);
+    }
+    let now = now_millis();
+    let models = fleet::rows(resolved, &mut store, now)?;
     let series = store.series_summaries()?;
     let trades = store.trade_outcome_counts()?;
     if args.json {
@@ -39,8 +45,15 @@ pub fn run(resolved: &Resolved, args: &StatusArgs) -> anyhow::Result<u8> {
             .iter()
             .map(|(symbol, count, last)| json!({"symbol": symbol, "count": count, "last_closed_at": format_rfc3339(*last)}))
             .collect();
+        let (finished, succeeded, average) = store.job_totals(None)?;
         let doc = json!({
             "database": store.path().display().to_string(),
+            "models": models,
+            "queue": store.jobs(Some("queued"))?.iter().map(|j| json!({"id": j.id, "symbol": j.symbol, "regime": j.regime, "priority": j.priority, "reason": j.reason})).collect::<Vec<_>>(),
+            "running": store.jobs(Some("running"))?.iter().map(|j| json!({"id": j.id, "symbol": j.symbol, "regime": j.regime, "trigger": j.trigger})).collect::<Vec<_>>(),
+            "jobs": {"finished": finished, "succeeded": succeeded, "average_seconds": average},
+            "open_alerts": alert_counts(&store)?,
+            "health": {"problems": problems(resolved, &store)?, "last_successful_run": store.last_successful_run()?.map(|(_, at)| format_rfc3339(at))},
             "series": series,
             "trade_outcomes": trades,
         });
@@ -48,9 +61,12 @@ pub fn run(resolved: &Resolved, args: &StatusArgs) -> anyhow::Result<u8> {
         return Ok(code::OK);
     }
 
+    print_models(&models, now);
+    print_sections(resolved, &store)?;
     if series.is_empty() {
         println!("no candles yet: add some with `retrain collect --symbol S --interval I --file PATH`");
     } else {
+        println!("DATA");
         let mut table =
             Table::new(["SYMBOL", "INTERVAL", "CANDLES", "FIRST", "LAST", "GAPS", "MISSING", "LAST COLLECT"]);
         for s in &series {
@@ -85,4 +101,183 @@ pub fn run(resolved: &Resolved, args: &StatusArgs) -> anyhow::Result<u8> {
         print!("{}", table.render());
     }
     Ok(code::OK)
+}
+
+/// Why the fleet is unhealthy, if it is: open alerts at high or above, and a last
+/// successful run older than `status.max_run_age_hours` (or none).
+pub fn problems(resolved: &Resolved, store: &Store) -> anyhow::Result<Vec<String>> {
+    let mut problems = Vec::new();
+    let serious: Vec<_> = store
+        .alerts(false)?
+        .into_iter()
+        .filter(|a| matches!(a.severity.as_str(), "high" | "critical"))
+        .collect();
+    if !serious.is_empty() {
+        let first = &serious[serious.len() - 1];
+        problems.push(format!(
+            "{} open alert(s) at high or above, the oldest {} {}: {}",
+            serious.len(),
+            first.severity,
+            first.kind,
+            first.message
+        ));
+    }
+    let limit = resolved.settings.status.max_run_age_hours;
+    match store.last_successful_run()? {
+        None => problems.push("no successful `retrain run` yet".into()),
+        Some((_, finished)) => {
+            let hours = (wall_millis() - finished) as f64 / 3_600_000.0;
+            if hours > limit {
+                problems.push(format!(
+                    "the last successful run ended {hours:.1} h ago, more than status.max_run_age_hours {limit}"
+                ));
+            }
+        }
+    }
+    Ok(problems)
+}
+
+/// `status --check`: exit 0 when healthy, 1 with the reasons otherwise.
+fn check(resolved: &Resolved, store: &Store) -> anyhow::Result<u8> {
+    let problems = problems(resolved, store)?;
+    if problems.is_empty() {
+        println!("healthy");
+        return Ok(code::OK);
+    }
+    for p in &problems {
+        println!("unhealthy: {p}");
+    }
+    Ok(code::RUNTIME)
+}
+
+fn alert_counts(store: &Store) -> anyhow::Result<serde_json::Value> {
+    let open = store.alerts(false)?;
+    let count = |s: &str| open.iter().filter(|a| a.severity == s).count();
+    Ok(
+        json!({"critical": count("critical"), "high": count("high"), "medium": count("medium"), "low": count("low")}),
+    )
+}
+
+fn print_models(models: &[ModelRow], now: i64) {
+    if models.is_empty() {
+        println!("no models configured: list the markets to keep fresh under `symbols:` in config.yaml");
+        println!();
+        return;
+    }
+    let symbols = crate::output::colour_on_stdout();
+    let metric = models.first().map_or("F1".to_string(), |m| m.metric.to_uppercase());
+    let mut table = Table::new([
+        "MODEL",
+        "PROD",
+        "AGE",
+        "NEXT",
+        "LAST JOB",
+        &format!("TEST {metric}"),
+        "LIVE",
+        "DRIFT",
+        "NEXT RUN",
+        "NEEDS RETRAIN",
+    ]);
+    for m in models {
+        let next = match (&m.canary, m.candidate) {
+            (Some(c), _) => format!("canary v{} {}%", c.version, c.traffic_split),
+            (None, Some(v)) => format!("candidate v{v}"),
+            _ => "-".into(),
+        };
+        let last_job = m.last_job.as_ref().map_or("-".to_string(), |j| {
+            let failed = if j.status == "failed" { " FAILED" } else { "" };
+            format!("{} {}{failed}", age((now - j.at) as f64 / 86_400_000.0), j.trigger)
+        });
+        let test = match (m.test_history.last(), &m.trend) {
+            (Some(v), Some(t)) if symbols => format!("{v:.3} {} {t}", m.sparkline),
+            (Some(v), Some(t)) => format!("{v:.3} {t}"),
+            (Some(v), None) => format!("{v:.3}"),
+            _ => "-".into(),
+        };
+        let live = match m.live_win_rate {
+            Some(r) => format!("{:.0}% of {}", 100.0 * r, m.live_signals),
+            None if m.live_signals > 0 => format!("no trade in {}", m.live_signals),
+            None => "-".into(),
+        };
+        let drift = m.drift.as_ref().map_or("-".to_string(), |d| {
+            format!("{} {}", d.severity, age((now - d.at) as f64 / 86_400_000.0))
+        });
+        table.row(vec![
+            format!("{} {}", m.symbol, m.regime),
+            m.production.map_or("-".into(), |v| format!("v{v}")),
+            m.production_age_days.map_or("-".into(), age),
+            next,
+            last_job,
+            test,
+            live,
+            drift,
+            minute(m.next_scheduled),
+            m.needs_retrain.clone().unwrap_or_else(|| "no".into()),
+        ]);
+    }
+    print!("{}", table.render());
+    println!();
+}
+
+fn print_sections(resolved: &Resolved, store: &Store) -> anyhow::Result<()> {
+    let queued = store.jobs(Some("queued"))?;
+    if !queued.is_empty() {
+        println!("QUEUE");
+        for j in &queued {
+            println!("  {} {} {} ({}): {}", j.id, j.symbol, j.regime, j.priority, j.reason);
+        }
+    }
+    let running = store.jobs(Some("running"))?;
+    for j in &running {
+        let (_, _, average) = store.job_totals(Some((&j.symbol, &j.regime)))?;
+        println!(
+            "RUNNING job {} {} {} ({}), usually {}",
+            j.id,
+            j.symbol,
+            j.regime,
+            j.trigger,
+            average.map_or("unknown".to_string(), |a| format!("{a:.0} s"))
+        );
+    }
+    let (finished, succeeded, average) = store.job_totals(None)?;
+    if finished > 0 {
+        println!(
+            "JOBS {finished} finished, {:.0}% succeeded, {} on average",
+            100.0 * succeeded as f64 / finished as f64,
+            average.map_or("-".to_string(), |a| format!("{a:.1} s"))
+        );
+    }
+    let open = store.alerts(false)?;
+    if !open.is_empty() {
+        let count = |s: &str| open.iter().filter(|a| a.severity == s).count();
+        println!(
+            "ALERTS {} open: {} critical, {} high, {} medium, {} low (`retrain alerts`)",
+            open.len(),
+            count("critical"),
+            count("high"),
+            count("medium"),
+            count("low")
+        );
+    }
+    let size = std::fs::metadata(store.path()).map_or(0, |m| m.len());
+    // Read from the runs table, never by touching the lock: a probe must not stop a run.
+    let holder = match store.running_runs()?.last() {
+        Some((pid, started)) if crate::lock::pid_alive(*pid) => {
+            format!("run pid {pid} working since {}", format_minute(*started))
+        }
+        Some((pid, started)) => format!(
+            "the run of pid {pid} started {} died without finishing; the next run marks its job abandoned",
+            format_minute(*started)
+        ),
+        None => "no run is working".into(),
+    };
+    let health = problems(resolved, store)?;
+    println!(
+        "HEALTH {} ({:.1} MB), {holder}, {}",
+        store.path().display(),
+        size as f64 / 1e6,
+        if health.is_empty() { "healthy".to_string() } else { health.join("; ") }
+    );
+    println!();
+    Ok(())
 }

@@ -247,7 +247,14 @@ pub(super) fn validate(s: &Settings) -> Result<(), String> {
             url,
         )?;
     }
-    check(n.timeout_secs >= 1, "notifications.timeout_secs", "an integer >= 1", n.timeout_secs)?;
+    check(
+        (1..=120).contains(&n.timeout_secs),
+        "notifications.timeout_secs",
+        "an integer from 1 to 120",
+        n.timeout_secs,
+    )?;
+    // Each post can take (retries + 1) x timeout: bounded, so a dead webhook cannot hold a run.
+    check(n.retries <= 5, "notifications.retries", "an integer from 0 to 5", n.retries)?;
 
     positive("status.max_run_age_hours", s.status.max_run_age_hours)?;
     Ok(())

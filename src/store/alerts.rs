@@ -38,7 +38,8 @@ pub fn severity_name(severity: Severity) -> &'static str {
 impl Store {
     /// Raise an alert unless one of the same kind, model, version and severity is still open.
     pub fn raise_alert(&mut self, alert: &NewAlert) -> anyhow::Result<Raised> {
-        let tx = self.conn.transaction()?;
+        // Immediate: a read that turns into a write beside another writer would fail at once.
+        let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let open: Option<i64> = tx
             .query_row(
                 "SELECT id FROM alerts WHERE resolved_at IS NULL AND kind = ?1 AND version_id IS ?2 AND severity = ?3
@@ -68,5 +69,75 @@ impl Store {
         let id = tx.last_insert_rowid();
         tx.commit()?;
         Ok(Raised::New(id))
+    }
+}
+
+/// A stored alert.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AlertRow {
+    pub id: i64,
+    pub kind: String,
+    pub severity: String,
+    pub symbol: Option<String>,
+    pub regime: Option<String>,
+    pub message: String,
+    pub created_at: i64,
+    pub acknowledged_at: Option<i64>,
+    pub resolved_at: Option<i64>,
+    pub resolution: Option<String>,
+}
+
+impl Store {
+    /// Alerts, newest first: open ones only unless `all`.
+    pub fn alerts(&self, all: bool) -> anyhow::Result<Vec<AlertRow>> {
+        let mut statement = self.conn.prepare(
+            "SELECT id, kind, severity, symbol, regime, message, created_at, acknowledged_at, resolved_at, resolution
+             FROM alerts WHERE ?1 OR resolved_at IS NULL ORDER BY id DESC",
+        )?;
+        let rows = statement.query_map([all], |r| {
+            Ok(AlertRow {
+                id: r.get(0)?,
+                kind: r.get(1)?,
+                severity: r.get(2)?,
+                symbol: r.get(3)?,
+                regime: r.get(4)?,
+                message: r.get(5)?,
+                created_at: r.get(6)?,
+                acknowledged_at: r.get(7)?,
+                resolved_at: r.get(8)?,
+                resolution: r.get(9)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Acknowledge an open alert; false if there is no such open alert.
+    pub fn acknowledge_alert(&mut self, id: i64, at: i64) -> anyhow::Result<bool> {
+        Ok(self.conn.execute(
+            "UPDATE alerts SET acknowledged_at = COALESCE(acknowledged_at, ?1) WHERE id = ?2 AND resolved_at IS NULL",
+            params![at, id],
+        )? == 1)
+    }
+
+    /// Resolve an open alert; false if there is no such open alert.
+    pub fn resolve_alert(&mut self, id: i64, resolution: &str, at: i64) -> anyhow::Result<bool> {
+        Ok(self.conn.execute(
+            "UPDATE alerts SET resolved_at = ?1, resolution = ?2 WHERE id = ?3 AND resolved_at IS NULL",
+            params![at, resolution, id],
+        )? == 1)
+    }
+
+    /// The newest run that finished with no failed job: (its clock, when it ended).
+    pub fn last_successful_run(&self) -> anyhow::Result<Option<(i64, i64)>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT r.now, r.finished_at FROM runs r WHERE r.status = 'finished' AND r.dry_run = 0
+                 AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.run_id = r.id AND j.status = 'failed')
+                 ORDER BY r.id DESC LIMIT 1",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?)
     }
 }

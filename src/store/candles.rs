@@ -137,6 +137,16 @@ impl Store {
         )?)
     }
 
+    /// How many candles a series has.
+    pub fn candle_count(&self, symbol: &str, interval: Interval) -> anyhow::Result<usize> {
+        let n: i64 = self.conn.query_row(
+            "SELECT COUNT(*) FROM candles WHERE symbol = ?1 AND interval = ?2",
+            params![symbol, interval.to_string()],
+            |row| row.get(0),
+        )?;
+        Ok(n as usize)
+    }
+
     /// Candles of a series in time order, optionally from `from` (inclusive).
     pub fn candles(
         &self,

@@ -77,6 +77,14 @@ impl Store {
         Ok((id, abandoned))
     }
 
+    /// Runs still marked running: (pid, wall-clock start).
+    pub fn running_runs(&self) -> anyhow::Result<Vec<(i64, i64)>> {
+        let mut statement =
+            self.conn.prepare("SELECT pid, started_at FROM runs WHERE status = 'running' ORDER BY id")?;
+        let rows = statement.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
     pub fn finish_run(&mut self, run: i64, finished_at: i64) -> anyhow::Result<()> {
         self.conn.execute(
             "UPDATE runs SET status = 'finished', finished_at = ?1 WHERE id = ?2",
@@ -85,10 +93,11 @@ impl Store {
         Ok(())
     }
 
-    /// The clock of the last run that was not a dry run, if any (besides `except`).
+    /// The clock of the last run that finished (besides `except`): schedules are due
+    /// after it, so slots of a killed run are caught up by the next.
     pub fn previous_run_now(&self, except: Option<i64>) -> anyhow::Result<Option<i64>> {
         Ok(self.conn.query_row(
-            "SELECT MAX(now) FROM runs WHERE dry_run = 0 AND (?1 IS NULL OR id != ?1)",
+            "SELECT MAX(now) FROM runs WHERE dry_run = 0 AND status = 'finished' AND (?1 IS NULL OR id != ?1)",
             [except],
             |r| r.get(0),
         )?)
@@ -122,13 +131,16 @@ impl Store {
     ) -> anyhow::Result<i64> {
         let tx = self.conn.transaction()?;
         if let Some(id) = queued {
-            tx.execute(
+            let taken = tx.execute(
                 "UPDATE jobs SET status = 'running', run_id = ?1, started_at = ?2, trigger = ?3, reason = ?4,
-                     priority = ?5 WHERE id = ?6",
+                     priority = ?5 WHERE id = ?6 AND status = 'queued'",
                 params![run, now, job.trigger, job.reason, job.priority, id],
             )?;
-            tx.commit()?;
-            return Ok(id);
+            if taken == 1 {
+                tx.commit()?;
+                return Ok(id);
+            }
+            // Cancelled since the plan was made: the job runs for its other triggers.
         }
         tx.execute(
             "INSERT INTO jobs (symbol, regime, trigger, reason, priority, status, requested_at, run_id, started_at)
@@ -185,6 +197,30 @@ impl Store {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
+    /// The model's newest job that a run took: (trigger, the run's clock, status).
+    pub fn last_job(&self, symbol: &str, regime: &str) -> anyhow::Result<Option<(String, i64, String)>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT j.trigger, r.now, j.status FROM jobs j JOIN runs r ON r.id = j.run_id
+                 WHERE j.symbol = ?1 AND j.regime = ?2 ORDER BY j.id DESC LIMIT 1",
+                params![symbol, regime],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .optional()?)
+    }
+
+    /// Finished jobs: (count, succeeded, average seconds); of one model when given.
+    pub fn job_totals(&self, model: Option<(&str, &str)>) -> anyhow::Result<(i64, i64, Option<f64>)> {
+        let (symbol, regime) = model.unzip();
+        Ok(self.conn.query_row(
+            "SELECT COUNT(*), COALESCE(SUM(status = 'succeeded'), 0), AVG(seconds) FROM jobs
+             WHERE status IN ('succeeded', 'failed') AND (?1 IS NULL OR (symbol = ?1 AND regime = ?2))",
+            params![symbol, regime],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )?)
+    }
+
     /// The clock of the run that last started a job of the model that ran to an end (or
     /// runs now); an abandoned job did not do its work and does not count.
     pub fn last_job_at(&self, symbol: &str, regime: &str) -> anyhow::Result<Option<i64>> {
@@ -225,11 +261,13 @@ impl Store {
             .optional()?)
     }
 
-    /// Open alerts at or above the severities given that were never posted.
+    /// Open alerts of the severities given that were never delivered (a failed post is
+    /// tried again by the next run).
     pub fn unsent_alerts(&self, severities: &[&str]) -> anyhow::Result<Vec<Unsent>> {
         let mut statement = self.conn.prepare(
             "SELECT a.id, a.kind, a.severity, a.message FROM alerts a
-             WHERE a.resolved_at IS NULL AND NOT EXISTS (SELECT 1 FROM notifications n WHERE n.alert_id = a.id)
+             WHERE a.resolved_at IS NULL
+               AND NOT EXISTS (SELECT 1 FROM notifications n WHERE n.alert_id = a.id AND n.delivered = 1)
              ORDER BY a.id",
         )?;
         let rows = statement.query_map([], |r| {

@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use rusqlite::Connection;
 
-pub use alerts::{NewAlert, Raised, severity_name};
+pub use alerts::{AlertRow, NewAlert, Raised, severity_name};
 pub use candles::{CollectRecord, LastCollect, SeriesSummary, UpsertCounts};
 pub use deploy::{AbTest, CanaryEnd, Change, DeploymentRow};
 pub use jobs::{JobResult, JobRow, NewJob, Unsent};

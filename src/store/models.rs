@@ -82,7 +82,8 @@ impl Store {
     /// Record a candidate version and its test evaluation in one transaction; the parent
     /// is the latest earlier version of the model.
     pub fn insert_version(&mut self, v: &NewVersion, evaluation: &NewEvaluation) -> anyhow::Result<i64> {
-        let tx = self.conn.transaction()?;
+        // Immediate: it reads the parent, then writes, beside other jobs' writers.
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let parent: Option<i64> = tx
             .query_row(
                 "SELECT id FROM model_versions WHERE symbol = ?1 AND regime = ?2 ORDER BY version DESC LIMIT 1",

@@ -333,7 +333,16 @@ fn alerts_are_posted_to_the_webhook_and_a_dead_webhook_never_fails_the_run() {
          notifications:\n  webhook_url: http://127.0.0.1:9/hook\n  min_severity: low\n  retries: 0\n  timeout_secs: 2\n"
     ));
     collect(&dead, "BTC", &btc);
-    dead.run(["run", "--now", "2022-02-01T06:00:00Z"])
+    dead.run(["run", "--now", "2022-02-01T06:00:00Z"]).assert_exit(0);
+    // A drift check of the new production version raises an alert for the next run to post.
+    dead.run(["drift-check", "--symbol", "BTC", "--regime", "trending"])
+        .assert_exit(0)
+        .stdout_contains("alert raised");
+    dead.run(["run", "--now", "2022-02-01T07:00:00Z"])
+        .assert_exit(0)
+        .stdout_contains("not posted after 1 attempt(s)");
+    // Not delivered, so the next run tries again.
+    dead.run(["run", "--now", "2022-02-01T08:00:00Z"])
         .assert_exit(0)
         .stdout_contains("not posted after 1 attempt(s)");
     let recorded: i64 = db(&dead)

@@ -1,6 +1,6 @@
 //! `status`: what the store holds, as a table and as JSON.
 
-use crate::{Case, shared};
+use crate::{Case, OPEN_GATES, shared};
 
 #[test]
 fn an_empty_store_says_how_to_begin() {
@@ -34,4 +34,52 @@ fn series_show_counts_ranges_and_gaps() {
     assert_eq!(xrp["missing_bars"], 1091);
     assert_eq!(xrp["first_open_time"], "2019-10-11T00:00:00Z");
     assert!((xrp["last_collect"]["quality_score"].as_f64().unwrap() - 0.923).abs() < 0.001);
+}
+
+#[test]
+fn the_fleet_alerts_and_the_health_probe_follow_what_run_did() {
+    let case = Case::new()
+        .config(&format!(
+            "symbols:\n  - symbol: SYNTH\n    interval: 5m\n    regimes: [trending]\n{OPEN_GATES}"
+        ))
+        .with_sample();
+    case.run(["status", "--check"])
+        .assert_exit(1)
+        .stdout_contains("unhealthy: no successful `retrain run` yet");
+    case.run(["status"])
+        .assert_exit(0)
+        .stdout_contains("SYNTH trending  -     -    -     -")
+        .stdout_contains("initial (medium): no production model yet");
+    case.run(["run"]).assert_exit(0);
+    case.run(["status", "--check"]).assert_exit(0).stdout_contains("healthy");
+    let status = case.run(["status"]);
+    status
+        .assert_exit(0)
+        .stdout_contains("SYNTH trending  v1")
+        .stdout_contains("initial")
+        .stdout_contains("JOBS 1 finished, 100% succeeded");
+    let doc: serde_json::Value =
+        serde_json::from_str(&case.run(["status", "--json"]).assert_exit(0).stdout).unwrap();
+    let model = &doc["models"][0];
+    assert_eq!((model["symbol"].as_str(), model["production"].as_i64()), (Some("SYNTH"), Some(1)));
+    assert_eq!(model["last_job"]["trigger"], "initial");
+    assert_eq!(model["last_job"]["status"], "succeeded");
+    assert!(model["needs_retrain"].is_null(), "{model}");
+
+    // A failed job raises a high alert: the probe fails until it is resolved.
+    case.run(["queue", "add", "--symbol", "NOPE", "--regime", "trending", "--reason", "no data"])
+        .assert_exit(0);
+    case.run(["run"]).assert_exit(1);
+    case.run(["status", "--check"]).assert_exit(1).stdout_contains("1 open alert(s) at high or above");
+    case.run(["alerts"]).assert_exit(0).stdout_contains("training_failure  open");
+    case.run(["alerts", "ack", "1"]).assert_exit(0);
+    case.run(["alerts"]).assert_exit(0).stdout_contains("acknowledged");
+    case.run(["status", "--check"]).assert_exit(1);
+    case.run(["alerts", "resolve", "1", "--resolution", "NOPE was a typo"]).assert_exit(0);
+    case.run(["alerts", "resolve", "1", "--resolution", "again"])
+        .assert_exit(2)
+        .stderr_contains("no open alert 1");
+    case.run(["alerts"]).assert_exit(0).stdout_contains("no open alerts");
+    case.run(["alerts", "--all"]).assert_exit(0).stdout_contains("resolved: NOPE was a typo");
+    case.run(["status", "--check"]).assert_exit(0);
 }
