@@ -163,6 +163,9 @@ impl Crontab {
     /// The first `n` fire times strictly after `after`, in `tz` (fewer if it never fires
     /// again, or beyond chrono's range).
     pub fn next(&self, tz: Tz, after: DateTime<Utc>, n: usize) -> Vec<DateTime<Utc>> {
+        if n == 0 {
+            return Vec::new();
+        }
         let mut found = std::collections::BTreeSet::new();
         // Start a little early: a gap or a repeat can move a wall-clock time across `after`.
         let Some(start) = after.with_timezone(&tz).naive_local().checked_sub_signed(Duration::hours(3))
@@ -273,6 +276,9 @@ mod tests {
         );
         // After the last fire of the year comes the next year's first.
         assert_eq!(fires("0 0 1 jan *", "UTC", "2024-01-01 00:00", 1), ["2025-01-01 00:00 Wed"]);
+        assert!(fires("* * * * *", "UTC", "2024-01-01 00:00", 0).is_empty());
+        // February 30th never comes.
+        assert!(fires("0 0 30 2 *", "UTC", "2024-01-01 00:00", 1).is_empty());
     }
 
     #[test]

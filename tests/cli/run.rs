@@ -200,31 +200,56 @@ fn btc_case(extra: &str) -> Option<Case> {
     Some(case)
 }
 
+/// A `run` paused inside its job (holding the lock) until its stdin closes or it is
+/// killed; returns once it says it is paused.
+fn paused_run(case: &Case, now: &str) -> std::process::Child {
+    use std::io::BufRead;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_retrain"))
+        .current_dir(case.path(""))
+        .args(["run", "--now", now])
+        .env_remove("RETRAIN_CONFIG")
+        .env("RETRAIN_FAILPOINT", "pause:run:job-started")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
+    let paused = lines.by_ref().map_while(Result::ok).any(|l| l.contains("pausing"));
+    assert!(paused, "the run never reached its job");
+    // Keep reading, so that the run never writes into a closed pipe.
+    std::thread::spawn(move || lines.for_each(drop));
+    child
+}
+
 #[test]
 fn two_runs_at_once_one_works_and_the_other_exits_5() {
-    // Enough trials that the first run is still working when the second starts.
-    let Some(case) = btc_case("training:\n  search:\n    max_trials: 40\n") else { return };
-    let spawn = || {
-        Command::new(env!("CARGO_BIN_EXE_retrain"))
-            .current_dir(case.path(""))
-            .args(["run", "--now", "2022-02-01T06:00:00Z"])
-            .env_remove("RETRAIN_CONFIG")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap()
-    };
-    let (a, b) = (spawn(), spawn());
-    let (a, b) = (a.wait_with_output().unwrap(), b.wait_with_output().unwrap());
-    let mut codes = [a.status.code(), b.status.code()];
-    codes.sort();
-    assert_eq!(codes, [Some(0), Some(5)], "{a:?}\n{b:?}");
-    let loser = if a.status.code() == Some(5) { &a } else { &b };
-    let message = String::from_utf8_lossy(&loser.stderr);
-    assert!(message.contains("another `retrain run` holds") && message.contains("pid "), "{message}");
+    let Some(case) = btc_case("training:\n  search:\n    max_trials: 2\n") else { return };
+    let mut first = paused_run(&case, "2022-02-01T06:00:00Z");
+    let second = case.run(["run", "--now", "2022-02-01T06:00:00Z"]);
+    second
+        .assert_exit(5)
+        .stderr_contains("another `retrain run` holds")
+        .stderr_contains(&format!("pid {}", first.id()));
+    // Let the first go on: it finishes its job.
+    drop(first.stdin.take());
+    assert_eq!(first.wait().unwrap().code(), Some(0));
     let count = |sql: &str| -> i64 { db(&case).query_row(sql, [], |r| r.get(0)).unwrap() };
-    assert_eq!(count("SELECT COUNT(*) FROM jobs"), 1, "the job ran once");
+    assert_eq!(count("SELECT COUNT(*) FROM jobs WHERE status = 'succeeded'"), 1, "the job ran once");
     assert_eq!(count("SELECT COUNT(*) FROM runs"), 1, "the refused run left no trace");
+}
+
+#[test]
+fn kill_9_of_a_working_run_and_the_next_one_takes_over() {
+    let Some(case) = btc_case("training:\n  search:\n    max_trials: 2\n") else { return };
+    let mut first = paused_run(&case, "2022-02-01T06:00:00Z");
+    first.kill().unwrap(); // SIGKILL
+    first.wait().unwrap();
+    let next = case.run(["run", "--now", "2022-02-01T07:00:00Z"]);
+    next.assert_exit(0).stdout_contains("1 job(s) left running by a killed run are marked abandoned");
+    let statuses = column::<String>(&case, "SELECT status FROM jobs ORDER BY id");
+    assert_eq!(statuses, ["abandoned", "succeeded"]);
+    assert_eq!(column::<String>(&case, "SELECT status FROM runs ORDER BY id"), ["killed", "finished"]);
 }
 
 #[test]
