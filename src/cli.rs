@@ -150,8 +150,12 @@ pub struct StatusArgs {
 
     /// Exit 1 when an alert at high or above is open or the last successful run is older
     /// than status.max_run_age_hours (none yet counts as too old); for monitoring probes
-    #[arg(long)]
+    #[arg(long, conflicts_with_all = ["json", "prometheus"])]
     pub check: bool,
+
+    /// Print gauges in the Prometheus text format, for node_exporter's textfile collector
+    #[arg(long, conflicts_with = "json")]
+    pub prometheus: bool,
 }
 
 #[derive(Debug, Args)]

@@ -17,6 +17,10 @@ pub fn run(resolved: &Resolved, args: &StatusArgs) -> anyhow::Result<u8> {
     }
     let now = now_millis();
     let models = fleet::rows(resolved, &mut store, now)?;
+    if args.prometheus {
+        print!("{}", prometheus(resolved, &store, &models)?);
+        return Ok(code::OK);
+    }
     let series = store.series_summaries()?;
     let trades = store.trade_outcome_counts()?;
     if args.json {
@@ -280,4 +284,103 @@ fn print_sections(resolved: &Resolved, store: &Store) -> anyhow::Result<()> {
     );
     println!();
     Ok(())
+}
+
+/// A label value in the exposition format: backslash, double quote and newline escaped.
+fn label(value: &str) -> String {
+    value.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+}
+
+/// The fleet as Prometheus gauges (text exposition format 0.0.4).
+fn prometheus(resolved: &Resolved, store: &Store, models: &[ModelRow]) -> anyhow::Result<String> {
+    use std::fmt::Write;
+    let mut out = String::new();
+    let mut gauge = |name: &str, help: &str, samples: Vec<(String, f64)>| {
+        let _ = writeln!(out, "# HELP retrain_{name} {help}");
+        let _ = writeln!(out, "# TYPE retrain_{name} gauge");
+        for (labels, value) in samples {
+            let _ = writeln!(out, "retrain_{name}{labels} {value}");
+        }
+    };
+    let model = |m: &ModelRow| format!("{{symbol=\"{}\",regime=\"{}\"}}", label(&m.symbol), label(&m.regime));
+    let per_model = |f: &dyn Fn(&ModelRow) -> Option<f64>| -> Vec<(String, f64)> {
+        models.iter().filter_map(|m| f(m).map(|v| (model(m), v))).collect()
+    };
+    gauge(
+        "model_production_version",
+        "Production version number, 0 without one.",
+        per_model(&|m| Some(m.production.unwrap_or(0) as f64)),
+    );
+    gauge(
+        "model_production_age_seconds",
+        "Age of the production version.",
+        per_model(&|m| m.production_age_days.map(|d| d * 86_400.0)),
+    );
+    gauge(
+        "model_test_metric",
+        "The gate metric (evaluation.metric) of the newest version on its test window.",
+        per_model(&|m| m.test_history.last().copied()),
+    );
+    gauge(
+        "model_live_win_rate",
+        "Win rate of live trades since the promotion.",
+        per_model(&|m| m.live_win_rate),
+    );
+    gauge(
+        "model_live_signals",
+        "Resolved live signals since the promotion.",
+        per_model(&|m| Some(m.live_signals as f64)),
+    );
+    gauge(
+        "model_drift_severity",
+        "Severity of the last drift report: 0 none, 1 low, 2 medium, 3 high, 4 critical.",
+        per_model(&|m| {
+            m.drift.as_ref().map(|d| match d.severity.as_str() {
+                "low" => 1.0,
+                "medium" => 2.0,
+                "high" => 3.0,
+                "critical" => 4.0,
+                _ => 0.0,
+            })
+        }),
+    );
+    gauge(
+        "model_needs_retrain",
+        "1 when run would retrain the model now.",
+        per_model(&|m| Some(f64::from(u8::from(m.needs_retrain.is_some())))),
+    );
+    let open = store.alerts(false)?;
+    gauge(
+        "open_alerts",
+        "Open alerts by severity.",
+        ["low", "medium", "high", "critical"]
+            .iter()
+            .map(|s| {
+                (format!("{{severity=\"{s}\"}}"), open.iter().filter(|a| a.severity == *s).count() as f64)
+            })
+            .collect(),
+    );
+    let (finished, succeeded, _) = store.job_totals(None)?;
+    gauge("jobs_finished", "Jobs of run that finished.", vec![(String::new(), finished as f64)]);
+    gauge("jobs_succeeded", "Jobs of run that succeeded.", vec![(String::new(), succeeded as f64)]);
+    if let Some((_, at)) = store.last_successful_run()? {
+        gauge(
+            "last_successful_run_timestamp_seconds",
+            "When the last run with no failed job ended.",
+            vec![(String::new(), at as f64 / 1000.0)],
+        );
+    }
+    let healthy = problems(resolved, store)?.is_empty();
+    gauge("healthy", "1 when status --check passes.", vec![(String::new(), f64::from(u8::from(healthy)))]);
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn label_values_are_escaped_as_the_exposition_format_asks() {
+        assert_eq!(super::label(r#"a"b\c"#), r#"a\"b\\c"#);
+        assert_eq!(super::label("x\ny"), r"x\ny");
+        assert_eq!(super::label("BTCUSDT"), "BTCUSDT");
+    }
 }

@@ -65,6 +65,32 @@ fn the_fleet_alerts_and_the_health_probe_follow_what_run_did() {
     assert_eq!(model["last_job"]["trigger"], "initial");
     assert_eq!(model["last_job"]["status"], "succeeded");
     assert!(model["needs_retrain"].is_null(), "{model}");
+    // The same facts as Prometheus gauges, read back with a real parser.
+    let text = case.run(["status", "--prometheus"]).assert_exit(0).stdout.clone();
+    let lines = text.lines().map(|l| Ok(l.to_string()));
+    let scrape = prometheus_parse::Scrape::parse(lines).expect("valid exposition format");
+    let value = |name: &str| -> f64 {
+        let sample = scrape
+            .samples
+            .iter()
+            .find(|s| s.metric == name)
+            .unwrap_or_else(|| panic!("{name} missing:\n{text}"));
+        match sample.value {
+            prometheus_parse::Value::Gauge(v) | prometheus_parse::Value::Untyped(v) => v,
+            ref other => panic!("{name}: {other:?}"),
+        }
+    };
+    assert_eq!(value("retrain_model_production_version"), 1.0);
+    assert_eq!(value("retrain_model_needs_retrain"), 0.0);
+    assert_eq!(value("retrain_healthy"), 1.0);
+    assert_eq!(value("retrain_jobs_succeeded"), 1.0);
+    let f1 = model["test_history"][0].as_f64().unwrap();
+    assert!((value("retrain_model_test_metric") - f1).abs() < 1e-12);
+    let labelled = scrape.samples.iter().find(|s| s.metric == "retrain_model_production_version").unwrap();
+    assert_eq!(
+        (labelled.labels.get("symbol"), labelled.labels.get("regime")),
+        (Some("SYNTH"), Some("trending"))
+    );
 
     // A failed job raises a high alert: the probe fails until it is resolved.
     case.run(["queue", "add", "--symbol", "NOPE", "--regime", "trending", "--reason", "no data"])
