@@ -156,6 +156,15 @@ pub struct StatusArgs {
     /// Print gauges in the Prometheus text format, for node_exporter's textfile collector
     #[arg(long, conflicts_with = "json")]
     pub prometheus: bool,
+
+    /// The detail of one symbol's models: versions, deployments, the last evaluation and
+    /// drift report, recent signals
+    #[arg(long, conflicts_with_all = ["check", "prometheus", "json"])]
+    pub symbol: Option<String>,
+
+    /// With --symbol: only this regime
+    #[arg(long, requires = "symbol")]
+    pub regime: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -5,8 +5,9 @@ use serde_json::json;
 use super::fleet::{self, ModelRow, age, minute};
 use crate::candles::time::{format_minute, format_rfc3339, now_millis, wall_millis};
 use crate::cli::StatusArgs;
-use crate::config::Resolved;
+use crate::config::{Regime, Resolved};
 use crate::error::code;
+use crate::evaluation::Record;
 use crate::output::Table;
 use crate::store::Store;
 
@@ -14,6 +15,10 @@ pub fn run(resolved: &Resolved, args: &StatusArgs) -> anyhow::Result<u8> {
     let mut store = Store::open(&resolved.database_path())?;
     if args.check {
         return check(resolved, &store);
+    }
+    if let Some(symbol) = &args.symbol {
+        let regime = args.regime.as_deref().map(super::parse_regime).transpose()?;
+        return detail(&store, symbol, regime);
     }
     let now = now_millis();
     let models = fleet::rows(resolved, &mut store, now)?;
@@ -284,6 +289,108 @@ fn print_sections(resolved: &Resolved, store: &Store) -> anyhow::Result<()> {
     );
     println!();
     Ok(())
+}
+
+/// `status --symbol S [--regime R]`: each model's versions, deployments, last evaluation
+/// and drift report, and recent signals.
+fn detail(store: &Store, symbol: &str, regime: Option<Regime>) -> anyhow::Result<u8> {
+    let regimes: Vec<Regime> = regime.map_or_else(|| Regime::ALL.to_vec(), |r| vec![r]);
+    let mut shown = 0;
+    for regime in regimes {
+        let versions = store.versions(symbol, Some(regime))?;
+        if versions.is_empty() {
+            continue;
+        }
+        shown += 1;
+        println!("{symbol} {regime} ({})", versions[0].interval);
+        let mut table =
+            Table::new(["VERSION", "STATUS", "TRAINED", "TEST F1", "AUC", "SHARPE", "TRADES", "LATEST EVAL"]);
+        for v in &versions {
+            let test: Option<Record> =
+                store.evaluation_of_kind(v.id, "test")?.and_then(|t| serde_json::from_str(&t).ok());
+            let c = test.and_then(|t| t.classification);
+            let t = test.and_then(|t| t.trading);
+            table.row(vec![
+                format!("v{}", v.version),
+                v.status.clone(),
+                format_minute(v.created_at),
+                c.map_or("-".into(), |c| format!("{:.3}", c.f1)),
+                c.and_then(|c| c.roc_auc).map_or("-".into(), |a| format!("{a:.3}")),
+                t.and_then(|t| t.sharpe).map_or("-".into(), |s| format!("{s:.2}")),
+                t.map_or("-".into(), |t| t.trades.to_string()),
+                v.latest_evaluation.as_ref().map_or("-".into(), |(kind, _)| kind.clone()),
+            ]);
+        }
+        print!("{}", table.render());
+        for d in store.deployments(Some(symbol), Some(regime.as_str()))? {
+            let version = |v: Option<i64>| v.map_or("-".to_string(), |v| format!("v{v}"));
+            println!(
+                "  {} {}{} {} -> {}{} by {}: {}",
+                format_minute(d.created_at),
+                d.action,
+                if d.forced { " (forced)" } else { "" },
+                version(d.from_version),
+                version(d.to_version),
+                d.canary_version.map_or(String::new(), |c| format!(", canary v{c}")),
+                d.actor,
+                d.reason
+            );
+        }
+        if let Some(p) = versions.iter().find(|v| v.status == "production") {
+            if let Some((to, metrics, at)) = store.latest_evaluation(p.id, "backtest")? {
+                let record: Option<Record> = serde_json::from_str(&metrics).ok();
+                println!(
+                    "  last evaluation of v{} on bars up to {} (at {}): f1 {}, sharpe {}",
+                    p.version,
+                    format_minute(to),
+                    format_minute(at),
+                    record.and_then(|r| r.classification).map_or("-".into(), |c| format!("{:.3}", c.f1)),
+                    record
+                        .and_then(|r| r.trading)
+                        .and_then(|t| t.sharpe)
+                        .map_or("-".into(), |s| format!("{s:.2}"))
+                );
+            }
+            if let Some((to, severity, at)) = store.latest_drift(p.id)? {
+                println!(
+                    "  last drift check of v{} on bars up to {} (at {}): {}",
+                    p.version,
+                    format_minute(to),
+                    format_minute(at),
+                    severity.unwrap_or_else(|| "no drift".into())
+                );
+            }
+        }
+        let signals = store.recent_signals(symbol, regime.as_str(), 10)?;
+        for s in &signals {
+            println!(
+                "  signal {} v{}{} P(up) {:.3} {}: {}",
+                format_minute(s.open_time),
+                s.version,
+                s.arm.as_ref().map_or(String::new(), |a| format!(" ({a})")),
+                s.probability,
+                match s.position {
+                    1 => "long",
+                    -1 => "short",
+                    _ => "flat",
+                },
+                match (s.realised_return, s.win) {
+                    (None, _) => "open".to_string(),
+                    (Some(r), Some(true)) => format!("won {:+.3}%", 100.0 * r),
+                    (Some(r), Some(false)) => format!("lost {:+.3}%", 100.0 * r),
+                    (Some(_), None) => "no trade".to_string(),
+                }
+            );
+        }
+        println!();
+    }
+    if shown == 0 {
+        println!(
+            "no versions of {symbol}{}: train one first",
+            regime.map_or(String::new(), |r| format!(" {r}"))
+        );
+    }
+    Ok(code::OK)
 }
 
 /// A label value in the exposition format: backslash, double quote and newline escaped.

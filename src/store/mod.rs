@@ -22,7 +22,7 @@ pub use deploy::{AbTest, CanaryEnd, Change, DeploymentRow};
 pub use jobs::{JobResult, JobRow, NewJob, Unsent};
 pub use migrations::MIGRATIONS;
 pub use models::{NewEvaluation, NewVersion, VersionRow};
-pub use signals::{NewSignal, Outcome, Pending, Resolution};
+pub use signals::{NewSignal, Outcome, Pending, Resolution, SignalRow};
 
 /// An open, migrated database.
 pub struct Store {

@@ -46,6 +46,18 @@ pub struct Resolution {
     pub win: Option<bool>,
 }
 
+/// A stored signal, for display.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SignalRow {
+    pub open_time: i64,
+    pub version: i64,
+    pub arm: Option<String>,
+    pub probability: f64,
+    pub position: i8,
+    pub realised_return: Option<f64>,
+    pub win: Option<bool>,
+}
+
 /// A resolved signal's outcome.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Outcome {
@@ -88,6 +100,27 @@ impl Store {
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
         )?;
         Ok((id, probability, position, inserted == 1))
+    }
+
+    /// The newest `limit` signals of a model, newest first.
+    pub fn recent_signals(&self, symbol: &str, regime: &str, limit: usize) -> anyhow::Result<Vec<SignalRow>> {
+        let mut statement = self.conn.prepare(
+            "SELECT s.open_time, v.version, s.arm, s.probability, s.position, s.realised_return, s.win
+             FROM signals s JOIN model_versions v ON v.id = s.version_id
+             WHERE s.symbol = ?1 AND s.regime = ?2 ORDER BY s.open_time DESC, s.id DESC LIMIT ?3",
+        )?;
+        let rows = statement.query_map(params![symbol, regime, limit as i64], |r| {
+            Ok(SignalRow {
+                open_time: r.get(0)?,
+                version: r.get(1)?,
+                arm: r.get(2)?,
+                probability: r.get(3)?,
+                position: r.get(4)?,
+                realised_return: r.get(5)?,
+                win: r.get(6)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
     }
 
     /// Unresolved signals of a series, oldest first.

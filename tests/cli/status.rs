@@ -92,6 +92,15 @@ fn the_fleet_alerts_and_the_health_probe_follow_what_run_did() {
         (Some("SYNTH"), Some("trending"))
     );
 
+    // The detail view: the version, the deployment that made it live, its checks.
+    case.run(["status", "--symbol", "SYNTH", "--regime", "trending"])
+        .assert_exit(0)
+        .stdout_contains("SYNTH trending (5m)")
+        .stdout_contains("v1       production")
+        .stdout_contains("promote - -> v1 by run: job 1 (initial): every gate passed")
+        .stdout_contains("last drift check of v1");
+    case.run(["status", "--symbol", "NOPE"]).assert_exit(0).stdout_contains("no versions of NOPE: train one first");
+
     // A failed job raises a high alert: the probe fails until it is resolved.
     case.run(["queue", "add", "--symbol", "NOPE", "--regime", "trending", "--reason", "no data"])
         .assert_exit(0);
