@@ -99,7 +99,9 @@ fn the_fleet_alerts_and_the_health_probe_follow_what_run_did() {
         .stdout_contains("v1       production")
         .stdout_contains("promote - -> v1 by run: job 1 (initial): every gate passed")
         .stdout_contains("last drift check of v1");
-    case.run(["status", "--symbol", "NOPE"]).assert_exit(0).stdout_contains("no versions of NOPE: train one first");
+    case.run(["status", "--symbol", "NOPE"])
+        .assert_exit(0)
+        .stdout_contains("no versions of NOPE: train one first");
 
     // A failed job raises a high alert: the probe fails until it is resolved.
     case.run(["queue", "add", "--symbol", "NOPE", "--regime", "trending", "--reason", "no data"])
@@ -117,4 +119,56 @@ fn the_fleet_alerts_and_the_health_probe_follow_what_run_did() {
     case.run(["alerts"]).assert_exit(0).stdout_contains("no open alerts");
     case.run(["alerts", "--all"]).assert_exit(0).stdout_contains("resolved: NOPE was a typo");
     case.run(["status", "--check"]).assert_exit(0);
+}
+
+#[test]
+fn a_failed_first_training_a_canary_and_a_dead_run_each_render_sensibly() {
+    // A market too small to train, with a first model due at once: the job fails.
+    let text = std::fs::read_to_string(crate::sample()).unwrap();
+    let small: String = text.lines().take(900).map(|l| format!("{l}\n")).collect();
+    let case = Case::new().config(&format!(
+        "symbols:\n  - symbol: TINY\n    interval: 5m\n    regimes: [trending]\ntriggers:\n  min_initial_rows: 10\n{OPEN_GATES}"
+    ));
+    let path = case.write("small.csv", small);
+    case.run(["collect", "--symbol", "TINY", "--interval", "5m", "--file", path.to_str().unwrap()])
+        .assert_exit(0);
+    case.run(["run"]).assert_exit(1);
+    case.run(["status"])
+        .assert_exit(0)
+        .stdout_contains("TINY trending  -     -    -     0m initial FAILED")
+        .stdout_contains("JOBS 1 finished, 0% succeeded")
+        .stdout_contains("ALERTS 1 open: 0 critical, 1 high");
+
+    // Mid-canary: production v1, v2 on 20% of predictions.
+    let canary = Case::new().config(OPEN_GATES).with_trained_model("1", "1");
+    canary
+        .run(["train", "--symbol", "SYNTH", "--regime", "trending", "--trials", "1", "--seed", "2"])
+        .assert_exit(0);
+    canary.run(["promote", "--symbol", "SYNTH", "--regime", "trending", "--version", "1"]).assert_exit(0);
+    canary
+        .run(["promote", "--symbol", "SYNTH", "--regime", "trending", "--version", "2", "--canary", "20"])
+        .assert_exit(0);
+    canary
+        .run(["queue", "add", "--symbol", "SYNTH", "--regime", "trending", "--reason", "show it"])
+        .assert_exit(0);
+    canary
+        .run(["status"])
+        .assert_exit(0)
+        .stdout_contains("SYNTH trending  v1")
+        .stdout_contains("canary v2 20%")
+        .stdout_contains("QUEUE\n  1 SYNTH trending (medium): show it");
+
+    // A run that died holding the lock: status names it, and the next run cleans up.
+    let dead = Case::new()
+        .config(&format!(
+            "symbols:\n  - symbol: SYNTH\n    interval: 5m\n    regimes: [trending]\n{OPEN_GATES}"
+        ))
+        .with_sample();
+    let killed = dead.run_with_env(&[("RETRAIN_FAILPOINT", "run:job-started")], ["run"]);
+    assert!(killed.stderr.contains("failpoint run:job-started"), "{killed:?}");
+    dead.run(["status"])
+        .assert_exit(0)
+        .stdout_contains("died without finishing; the next run marks its job abandoned");
+    dead.run(["run"]).assert_exit(0).stdout_contains("marked abandoned");
+    dead.run(["status"]).assert_exit(0).stdout_contains("no run is working");
 }
