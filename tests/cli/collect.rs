@@ -114,18 +114,7 @@ fn btc_one_minute_resampled_to_five_minutes_follows_the_aggregation_rules() {
     let Some(path) = shared("btc-perp-20211231-20220201_1m.csv") else { return };
     let case = Case::new();
     collect(&case, "ONE", "1m", &path).assert_exit(0);
-    case.run([
-        "collect",
-        "--symbol",
-        "FIVE",
-        "--interval",
-        "1m",
-        "--resample",
-        "5m",
-        "--file",
-        path.to_str().unwrap(),
-    ])
-    .assert_exit(0);
+    case.collect_5m("FIVE", &path).assert_exit(0);
     let ones = case.candles("ONE", "1m");
     let fives = case.candles("FIVE", "5m");
     // An independent aggregation: group the stored minutes by their five-minute bucket.
