@@ -17,6 +17,11 @@ use crate::store::{CollectRecord, Store};
 const DAY_MS: i64 = 86_400_000;
 
 pub fn run(resolved: &Resolved, args: &CollectArgs) -> anyhow::Result<u8> {
+    collect(resolved, args, &super::actor())
+}
+
+/// Collect, then resolve signals and watch fresh promotions, rolling back as `actor`.
+pub(super) fn collect(resolved: &Resolved, args: &CollectArgs, actor: &str) -> anyhow::Result<u8> {
     if let Some(path) = &args.trades {
         return collect_trades(resolved, path);
     }
@@ -114,7 +119,7 @@ pub fn run(resolved: &Resolved, args: &CollectArgs) -> anyhow::Result<u8> {
         event(&format!(
             "resolved {resolved_signals} signal(s) of {symbol} {stored_interval} whose horizon passed: {wins} won"
         ));
-        for done in super::live::watch(resolved, &mut store, symbol, &super::actor())? {
+        for done in super::live::watch(resolved, &mut store, symbol, actor)? {
             event(&done);
         }
     }

@@ -115,7 +115,7 @@ pub fn run(resolved: &Resolved, args: &RunArgs) -> anyhow::Result<u8> {
                 days: None,
                 base_url: None,
             };
-            if let Err(e) = super::collect::run(resolved, &collect) {
+            if let Err(e) = super::collect::collect(resolved, &collect, ACTOR) {
                 event(&format!(
                     "{}: collect failed: {e:#}; its models are checked on the stored candles",
                     s.symbol
