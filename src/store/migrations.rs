@@ -233,6 +233,7 @@ pub const MIGRATIONS: &[Migration] = &[
                 UNIQUE (version_id, open_time)
             );
             CREATE INDEX signals_pending ON signals (symbol, interval, resolved_at);
+            CREATE INDEX signals_by_version ON signals (version_id, created_at);
         ",
     },
     Migration {
@@ -269,7 +270,7 @@ pub const MIGRATIONS: &[Migration] = &[
                 error        TEXT
             );
             CREATE INDEX jobs_by_status ON jobs (status, symbol, regime);
-            CREATE INDEX jobs_by_model ON jobs (symbol, regime, started_at);
+            CREATE INDEX jobs_by_model ON jobs (symbol, regime, id);
 
             CREATE TABLE notifications (
                 id           INTEGER PRIMARY KEY,

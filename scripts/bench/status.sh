@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Time `retrain status` on a large fleet in release mode: 500 models, 20,000 versions,
+# 1,000,000 signals, 100,000 jobs (scripts/bench/status_fleet.py fills the database).
+# Whole-process times; prints the median of N runs (default 7). Needs python3.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+runs=${1:-7}
+cargo build --release --locked --quiet --manifest-path "$root/Cargo.toml"
+bin="$root/target/release/retrain"
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+cd "$work"
+"$bin" init >/dev/null
+python3 "$root/scripts/bench/status_fleet.py" .
+
+millis() { echo $(($(date +%s%N) / 1000000)); }
+median() { sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
+for args in "status" "status --json" "status --prometheus"; do
+  t=$(for _ in $(seq "$runs"); do
+    start=$(millis)
+    "$bin" $args >/dev/null
+    echo $(($(millis) - start))
+  done | median)
+  echo "retrain $args: ${t} ms (median of $runs)"
+done
