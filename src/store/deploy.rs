@@ -203,16 +203,24 @@ impl Store {
         symbol: Option<&str>,
         regime: Option<&str>,
     ) -> anyhow::Result<Vec<DeploymentRow>> {
-        let mut statement = self.conn.prepare(
+        // The filters are spelled out rather than `(?1 IS NULL OR ...)`, which SQLite cannot
+        // seek an index with: a fleet's status asks this once per model.
+        let filter = match (symbol, regime) {
+            (Some(_), Some(_)) => "WHERE d.symbol = ?1 AND d.regime = ?2",
+            (Some(_), None) => "WHERE d.symbol = ?1 AND ?2 IS NULL",
+            (None, Some(_)) => "WHERE ?1 IS NULL AND d.regime = ?2",
+            (None, None) => "WHERE ?1 IS NULL AND ?2 IS NULL",
+        };
+        let mut statement = self.conn.prepare_cached(&format!(
             "SELECT d.id, d.symbol, d.regime, d.action, f.version, t.version, c.version, d.reason, d.gates,
                     d.forced, d.actor, d.created_at
              FROM deployments d
              LEFT JOIN model_versions f ON f.id = d.from_version_id
              LEFT JOIN model_versions t ON t.id = d.to_version_id
              LEFT JOIN model_versions c ON c.id = d.canary_version_id
-             WHERE (?1 IS NULL OR d.symbol = ?1) AND (?2 IS NULL OR d.regime = ?2)
-             ORDER BY d.symbol, d.regime, d.id",
-        )?;
+             {filter}
+             ORDER BY d.symbol, d.regime, d.id"
+        ))?;
         let rows = statement.query_map(params![symbol, regime], |r| {
             Ok(DeploymentRow {
                 id: r.get(0)?,

@@ -208,7 +208,7 @@ pub const MIGRATIONS: &[Migration] = &[
                 actor              TEXT    NOT NULL,
                 created_at         INTEGER NOT NULL
             );
-            CREATE INDEX deployments_by_model ON deployments (symbol, regime, created_at, id);
+            CREATE INDEX deployments_by_model ON deployments (symbol, regime, id);
 
             CREATE TABLE signals (
                 id              INTEGER PRIMARY KEY,

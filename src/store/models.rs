@@ -148,15 +148,13 @@ impl Store {
 
     /// Versions of (symbol, regime), newest first; every (symbol, regime) when `regime` is None.
     pub fn versions(&self, symbol: &str, regime: Option<Regime>) -> anyhow::Result<Vec<VersionRow>> {
-        let mut statement = self.conn.prepare(
+        let mut statement = self.conn.prepare_cached(
             "SELECT v.id, v.symbol, v.regime, v.version, v.interval, v.status, v.model_kind, v.hyperparameters,
                     v.train_from, v.train_to, v.validation_from, v.validation_to, v.test_from, v.test_to,
-                    v.artifact_path, v.sha256, v.parent_id, v.created_at,
-                    (SELECT e.kind FROM evaluations e WHERE e.version_id = v.id AND e.kind IN ('test', 'backtest')
-                     ORDER BY e.id DESC LIMIT 1),
-                    (SELECT e.metrics FROM evaluations e WHERE e.version_id = v.id AND e.kind IN ('test', 'backtest')
-                     ORDER BY e.id DESC LIMIT 1)
+                    v.artifact_path, v.sha256, v.parent_id, v.created_at, e.kind, e.metrics
              FROM model_versions v
+             LEFT JOIN evaluations e ON e.id = (SELECT MAX(x.id) FROM evaluations x
+                                               WHERE x.version_id = v.id AND x.kind IN ('test', 'backtest'))
              WHERE v.symbol = ?1 AND (?2 IS NULL OR v.regime = ?2)
              ORDER BY v.regime, v.version DESC",
         )?;
