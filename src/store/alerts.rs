@@ -90,7 +90,7 @@ pub struct AlertRow {
 impl Store {
     /// Alerts, newest first: open ones only unless `all`.
     pub fn alerts(&self, all: bool) -> anyhow::Result<Vec<AlertRow>> {
-        let mut statement = self.conn.prepare(
+        let mut statement = self.conn.prepare_cached(
             "SELECT id, kind, severity, symbol, regime, message, created_at, acknowledged_at, resolved_at, resolution
              FROM alerts WHERE ?1 OR resolved_at IS NULL ORDER BY id DESC",
         )?;

@@ -159,7 +159,7 @@ impl Store {
 
     /// Every stored series with its counts, range, gaps and latest collect.
     pub fn series_summaries(&self) -> anyhow::Result<Vec<SeriesSummary>> {
-        let mut statement = self.conn.prepare(
+        let mut statement = self.conn.prepare_cached(
             "SELECT symbol, interval, COUNT(*), MIN(open_time), MAX(open_time)
              FROM candles GROUP BY symbol, interval ORDER BY symbol, interval",
         )?;

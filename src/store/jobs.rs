@@ -80,7 +80,7 @@ impl Store {
     /// Runs still marked running: (pid, wall-clock start).
     pub fn running_runs(&self) -> anyhow::Result<Vec<(i64, i64)>> {
         let mut statement =
-            self.conn.prepare("SELECT pid, started_at FROM runs WHERE status = 'running' ORDER BY id")?;
+            self.conn.prepare_cached("SELECT pid, started_at FROM runs WHERE status = 'running' ORDER BY id")?;
         let rows = statement.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
@@ -171,7 +171,7 @@ impl Store {
 
     /// Jobs, oldest first; `status` filters.
     pub fn jobs(&self, status: Option<&str>) -> anyhow::Result<Vec<JobRow>> {
-        let mut statement = self.conn.prepare(
+        let mut statement = self.conn.prepare_cached(
             "SELECT j.id, j.symbol, j.regime, j.trigger, j.reason, j.priority, j.status, j.requested_at, r.now,
                     j.seconds, v.version, j.outcome, j.error
              FROM jobs j LEFT JOIN runs r ON r.id = j.run_id LEFT JOIN model_versions v ON v.id = j.version_id
@@ -264,7 +264,7 @@ impl Store {
     /// Open alerts of the severities given that were never delivered (a failed post is
     /// tried again by the next run).
     pub fn unsent_alerts(&self, severities: &[&str]) -> anyhow::Result<Vec<Unsent>> {
-        let mut statement = self.conn.prepare(
+        let mut statement = self.conn.prepare_cached(
             "SELECT a.id, a.kind, a.severity, a.message FROM alerts a
              WHERE a.resolved_at IS NULL
                AND NOT EXISTS (SELECT 1 FROM notifications n WHERE n.alert_id = a.id AND n.delivered = 1)

@@ -104,7 +104,7 @@ impl Store {
 
     /// The newest `limit` signals of a model, newest first.
     pub fn recent_signals(&self, symbol: &str, regime: &str, limit: usize) -> anyhow::Result<Vec<SignalRow>> {
-        let mut statement = self.conn.prepare(
+        let mut statement = self.conn.prepare_cached(
             "SELECT s.open_time, v.version, s.arm, s.probability, s.position, s.realised_return, s.win
              FROM signals s JOIN model_versions v ON v.id = s.version_id
              WHERE s.symbol = ?1 AND s.regime = ?2 ORDER BY s.open_time DESC, s.id DESC LIMIT ?3",
@@ -125,7 +125,7 @@ impl Store {
 
     /// Unresolved signals of a series, oldest first.
     pub fn pending_signals(&self, symbol: &str, interval: &str) -> anyhow::Result<Vec<Pending>> {
-        let mut statement = self.conn.prepare(
+        let mut statement = self.conn.prepare_cached(
             "SELECT id, open_time, position, entry_close, horizon_bars, cost_per_side, long_short FROM signals
              WHERE symbol = ?1 AND interval = ?2 AND resolved_at IS NULL ORDER BY open_time, id",
         )?;
@@ -167,7 +167,7 @@ impl Store {
         since: i64,
         ab_test: Option<i64>,
     ) -> anyhow::Result<Vec<Outcome>> {
-        let mut statement = self.conn.prepare(
+        let mut statement = self.conn.prepare_cached(
             "SELECT open_time, realised_return, win FROM signals
              WHERE version_id = ?1 AND created_at >= ?2 AND resolved_at IS NOT NULL
                AND (?3 IS NULL OR ab_test_id = ?3)

@@ -69,7 +69,7 @@ impl Store {
 
     /// Stored trade outcomes per symbol: (symbol, count, last closed_at).
     pub fn trade_outcome_counts(&self) -> anyhow::Result<Vec<(String, u64, i64)>> {
-        let mut statement = self.conn.prepare(
+        let mut statement = self.conn.prepare_cached(
             "SELECT symbol, COUNT(*), MAX(closed_at) FROM trade_outcomes GROUP BY symbol ORDER BY symbol",
         )?;
         let rows = statement.query_map([], |r| Ok((r.get(0)?, r.get::<_, i64>(1)? as u64, r.get(2)?)))?;
