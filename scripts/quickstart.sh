@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # The main job end to end on the sample data, in ./demo, with no network:
-# build retrain, set up a state folder, collect the synthetic candles (twice: the second
-# collect changes nothing), train a model per regime, evaluate one on unseen bars, check
-# its drift, list the versions, check the promotion gates (the sample's models fail some
-# of the defaults), force one model live with a reason, predict the latest bar with it,
-# show the deployment record and the state.
+# build retrain, set up a state folder that keeps SYNTH fresh, collect the synthetic
+# candles (twice: the second collect changes nothing), then `retrain run` as cron would:
+# it trains a first model per regime, evaluates it, checks its drift and its promotion
+# gates (the sample's models fail some of the defaults, so they stay candidates). Then
+# evaluate one on unseen bars, check its drift, list the versions, show its gates, force
+# it live with a reason, predict the latest bar with it, and show the deployment record,
+# the jobs and the fleet.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cargo build --release --locked --manifest-path "$root/Cargo.toml"
@@ -14,11 +16,11 @@ sample="$root/data/sample/SYNTH-5m.csv"
 mkdir -p "$root/demo"
 cd "$root/demo"
 "$retrain" init
+# Keep SYNTH's 5m models fresh (a no-op once the config lists it).
+sed -i 's/^symbols: \[\].*/symbols:\n  - symbol: SYNTH\n    interval: 5m/' config.yaml
 "$retrain" collect --symbol SYNTH --interval 5m --file "$sample"
 "$retrain" collect --symbol SYNTH --interval 5m --file "$sample"
-for regime in trending sideways volatile consolidation; do
-  "$retrain" train --symbol SYNTH --regime "$regime"
-done
+"$retrain" run
 "$retrain" evaluate --symbol SYNTH --regime trending
 "$retrain" drift-check --symbol SYNTH --regime trending
 "$retrain" versions --symbol SYNTH
@@ -26,4 +28,5 @@ done
 "$retrain" promote --symbol SYNTH --regime trending --force --reason "demo on synthetic data"
 "$retrain" predict --symbol SYNTH
 "$retrain" history
+"$retrain" history --jobs
 "$retrain" status
