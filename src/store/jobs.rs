@@ -79,8 +79,9 @@ impl Store {
 
     /// Runs still marked running: (pid, wall-clock start).
     pub fn running_runs(&self) -> anyhow::Result<Vec<(i64, i64)>> {
-        let mut statement =
-            self.conn.prepare_cached("SELECT pid, started_at FROM runs WHERE status = 'running' ORDER BY id")?;
+        let mut statement = self
+            .conn
+            .prepare_cached("SELECT pid, started_at FROM runs WHERE status = 'running' ORDER BY id")?;
         let rows = statement.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
