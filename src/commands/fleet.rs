@@ -115,10 +115,9 @@ pub fn rows(resolved: &Resolved, store: &mut Store, now: i64) -> anyhow::Result<
     let previous = store.previous_run_now(None)?;
     let metric = resolved.settings.evaluation.metric;
     let mut out = Vec::new();
-    for Assessed { symbol, regime, interval, facts, fired, .. } in
+    for Assessed { symbol, regime, interval, facts, fired, versions, .. } in
         assess(resolved, store, now, previous, Mode::Stored)?
     {
-        let versions = store.versions(&symbol, Some(regime))?;
         let production = versions.iter().find(|v| v.status == "production");
         let candidate = versions
             .iter()
@@ -131,14 +130,12 @@ pub fn rows(resolved: &Resolved, store: &mut Store, now: i64) -> anyhow::Result<
                 .find(|v| v.id == t.challenger_id)
                 .map(|v| Canary { version: v.version, traffic_split: t.traffic_split })
         });
-        let mut test_history = Vec::new();
-        for v in versions.iter().take(HISTORY).rev() {
-            let record: Option<Record> =
-                store.evaluation_of_kind(v.id, "test")?.and_then(|t| serde_json::from_str(&t).ok());
-            if let Some(value) = record.and_then(|r| r.value(metric)) {
-                test_history.push(value);
-            }
-        }
+        let test_history: Vec<f64> = store
+            .test_evaluations(&symbol, regime, HISTORY)?
+            .iter()
+            .rev()
+            .filter_map(|t| serde_json::from_str::<Record>(t).ok().and_then(|r| r.value(metric)))
+            .collect();
         let drift = match production {
             Some(p) => store.latest_drift(p.id)?.map(|(_, severity, at)| LastDrift {
                 severity: severity.unwrap_or_else(|| "none".into()),

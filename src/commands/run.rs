@@ -233,6 +233,8 @@ pub(super) struct Assessed {
     pub facts: Facts,
     pub fired: Vec<Trigger>,
     pub held: Vec<String>,
+    /// Its versions, newest first.
+    pub versions: Vec<VersionRow>,
 }
 
 fn plan(
@@ -366,7 +368,7 @@ pub(super) fn assess(
             }
         }
         let (fired, held) = triggers::evaluate(&facts, settings);
-        assessed.push(Assessed { symbol, regime, interval, facts, fired, held });
+        assessed.push(Assessed { symbol, regime, interval, facts, fired, held, versions });
     }
     Ok(assessed)
 }

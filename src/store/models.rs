@@ -146,18 +146,38 @@ impl Store {
             .optional()?)
     }
 
+    /// The test evaluations (metrics JSON) of the newest `limit` versions of a model,
+    /// newest first.
+    pub fn test_evaluations(
+        &self,
+        symbol: &str,
+        regime: Regime,
+        limit: usize,
+    ) -> anyhow::Result<Vec<String>> {
+        let mut statement = self.conn.prepare_cached(
+            "SELECT (SELECT e.metrics FROM evaluations e WHERE e.version_id = v.id AND e.kind = 'test'
+                     ORDER BY e.id LIMIT 1)
+             FROM model_versions v WHERE v.symbol = ?1 AND v.regime = ?2 ORDER BY v.version DESC LIMIT ?3",
+        )?;
+        let rows = statement
+            .query_map(params![symbol, regime.as_str(), limit as i64], |r| r.get::<_, Option<String>>(0))?;
+        Ok(rows.filter_map(|r| r.transpose()).collect::<Result<_, _>>()?)
+    }
+
     /// Versions of (symbol, regime), newest first; every (symbol, regime) when `regime` is None.
     pub fn versions(&self, symbol: &str, regime: Option<Regime>) -> anyhow::Result<Vec<VersionRow>> {
-        let mut statement = self.conn.prepare_cached(
+        // Two spellings of the filter, so that SQLite seeks (symbol, regime) when given.
+        let filter = if regime.is_some() { "v.regime = ?2" } else { "?2 IS NULL" };
+        let mut statement = self.conn.prepare_cached(&format!(
             "SELECT v.id, v.symbol, v.regime, v.version, v.interval, v.status, v.model_kind, v.hyperparameters,
                     v.train_from, v.train_to, v.validation_from, v.validation_to, v.test_from, v.test_to,
                     v.artifact_path, v.sha256, v.parent_id, v.created_at, e.kind, e.metrics
              FROM model_versions v
              LEFT JOIN evaluations e ON e.id = (SELECT MAX(x.id) FROM evaluations x
                                                WHERE x.version_id = v.id AND x.kind IN ('test', 'backtest'))
-             WHERE v.symbol = ?1 AND (?2 IS NULL OR v.regime = ?2)
-             ORDER BY v.regime, v.version DESC",
-        )?;
+             WHERE v.symbol = ?1 AND {filter}
+             ORDER BY v.regime, v.version DESC"
+        ))?;
         let rows = statement.query_map(params![symbol, regime.map(Regime::as_str)], |r| {
             let kind: Option<String> = r.get(18)?;
             let metrics: Option<String> = r.get(19)?;
