@@ -545,6 +545,7 @@ fn work(
         trials: settings.training.search.max_trials,
         seed: settings.training.seed,
     };
+    store.set_job_stage(id, "train")?;
     let registered = train::train_and_register(resolved, store, &candles, &spec, false)?;
     let versions = store.versions(&job.symbol, Some(job.regime))?;
     let version = versions
@@ -552,6 +553,7 @@ fn work(
         .find(|v| v.version == registered.version)
         .ok_or_else(|| anyhow::anyhow!("v{} was not registered", registered.version))?;
     let mut notes = vec![format!("trained v{}", version.version)];
+    store.set_job_stage(id, "evaluate")?;
     match evaluate::backtest(
         resolved,
         store,
@@ -569,6 +571,7 @@ fn work(
         Err(e) => notes.push(format!("not evaluated: {e:#}")),
     }
     // A candidate is not live: its drift is recorded for the gates, not alerted on.
+    store.set_job_stage(id, "drift-check")?;
     let days = Requested::LastDays(settings.drift.window_days);
     match drift_check::measure(resolved, store, version, days, true, false) {
         Ok(m) => notes.push(format!(
@@ -588,6 +591,7 @@ fn work(
         return Ok((Some(version.id), notes.join(", ")));
     }
     let champion = versions.iter().find(|v| v.status == "production");
+    store.set_job_stage(id, "promote")?;
     let gates = promote::check_gates(resolved, store, version, champion, now)?;
     let failed: Vec<&str> = gates.iter().filter(|g| !g.passed).map(|g| g.name.as_str()).collect();
     if !failed.is_empty() {

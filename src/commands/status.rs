@@ -5,7 +5,7 @@ use serde_json::json;
 use super::fleet::{self, ModelRow, age, minute};
 use crate::candles::time::{format_minute, format_rfc3339, now_millis, wall_millis};
 use crate::cli::StatusArgs;
-use crate::config::{Regime, Resolved};
+use crate::config::{Regime, Resolved, SearchMetric};
 use crate::error::code;
 use crate::evaluation::Record;
 use crate::output::Table;
@@ -59,8 +59,9 @@ pub fn run(resolved: &Resolved, args: &StatusArgs) -> anyhow::Result<u8> {
             "database": store.path().display().to_string(),
             "models": models,
             "queue": store.jobs(Some("queued"))?.iter().map(|j| json!({"id": j.id, "symbol": j.symbol, "regime": j.regime, "priority": j.priority, "reason": j.reason})).collect::<Vec<_>>(),
-            "running": store.jobs(Some("running"))?.iter().map(|j| json!({"id": j.id, "symbol": j.symbol, "regime": j.regime, "trigger": j.trigger})).collect::<Vec<_>>(),
-            "jobs": {"finished": finished, "succeeded": succeeded, "average_seconds": average},
+            "running": store.running_jobs()?.iter().map(|j| json!({"id": j.id, "symbol": j.symbol, "regime": j.regime, "trigger": j.trigger, "stage": j.stage})).collect::<Vec<_>>(),
+            "jobs": {"finished": finished, "succeeded": succeeded, "average_seconds": average,
+                     "average_improvement": store.average_improvement(metric_path(resolved.settings.evaluation.metric))?},
             "open_alerts": alert_counts(&store)?,
             "health": {"problems": problems(resolved, &store)?, "last_successful_run": store.last_successful_run()?.map(|(_, at)| format_rfc3339(at))},
             "series": series,
@@ -236,24 +237,33 @@ fn print_sections(resolved: &Resolved, store: &Store) -> anyhow::Result<()> {
             println!("  {} {} {} ({}): {}", j.id, j.symbol, j.regime, j.priority, j.reason);
         }
     }
-    let running = store.jobs(Some("running"))?;
-    for j in &running {
+    for j in store.running_jobs()? {
         let (_, _, average) = store.job_totals(Some((&j.symbol, &j.regime)))?;
+        let elapsed = (wall_millis() - j.run_started_at) as f64 / 1000.0;
+        let eta = match average {
+            Some(a) if a > elapsed => format!(", about {:.0} s left (usually {a:.0} s)", a - elapsed),
+            Some(a) => format!(", over its usual {a:.0} s"),
+            None => String::new(),
+        };
         println!(
-            "RUNNING job {} {} {} ({}), usually {}",
+            "RUNNING job {} {} {} ({}): {}{eta}",
             j.id,
             j.symbol,
             j.regime,
             j.trigger,
-            average.map_or("unknown".to_string(), |a| format!("{a:.0} s"))
+            j.stage.as_deref().unwrap_or("starting")
         );
     }
     let (finished, succeeded, average) = store.job_totals(None)?;
     if finished > 0 {
+        let metric = resolved.settings.evaluation.metric;
+        let improvement = store.average_improvement(metric_path(metric))?;
         println!(
-            "JOBS {finished} finished, {:.0}% succeeded, {} on average",
+            "JOBS {finished} finished, {:.0}% succeeded, {} on average, {} {} per retrain against the parent version",
             100.0 * succeeded as f64 / finished as f64,
-            average.map_or("-".to_string(), |a| format!("{a:.1} s"))
+            average.map_or("-".to_string(), |a| format!("{a:.1} s")),
+            improvement.map_or("-".to_string(), |d| format!("{d:+.4}")),
+            metric.as_str()
         );
     }
     let open = store.alerts(false)?;
@@ -391,6 +401,15 @@ fn detail(store: &Store, symbol: &str, regime: Option<Regime>) -> anyhow::Result
         );
     }
     Ok(code::OK)
+}
+
+/// Where `metric` sits in a stored evaluation (JSON path).
+fn metric_path(metric: SearchMetric) -> &'static str {
+    match metric {
+        SearchMetric::F1 => "$.classification.f1",
+        SearchMetric::Auc => "$.classification.roc_auc",
+        SearchMetric::Sharpe => "$.trading.sharpe",
+    }
 }
 
 /// A label value in the exposition format: backslash, double quote and newline escaped.

@@ -23,6 +23,19 @@ pub struct JobRow {
     pub error: Option<String>,
 }
 
+/// A job a run is working on (or was, if the run died).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunningJob {
+    pub id: i64,
+    pub symbol: String,
+    pub regime: String,
+    pub trigger: String,
+    /// train, evaluate, drift-check or promote; `None` before the first.
+    pub stage: Option<String>,
+    /// Wall-clock start of its run.
+    pub run_started_at: i64,
+}
+
 /// A job to start.
 #[derive(Debug, Clone)]
 pub struct NewJob {
@@ -168,6 +181,45 @@ impl Store {
             ],
         )?;
         Ok(())
+    }
+
+    /// Say which step a running job is at (train, evaluate, drift-check, promote).
+    pub fn set_job_stage(&mut self, id: i64, stage: &str) -> anyhow::Result<()> {
+        self.conn.execute("UPDATE jobs SET stage = ?1 WHERE id = ?2", params![stage, id])?;
+        Ok(())
+    }
+
+    /// Running jobs, oldest first.
+    pub fn running_jobs(&self) -> anyhow::Result<Vec<RunningJob>> {
+        let mut statement = self.conn.prepare_cached(
+            "SELECT j.id, j.symbol, j.regime, j.trigger, j.stage, r.started_at FROM jobs j JOIN runs r ON r.id = j.run_id
+             WHERE j.status = 'running' ORDER BY j.id",
+        )?;
+        let rows = statement.query_map([], |r| {
+            Ok(RunningJob {
+                id: r.get(0)?,
+                symbol: r.get(1)?,
+                regime: r.get(2)?,
+                trigger: r.get(3)?,
+                stage: r.get(4)?,
+                run_started_at: r.get(5)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// The mean change of a test metric (a JSON path into the test evaluation) from the
+    /// parent version to the version a succeeded job produced.
+    pub fn average_improvement(&self, path: &str) -> anyhow::Result<Option<f64>> {
+        Ok(self.conn.query_row(
+            "SELECT AVG(json_extract(c.metrics, ?1) - json_extract(p.metrics, ?1)) FROM jobs j
+             JOIN model_versions v ON v.id = j.version_id
+             JOIN evaluations c ON c.version_id = v.id AND c.kind = 'test'
+             JOIN evaluations p ON p.version_id = v.parent_id AND p.kind = 'test'
+             WHERE j.status = 'succeeded'",
+            [path],
+            |r| r.get(0),
+        )?)
     }
 
     /// Jobs, oldest first; `status` filters.

@@ -265,6 +265,7 @@ pub const MIGRATIONS: &[Migration] = &[
                 started_at   INTEGER,
                 finished_at  INTEGER,
                 seconds      REAL,
+                stage        TEXT,
                 version_id   INTEGER REFERENCES model_versions (id),
                 outcome      TEXT,
                 error        TEXT

@@ -19,7 +19,7 @@ use rusqlite::Connection;
 pub use alerts::{AlertRow, NewAlert, Raised, severity_name};
 pub use candles::{CollectRecord, LastCollect, SeriesSummary, UpsertCounts};
 pub use deploy::{AbTest, CanaryEnd, Change, DeploymentRow};
-pub use jobs::{JobResult, JobRow, NewJob, Unsent};
+pub use jobs::{JobResult, JobRow, NewJob, RunningJob, Unsent};
 pub use migrations::MIGRATIONS;
 pub use models::{NewEvaluation, NewVersion, VersionRow};
 pub use signals::{NewSignal, Outcome, Pending, Resolution, SignalRow};

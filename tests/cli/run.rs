@@ -188,6 +188,30 @@ schedule:
     // Production only ever changed through a job: every deployment is by `run`.
     assert_eq!(column::<String>(&case, "SELECT DISTINCT actor FROM deployments"), ["run"]);
     case.run(["history", "--jobs"]).assert_exit(0).stdout_contains(&format!("{} finished", expected.len()));
+    // status's average improvement per retrain, recomputed from the stored test metrics.
+    let pairs: Vec<(String, String)> = conn
+        .prepare(
+            "SELECT c.metrics, p.metrics FROM jobs j JOIN model_versions v ON v.id = j.version_id
+             JOIN evaluations c ON c.version_id = v.id AND c.kind = 'test'
+             JOIN evaluations p ON p.version_id = v.parent_id AND p.kind = 'test' WHERE j.status = 'succeeded'",
+        )
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let f1 = |json: &str| {
+        serde_json::from_str::<serde_json::Value>(json).unwrap()["classification"]["f1"].as_f64().unwrap()
+    };
+    let expected_gain = pairs.iter().map(|(c, p)| f1(c) - f1(p)).sum::<f64>() / pairs.len() as f64;
+    let status: serde_json::Value =
+        serde_json::from_str(&case.run(["status", "--json"]).assert_exit(0).stdout).unwrap();
+    let reported = status["jobs"]["average_improvement"].as_f64().unwrap();
+    assert!(
+        (reported - expected_gain).abs() < 1e-12,
+        "{reported} vs {expected_gain} over {} retrains",
+        pairs.len()
+    );
 }
 
 fn btc_case(extra: &str) -> Option<Case> {

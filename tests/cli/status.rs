@@ -65,6 +65,7 @@ fn the_fleet_alerts_and_the_health_probe_follow_what_run_did() {
     assert_eq!(model["last_job"]["trigger"], "initial");
     assert_eq!(model["last_job"]["status"], "succeeded");
     assert!(model["needs_retrain"].is_null(), "{model}");
+    assert!(doc["jobs"]["average_improvement"].is_null(), "a first version has no parent to improve on");
     // The same facts as Prometheus gauges, read back with a real parser.
     let text = case.run(["status", "--prometheus"]).assert_exit(0).stdout.clone();
     let lines = text.lines().map(|l| Ok(l.to_string()));
@@ -164,10 +165,11 @@ fn a_failed_first_training_a_canary_and_a_dead_run_each_render_sensibly() {
             "symbols:\n  - symbol: SYNTH\n    interval: 5m\n    regimes: [trending]\n{OPEN_GATES}"
         ))
         .with_sample();
-    let killed = dead.run_with_env(&[("RETRAIN_FAILPOINT", "run:job-started")], ["run"]);
-    assert!(killed.stderr.contains("failpoint run:job-started"), "{killed:?}");
+    let killed = dead.run_with_env(&[("RETRAIN_FAILPOINT", "train:reserved")], ["run"]);
+    assert!(killed.stderr.contains("failpoint train:reserved"), "{killed:?}");
     dead.run(["status"])
         .assert_exit(0)
+        .stdout_contains("RUNNING job 1 SYNTH trending (initial): train")
         .stdout_contains("died without finishing; the next run marks its job abandoned");
     dead.run(["run"]).assert_exit(0).stdout_contains("marked abandoned");
     dead.run(["status"]).assert_exit(0).stdout_contains("no run is working");
