@@ -174,3 +174,57 @@ fn a_failed_first_training_a_canary_and_a_dead_run_each_render_sensibly() {
     dead.run(["run"]).assert_exit(0).stdout_contains("marked abandoned");
     dead.run(["status"]).assert_exit(0).stdout_contains("no run is working");
 }
+
+/// The reviewed rendering of `status` after a first `run` on the sample. Wall-clock
+/// times, the jobs' duration and the database size are masked; everything else must
+/// match byte for byte.
+/// `RETRAIN_UPDATE_SNAPSHOT=1 cargo test status_renders` rewrites the file for review.
+#[test]
+fn status_renders_the_reviewed_snapshot() {
+    let case = Case::new()
+        .config(&format!(
+            "symbols:\n  - symbol: SYNTH\n    interval: 5m\n    regimes: [trending, volatile]\n\
+             training:\n  search:\n    max_trials: 2\n{OPEN_GATES}"
+        ))
+        .with_sample();
+    case.run(["run"]).assert_exit(0);
+    case.run([
+        "queue",
+        "add",
+        "--symbol",
+        "SYNTH",
+        "--regime",
+        "sideways",
+        "--priority",
+        "high",
+        "--reason",
+        "snapshot",
+    ])
+    .assert_exit(0);
+    let out = case.run(["status"]).assert_exit(0).stdout.clone();
+    let today = chrono::Utc::now().format("%Y-%m-%d").to_string();
+    let masked: String = out
+        .lines()
+        .map(|line| {
+            let mut line = line.to_string();
+            while let Some(at) = line.find(&today) {
+                line.replace_range(at..at + 16, "<wall clock>    ");
+            }
+            if let Some(at) = line.find(" s on average") {
+                let start = line[..at].rfind(' ').unwrap() + 1;
+                line.replace_range(start..at, "<seconds>");
+            }
+            if let Some(at) = line.find(" MB)") {
+                let start = line[..at].rfind('(').unwrap() + 1;
+                line.replace_range(start..at + 3, "<size>");
+            }
+            format!("{line}\n")
+        })
+        .collect();
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/status.txt");
+    if std::env::var_os("RETRAIN_UPDATE_SNAPSHOT").is_some() {
+        std::fs::write(&path, &masked).unwrap();
+    }
+    let reviewed = std::fs::read_to_string(&path).expect("tests/fixtures/status.txt");
+    assert_eq!(masked, reviewed, "status changed; review it and update the snapshot");
+}
