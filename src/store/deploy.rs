@@ -60,11 +60,6 @@ pub enum CanaryEnd {
 }
 
 impl Store {
-    /// The id of the production version of (symbol, regime), if any.
-    pub fn production_id(&self, symbol: &str, regime: &str) -> anyhow::Result<Option<i64>> {
-        production_id(&self.conn, symbol, regime)
-    }
-
     /// Time of the last deployment row of (symbol, regime).
     pub fn last_deployment_at(&self, symbol: &str, regime: &str) -> anyhow::Result<Option<i64>> {
         Ok(self.conn.query_row(
