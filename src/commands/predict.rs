@@ -6,7 +6,7 @@ use serde_json::json;
 use super::{existing_store, interval_or_default, load_artifact};
 use crate::candles::time::{format_minute, format_rfc3339, now_millis};
 use crate::cli::PredictArgs;
-use crate::config::{PositionMode, Resolved};
+use crate::config::Resolved;
 use crate::deploy::canary::{self, Arm};
 use crate::error::{Failure, code};
 use crate::evaluation::backtest::{self, Rules};
@@ -85,7 +85,6 @@ pub fn run(resolved: &Resolved, args: &PredictArgs) -> anyhow::Result<u8> {
         entry_close: last.close,
         horizon_bars: loaded.manifest.label.horizon_bars as i64,
         cost_per_side: rules.cost_per_side,
-        long_short: settings.evaluation.position == PositionMode::LongShort,
         created_at: now_millis(),
     })?;
     // An earlier predict of the same bar recorded what it said then; that stands.

@@ -84,15 +84,7 @@ mod tests {
     use super::*;
 
     fn pending(id: i64, open_time: i64, position: i8, entry_close: f64) -> Pending {
-        Pending {
-            id,
-            open_time,
-            position,
-            entry_close,
-            horizon_bars: 3,
-            cost_per_side: 0.001,
-            long_short: false,
-        }
+        Pending { id, open_time, position, entry_close, horizon_bars: 3, cost_per_side: 0.001 }
     }
 
     #[test]

@@ -224,7 +224,6 @@ pub const MIGRATIONS: &[Migration] = &[
                 entry_close     REAL    NOT NULL,
                 horizon_bars    INTEGER NOT NULL,
                 cost_per_side   REAL    NOT NULL,
-                long_short      INTEGER NOT NULL,
                 created_at      INTEGER NOT NULL,
                 resolved_at     INTEGER,
                 market_return   REAL,

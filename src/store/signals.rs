@@ -20,7 +20,6 @@ pub struct NewSignal {
     pub entry_close: f64,
     pub horizon_bars: i64,
     pub cost_per_side: f64,
-    pub long_short: bool,
     pub created_at: i64,
 }
 
@@ -33,7 +32,6 @@ pub struct Pending {
     pub entry_close: f64,
     pub horizon_bars: i64,
     pub cost_per_side: f64,
-    pub long_short: bool,
 }
 
 /// How a signal turned out.
@@ -74,8 +72,8 @@ impl Store {
     pub fn insert_signal(&mut self, s: &NewSignal) -> anyhow::Result<(i64, f64, i8, bool)> {
         let inserted = self.conn.execute(
             "INSERT INTO signals (symbol, interval, regime, open_time, version_id, ab_test_id, arm, probability,
-                 position, entry_close, horizon_bars, cost_per_side, long_short, created_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
+                 position, entry_close, horizon_bars, cost_per_side, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
              ON CONFLICT (version_id, open_time) DO NOTHING",
             params![
                 s.symbol,
@@ -90,7 +88,6 @@ impl Store {
                 s.entry_close,
                 s.horizon_bars,
                 s.cost_per_side,
-                s.long_short,
                 s.created_at
             ],
         )?;
@@ -126,7 +123,7 @@ impl Store {
     /// Unresolved signals of a series, oldest first.
     pub fn pending_signals(&self, symbol: &str, interval: &str) -> anyhow::Result<Vec<Pending>> {
         let mut statement = self.conn.prepare_cached(
-            "SELECT id, open_time, position, entry_close, horizon_bars, cost_per_side, long_short FROM signals
+            "SELECT id, open_time, position, entry_close, horizon_bars, cost_per_side FROM signals
              WHERE symbol = ?1 AND interval = ?2 AND resolved_at IS NULL ORDER BY open_time, id",
         )?;
         let rows = statement.query_map(params![symbol, interval], |r| {
@@ -137,7 +134,6 @@ impl Store {
                 entry_close: r.get(3)?,
                 horizon_bars: r.get(4)?,
                 cost_per_side: r.get(5)?,
-                long_short: r.get(6)?,
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
