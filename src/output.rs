@@ -14,9 +14,87 @@ pub fn stderr_is_terminal() -> bool {
     std::io::stderr().is_terminal()
 }
 
-/// Whether colour may be used on stdout: a terminal, and NO_COLOR unset.
+/// Whether colour may be used on stdout: never with `NO_COLOR` set (non-empty), always
+/// with `CLICOLOR_FORCE` set (not `0`), else on a terminal that is not `TERM=dumb`.
 pub fn colour_on_stdout() -> bool {
-    std::io::stdout().is_terminal() && std::env::var_os(env_vars::NO_COLOR).is_none()
+    let value = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty());
+    if value(env_vars::NO_COLOR).is_some() {
+        return false;
+    }
+    if value(env_vars::CLICOLOR_FORCE).is_some_and(|v| v != "0") {
+        return true;
+    }
+    std::io::stdout().is_terminal() && std::env::var_os("TERM").is_none_or(|t| t != "dumb")
+}
+
+/// ANSI colours for stdout, or none: every method returns the text unchanged when off.
+#[derive(Debug, Clone, Copy)]
+pub struct Paint {
+    pub on: bool,
+}
+
+impl Paint {
+    pub fn stdout() -> Paint {
+        Paint { on: colour_on_stdout() }
+    }
+
+    fn wrap(self, code: &str, text: &str) -> String {
+        if self.on && !text.is_empty() { format!("\x1b[{code}m{text}\x1b[0m") } else { text.to_string() }
+    }
+
+    pub fn red(self, text: &str) -> String {
+        self.wrap("31", text)
+    }
+
+    pub fn bold_red(self, text: &str) -> String {
+        self.wrap("1;31", text)
+    }
+
+    pub fn green(self, text: &str) -> String {
+        self.wrap("32", text)
+    }
+
+    pub fn yellow(self, text: &str) -> String {
+        self.wrap("33", text)
+    }
+
+    pub fn bold(self, text: &str) -> String {
+        self.wrap("1", text)
+    }
+
+    pub fn dim(self, text: &str) -> String {
+        self.wrap("2", text)
+    }
+
+    /// A drift or alert severity in its colour: critical bold red, high red, medium
+    /// yellow, anything else as it is.
+    pub fn severity(self, severity: &str, text: &str) -> String {
+        match severity {
+            "critical" => self.bold_red(text),
+            "high" => self.red(text),
+            "medium" => self.yellow(text),
+            _ => text.to_string(),
+        }
+    }
+}
+
+/// The width of `text` on a terminal: its characters, less ANSI escape sequences.
+pub fn visible_width(text: &str) -> usize {
+    let mut width = 0;
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c == '\x1b' {
+            // CSI: ESC [ parameters, then one final byte in @..~.
+            for c in chars.by_ref() {
+                if ('@'..='~').contains(&c) && c != '[' {
+                    break;
+                }
+            }
+        } else {
+            width += 1;
+        }
+    }
+    width
 }
 
 /// A byte-count progress bar on stderr for work of `len` bytes, drawn only on a terminal
@@ -51,20 +129,19 @@ impl Table {
 
     pub fn render(&self) -> String {
         let columns = self.header.len();
-        let mut widths: Vec<usize> = self.header.iter().map(|h| h.chars().count()).collect();
+        let mut widths: Vec<usize> = self.header.iter().map(|h| visible_width(h)).collect();
         for row in &self.rows {
             for (width, cell) in widths.iter_mut().zip(row) {
-                *width = (*width).max(cell.chars().count());
+                *width = (*width).max(visible_width(cell));
             }
         }
         let mut out = String::new();
         for row in std::iter::once(&self.header).chain(&self.rows) {
             let mut line = String::new();
             for (i, cell) in row.iter().enumerate().take(columns) {
+                line.push_str(cell);
                 if i + 1 < columns {
-                    line.push_str(&format!("{cell:<width$}  ", width = widths[i]));
-                } else {
-                    line.push_str(cell);
+                    line.push_str(&" ".repeat(widths[i] - visible_width(cell) + 2));
                 }
             }
             out.push_str(line.trim_end());
@@ -122,6 +199,17 @@ mod tests {
         table.row(vec!["BTCUSDT".into(), "45031".into(), "ok".into()]);
         table.row(vec!["X".into(), "1".into(), "".into()]);
         assert_eq!(table.render(), "SYMBOL   N      NOTE\nBTCUSDT  45031  ok\nX        1\n");
+    }
+
+    #[test]
+    fn coloured_cells_align_as_their_visible_text() {
+        let paint = Paint { on: true };
+        let mut table = Table::new(["A", "B"]);
+        table.row(vec![paint.red("high"), "x".into()]);
+        table.row(vec!["critical".into(), "y".into()]);
+        assert_eq!(table.render(), "A         B\n\x1b[31mhigh\x1b[0m      x\ncritical  y\n");
+        assert_eq!(visible_width(&paint.bold_red("▁▅█")), 3);
+        assert_eq!(Paint { on: false }.red("high"), "high");
     }
 
     #[test]

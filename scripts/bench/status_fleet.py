@@ -8,7 +8,9 @@
 
 The rows are plausible but synthetic (artifacts are not written: status never loads
 them). Each symbol has one candle, and each production version has a stored backtest
-and drift report of that candle, as `run` leaves them.
+and drift report of that candle, as `run` leaves them. Every signal was served by a
+production version after its promotion (a week of 5m bars each), so that the live win
+rates have their whole history to read; the first jobs of each model made its versions.
 """
 import json
 import random
@@ -36,7 +38,8 @@ record = lambda f1: json.dumps({"classification": {"rows": 500, "accuracy": 0.6,
     "trading": {"bars": 2000, "total_return": 0.01, "annual_return": 0.1, "sharpe": 1.0, "sortino": 1.2,
     "max_drawdown": 0.05, "calmar": 2.0, "trades": 40, "win_rate": 0.5, "profit_factor": 1.3,
     "average_trade": 0.001, "exposure": 0.3, "consistency": 0.6, "hit_rate": 0.55}})
-last_bar = T0 + 10_000 * BAR
+PROMOTED = T0 + (VERSIONS - 1) * 86_400_000  # when each model's production version went live
+last_bar = PROMOTED + (SIGNALS + 100) * BAR
 for s in SYMBOLS:
     db.execute("INSERT INTO candles VALUES (?, '5m', ?, 1, 1, 1, 1, 1)", (s, last_bar))
 run_ids = []
@@ -64,7 +67,7 @@ for s in SYMBOLS:
                        " VALUES (?, 'test', 4, 5, 500, ?, ?)", (parent, record(0.5 + random.random() * 0.1), created))
         db.execute("INSERT INTO version_counters VALUES (?, ?, ?)", (s, regime, VERSIONS))
         production = ids[VERSIONS - 2]
-        for v in range(1, VERSIONS - 1):
+        for v in range(1, VERSIONS):
             db.execute("INSERT INTO deployments (symbol, regime, action, from_version_id, to_version_id, reason, forced,"
                        " actor, created_at) VALUES (?, ?, 'promote', ?, ?, 'every gate passed', 0, 'run', ?)",
                        (s, regime, ids[v - 2] if v > 1 else None, ids[v - 1], T0 + v * 86_400_000))
@@ -74,22 +77,22 @@ for s in SYMBOLS:
                    " share_drifted, dataset_drift, severity, created_at) VALUES (?, ?, ?, 500, 3, 0.1, 0, 'low', ?)",
                    (production, last_bar - 2000 * BAR, last_bar, T0))
         for i in range(SIGNALS):
-            t = T0 + i * BAR
+            t = PROMOTED + i * BAR
             win = random.random() < 0.5
             signal_rows.append((s, regime, t, production, random.random(), 1, 1.0, t + 3_600_000,
                                 0.001 if win else -0.001, int(win)))
         for j in range(JOBS):
-            job_rows.append((s, regime, random.choice(run_ids), T0 + j * 3_600_000))
+            job_rows.append((s, regime, random.choice(run_ids), T0 + j * 3_600_000, ids[j] if j < VERSIONS else None))
     db.executemany(
         "INSERT INTO signals (symbol, interval, regime, open_time, version_id, probability, position, entry_close,"
-        " horizon_bars, cost_per_side, long_short, created_at, resolved_at, market_return, realised_return, win)"
-        " VALUES (?, '5m', ?, ?, ?, ?, ?, ?, 12, 0.0007, 0, ?, ?, 0.0, ?, ?)",
+        " horizon_bars, cost_per_side, created_at, resolved_at, market_return, realised_return, win)"
+        " VALUES (?, '5m', ?, ?, ?, ?, ?, ?, 12, 0.0007, ?, ?, 0.0, ?, ?)",
         [(a, b, c, d, e, f, g, c + 1, h, i, k) for (a, b, c, d, e, f, g, h, i, k) in signal_rows])
     signal_rows.clear()
 db.executemany(
     "INSERT INTO jobs (symbol, regime, trigger, reason, priority, status, requested_at, run_id, started_at,"
-    " finished_at, seconds) VALUES (?, ?, 'schedule', 'due', 'medium', 'succeeded', ?, ?, ?, ?, 4.2)",
-    [(s, r, t, run, t, t + 4200) for (s, r, run, t) in job_rows])
+    " finished_at, seconds, version_id) VALUES (?, ?, 'schedule', 'due', 'medium', 'succeeded', ?, ?, ?, ?, 4.2, ?)",
+    [(s, r, t, run, t, t + 4200, v) for (s, r, run, t, v) in job_rows])
 db.commit()
 counts = {t: db.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0] for t in ["model_versions", "signals", "jobs", "deployments"]}
 print(counts)

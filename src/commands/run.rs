@@ -14,7 +14,6 @@ use crate::candles::Interval;
 use crate::candles::time::{TimeParser, format_minute, format_rfc3339, now_millis, set_clock};
 use crate::cli::{CollectArgs, Format, RunArgs, Source};
 use crate::config::{Regime, Resolved, Severity, SymbolSource};
-use crate::deploy::signals;
 use crate::error::{Failure, code};
 use crate::evaluation::score::Requested;
 use crate::evaluation::{self, Record};
@@ -233,7 +232,7 @@ pub(super) struct Assessed {
     pub facts: Facts,
     pub fired: Vec<Trigger>,
     pub held: Vec<String>,
-    /// Its versions, newest first.
+    /// Its production, canary and candidate versions, newest first.
     pub versions: Vec<VersionRow>,
 }
 
@@ -305,16 +304,25 @@ pub(super) fn assess(
         }
     }
     let mut regime_rows: BTreeMap<(String, String), BTreeMap<Regime, usize>> = BTreeMap::new();
+    let mut last_bars: BTreeMap<(String, Interval), Option<i64>> = BTreeMap::new();
     let mut assessed = Vec::new();
     for (symbol, regime, interval) in models {
         let name = format!("{symbol} {regime}");
-        let versions = store.versions(&symbol, Some(regime))?;
+        let versions = store.active_versions(&symbol, regime)?;
         let production = versions.iter().find(|v| v.status == "production").cloned();
-        let last_bar = store.last_open_time(&symbol, interval)?;
+        let last_bar = match last_bars.get(&(symbol.clone(), interval)) {
+            Some(bar) => *bar,
+            None => {
+                let bar = store.last_open_time(&symbol, interval)?;
+                last_bars.insert((symbol.clone(), interval), bar);
+                bar
+            }
+        };
+        let last_job = store.last_job_at(&symbol, regime.as_str())?;
         let mut facts = Facts {
             has_production: production.is_some(),
             schedule_due: schedule_due(resolved, &format!("{symbol}/{regime}"), previous, now),
-            hours_since_job: store.last_job_at(&symbol, regime.as_str())?.map(|t| (now - t) as f64 / HOUR_MS),
+            hours_since_job: last_job.map(|t| (now - t) as f64 / HOUR_MS),
             queued: queued
                 .iter()
                 .filter(|q| q.symbol == symbol && q.regime == regime.as_str())
@@ -346,18 +354,12 @@ pub(super) fn assess(
         }
         if let (Some(p), Some(last_bar)) = (&production, last_bar) {
             facts.production_age_days = Some((now - p.created_at) as f64 / (24.0 * HOUR_MS));
-            let promoted_at = store
-                .deployments(Some(&symbol), Some(regime.as_str()))?
-                .iter()
-                .rev()
-                .find(|d| d.to_version == Some(p.version) && d.from_version != d.to_version)
-                .map_or(p.created_at, |d| d.created_at);
-            let live = signals::summary(&store.outcomes(p.id, promoted_at, None)?);
+            let promoted_at = store.promoted_at(&symbol, regime.as_str(), p.id)?.unwrap_or(p.created_at);
+            let live = store.live_summary(p.id, promoted_at, settings.triggers.live_window as usize)?;
             facts.live = Some((live.signals, live.win_rate));
             // Decay and drift count once per measurement: only one taken after the model's
             // last job (new candles since), so that a drift retraining cannot fix does not
             // retrain it every run.
-            let last_job = store.last_job_at(&symbol, regime.as_str())?;
             let fresh = |at: i64| last_job.is_none_or(|job| at > job);
             match measure_production(resolved, store, p, last_bar, now, mode) {
                 Ok(m) => {

@@ -8,7 +8,7 @@ use crate::cli::StatusArgs;
 use crate::config::{Regime, Resolved, SearchMetric};
 use crate::error::code;
 use crate::evaluation::Record;
-use crate::output::Table;
+use crate::output::{Paint, Table};
 use crate::store::Store;
 
 pub fn run(resolved: &Resolved, args: &StatusArgs) -> anyhow::Result<u8> {
@@ -54,14 +54,15 @@ pub fn run(resolved: &Resolved, args: &StatusArgs) -> anyhow::Result<u8> {
             .iter()
             .map(|(symbol, count, last)| json!({"symbol": symbol, "count": count, "last_closed_at": format_rfc3339(*last)}))
             .collect();
-        let (finished, succeeded, average) = store.job_totals(None)?;
+        let recent = resolved.settings.status.recent_jobs as usize;
+        let (finished, succeeded, average) = store.job_totals(None, recent)?;
         let doc = json!({
             "database": store.path().display().to_string(),
             "models": models,
             "queue": store.jobs(Some("queued"))?.iter().map(|j| json!({"id": j.id, "symbol": j.symbol, "regime": j.regime, "priority": j.priority, "reason": j.reason})).collect::<Vec<_>>(),
             "running": store.running_jobs()?.iter().map(|j| json!({"id": j.id, "symbol": j.symbol, "regime": j.regime, "trigger": j.trigger, "stage": j.stage})).collect::<Vec<_>>(),
-            "jobs": {"finished": finished, "succeeded": succeeded, "average_seconds": average,
-                     "average_improvement": store.average_improvement(metric_path(resolved.settings.evaluation.metric))?},
+            "jobs": {"recent": recent, "finished": finished, "succeeded": succeeded, "average_seconds": average,
+                     "average_improvement": store.average_improvement(metric_path(resolved.settings.evaluation.metric), recent)?},
             "open_alerts": alert_counts(&store)?,
             "health": {"problems": problems(resolved, &store)?, "last_successful_run": store.last_successful_run()?.map(|(_, at)| format_rfc3339(at))},
             "series": series,
@@ -71,12 +72,13 @@ pub fn run(resolved: &Resolved, args: &StatusArgs) -> anyhow::Result<u8> {
         return Ok(code::OK);
     }
 
-    print_models(&models, now);
-    print_sections(resolved, &store)?;
+    let paint = Paint::stdout();
+    print_models(resolved, &models, now, paint);
+    print_sections(resolved, &store, paint)?;
     if series.is_empty() {
         println!("no candles yet: add some with `retrain collect --symbol S --interval I --file PATH`");
     } else {
-        println!("DATA");
+        println!("{}", paint.bold("DATA"));
         let mut table =
             Table::new(["SYMBOL", "INTERVAL", "CANDLES", "FIRST", "LAST", "GAPS", "MISSING", "LAST COLLECT"]);
         for s in &series {
@@ -168,13 +170,13 @@ fn alert_counts(store: &Store) -> anyhow::Result<serde_json::Value> {
     )
 }
 
-fn print_models(models: &[ModelRow], now: i64) {
+fn print_models(resolved: &Resolved, models: &[ModelRow], now: i64, paint: Paint) {
     if models.is_empty() {
         println!("no models configured: list the markets to keep fresh under `symbols:` in config.yaml");
         println!();
         return;
     }
-    let symbols = crate::output::colour_on_stdout();
+    let triggers = &resolved.settings.triggers;
     let metric = models.first().map_or("F1".to_string(), |m| m.metric.to_uppercase());
     let mut table = Table::new([
         "MODEL",
@@ -195,23 +197,39 @@ fn print_models(models: &[ModelRow], now: i64) {
             _ => "-".into(),
         };
         let last_job = m.last_job.as_ref().map_or("-".to_string(), |j| {
-            let failed = if j.status == "failed" { " FAILED" } else { "" };
+            let failed = if j.status == "failed" { paint.red(" FAILED") } else { String::new() };
             format!("{} {}{failed}", age((now - j.at) as f64 / 86_400_000.0), j.trigger)
         });
-        let test = match (m.test_history.last(), &m.trend) {
-            (Some(v), Some(t)) if symbols => format!("{v:.3} {} {t}", m.sparkline),
+        let test = match (m.test_history.last(), m.trend.as_deref()) {
+            (Some(v), Some(t)) if paint.on => {
+                let t = match t {
+                    "improving" => paint.green(t),
+                    "declining" => paint.red(t),
+                    _ => t.to_string(),
+                };
+                format!("{v:.3} {} {t}", m.sparkline)
+            }
             (Some(v), Some(t)) => format!("{v:.3} {t}"),
             (Some(v), None) => format!("{v:.3}"),
             _ => "-".into(),
         };
         let live = match m.live_win_rate {
-            Some(r) => format!("{:.0}% of {}", 100.0 * r, m.live_signals),
+            Some(r) => {
+                let text = format!("{:.0}% of {}", 100.0 * r, m.live_signals);
+                let poor = m.live_signals >= triggers.min_signals as usize && r < triggers.min_win_rate;
+                if poor { paint.red(&text) } else { text }
+            }
             None if m.live_signals > 0 => format!("no trade in {}", m.live_signals),
             None => "-".into(),
         };
         let drift = m.drift.as_ref().map_or("-".to_string(), |d| {
-            format!("{} {}", d.severity, age((now - d.at) as f64 / 86_400_000.0))
+            paint
+                .severity(&d.severity, &format!("{} {}", d.severity, age((now - d.at) as f64 / 86_400_000.0)))
         });
+        let needs = m.needs_retrain.as_deref().map_or_else(
+            || paint.dim("no"),
+            |reason| if reason.contains("(urgent)") { paint.red(reason) } else { paint.yellow(reason) },
+        );
         table.row(vec![
             format!("{} {}", m.symbol, m.regime),
             m.production.map_or("-".into(), |v| format!("v{v}")),
@@ -222,23 +240,24 @@ fn print_models(models: &[ModelRow], now: i64) {
             live,
             drift,
             minute(m.next_scheduled),
-            m.needs_retrain.clone().unwrap_or_else(|| "no".into()),
+            needs,
         ]);
     }
     print!("{}", table.render());
     println!();
 }
 
-fn print_sections(resolved: &Resolved, store: &Store) -> anyhow::Result<()> {
+fn print_sections(resolved: &Resolved, store: &Store, paint: Paint) -> anyhow::Result<()> {
+    let recent = resolved.settings.status.recent_jobs as usize;
     let queued = store.jobs(Some("queued"))?;
     if !queued.is_empty() {
-        println!("QUEUE");
+        println!("{}", paint.bold("QUEUE"));
         for j in &queued {
             println!("  {} {} {} ({}): {}", j.id, j.symbol, j.regime, j.priority, j.reason);
         }
     }
     for j in store.running_jobs()? {
-        let (_, _, average) = store.job_totals(Some((&j.symbol, &j.regime)))?;
+        let (_, _, average) = store.job_totals(Some((&j.symbol, &j.regime)), recent)?;
         let elapsed = (wall_millis() - j.run_started_at) as f64 / 1000.0;
         let eta = match average {
             Some(a) if a > elapsed => format!(", about {:.0} s left (usually {a:.0} s)", a - elapsed),
@@ -246,7 +265,8 @@ fn print_sections(resolved: &Resolved, store: &Store) -> anyhow::Result<()> {
             None => String::new(),
         };
         println!(
-            "RUNNING job {} {} {} ({}): {}{eta}",
+            "{} job {} {} {} ({}): {}{eta}",
+            paint.bold("RUNNING"),
             j.id,
             j.symbol,
             j.regime,
@@ -254,13 +274,17 @@ fn print_sections(resolved: &Resolved, store: &Store) -> anyhow::Result<()> {
             j.stage.as_deref().unwrap_or("starting")
         );
     }
-    let (finished, succeeded, average) = store.job_totals(None)?;
+    let (finished, succeeded, average) = store.job_totals(None, recent)?;
     if finished > 0 {
         let metric = resolved.settings.evaluation.metric;
-        let improvement = store.average_improvement(metric_path(metric))?;
+        let improvement = store.average_improvement(metric_path(metric), recent)?;
+        let rate = format!("{:.0}% succeeded", 100.0 * succeeded as f64 / finished as f64);
+        let which =
+            if finished as usize >= recent { format!(" (the newest {recent})") } else { String::new() };
         println!(
-            "JOBS {finished} finished, {:.0}% succeeded, {} on average, {} {} per retrain against the parent version",
-            100.0 * succeeded as f64 / finished as f64,
+            "{} {finished} finished{which}, {}, {} on average, {} {} per retrain against the parent version",
+            paint.bold("JOBS"),
+            if succeeded < finished { paint.yellow(&rate) } else { rate },
             average.map_or("-".to_string(), |a| format!("{a:.1} s")),
             improvement.map_or("-".to_string(), |d| format!("{d:+.4}")),
             metric.as_str()
@@ -268,9 +292,14 @@ fn print_sections(resolved: &Resolved, store: &Store) -> anyhow::Result<()> {
     }
     let open = store.alerts(false)?;
     if !open.is_empty() {
-        let count = |s: &str| open.iter().filter(|a| a.severity == s).count();
+        let count = |s: &str| {
+            let n = open.iter().filter(|a| a.severity == s).count();
+            let text = format!("{n} {s}");
+            if n > 0 { paint.severity(s, &text) } else { text }
+        };
         println!(
-            "ALERTS {} open: {} critical, {} high, {} medium, {} low (`retrain alerts`)",
+            "{} {} open: {}, {}, {}, {} (`retrain alerts`)",
+            paint.bold("ALERTS"),
             open.len(),
             count("critical"),
             count("high"),
@@ -284,18 +313,25 @@ fn print_sections(resolved: &Resolved, store: &Store) -> anyhow::Result<()> {
         Some((pid, started)) if crate::lock::pid_alive(*pid) => {
             format!("run pid {pid} working since {}", format_minute(*started))
         }
-        Some((pid, started)) => format!(
+        Some((pid, started)) => paint.yellow(&format!(
             "the run of pid {pid} started {} died without finishing; the next run marks its job abandoned",
             format_minute(*started)
-        ),
+        )),
         None => "no run is working".into(),
     };
     let health = problems(resolved, store)?;
+    // A tick or a cross on a terminal only: plain text stays plain words.
+    let verdict = match (health.is_empty(), paint.on) {
+        (true, true) => paint.green("✔ healthy"),
+        (true, false) => "healthy".to_string(),
+        (false, true) => paint.red(&format!("✘ {}", health.join("; "))),
+        (false, false) => health.join("; "),
+    };
     println!(
-        "HEALTH {} ({:.1} MB), {holder}, {}",
+        "{} {} ({:.1} MB), {holder}, {verdict}",
+        paint.bold("HEALTH"),
         store.path().display(),
-        size as f64 / 1e6,
-        if health.is_empty() { "healthy".to_string() } else { health.join("; ") }
+        size as f64 / 1e6
     );
     println!();
     Ok(())
@@ -486,9 +522,17 @@ fn prometheus(resolved: &Resolved, store: &Store, models: &[ModelRow]) -> anyhow
             })
             .collect(),
     );
-    let (finished, succeeded, _) = store.job_totals(None)?;
-    gauge("jobs_finished", "Jobs of run that finished.", vec![(String::new(), finished as f64)]);
-    gauge("jobs_succeeded", "Jobs of run that succeeded.", vec![(String::new(), succeeded as f64)]);
+    let (finished, succeeded, _) = store.job_totals(None, resolved.settings.status.recent_jobs as usize)?;
+    gauge(
+        "jobs_finished",
+        "Finished jobs among the newest status.recent_jobs.",
+        vec![(String::new(), finished as f64)],
+    );
+    gauge(
+        "jobs_succeeded",
+        "Succeeded jobs among the newest status.recent_jobs.",
+        vec![(String::new(), succeeded as f64)],
+    );
     if let Some((_, at)) = store.last_successful_run()? {
         gauge(
             "last_successful_run_timestamp_seconds",

@@ -513,6 +513,10 @@ pub struct TriggerSettings {
     /// Live win rate below this, after `min_signals` resolved signals, triggers a retrain.
     pub min_win_rate: f64,
     pub min_signals: u32,
+    /// The live win rate is over the production version's newest this many resolved
+    /// signals since its promotion: recent enough to show a model that turned bad, and
+    /// read without walking the version's whole history.
+    pub live_window: u32,
     /// Relative drop of the production metric from its test value that triggers a retrain.
     pub performance_decay: f64,
     /// Drift at or above this severity triggers a retrain.
@@ -528,6 +532,7 @@ impl Default for TriggerSettings {
         TriggerSettings {
             min_win_rate: 0.45,
             min_signals: 20,
+            live_window: 100,
             performance_decay: 0.10,
             drift_severity: Severity::High,
             max_age_days: 30.0,
@@ -631,10 +636,13 @@ impl Default for NotificationSettings {
 pub struct StatusSettings {
     /// `status --check` fails when the last successful run is older than this.
     pub max_run_age_hours: f64,
+    /// The newest this many finished jobs make the success rate, durations and average
+    /// improvement `status` shows.
+    pub recent_jobs: u32,
 }
 
 impl Default for StatusSettings {
     fn default() -> Self {
-        StatusSettings { max_run_age_hours: 26.0 }
+        StatusSettings { max_run_age_hours: 26.0, recent_jobs: 1_000 }
     }
 }

@@ -211,6 +211,7 @@ pub(super) fn validate(s: &Settings) -> Result<(), String> {
     let tr = &s.triggers;
     share("triggers.min_win_rate", tr.min_win_rate)?;
     at_least("triggers.min_signals", tr.min_signals, 1)?;
+    at_least("triggers.live_window", tr.live_window, tr.min_signals)?;
     positive("triggers.performance_decay", tr.performance_decay)?;
     positive("triggers.max_age_days", tr.max_age_days)?;
     at_least("triggers.min_initial_rows", tr.min_initial_rows, 1)?;
@@ -257,5 +258,6 @@ pub(super) fn validate(s: &Settings) -> Result<(), String> {
     check(n.retries <= 5, "notifications.retries", "an integer from 0 to 5", n.retries)?;
 
     positive("status.max_run_age_hours", s.status.max_run_age_hours)?;
+    at_least("status.recent_jobs", s.status.recent_jobs, 1)?;
     Ok(())
 }

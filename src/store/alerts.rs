@@ -130,7 +130,6 @@ impl Store {
     /// The newest run that finished with no failed job: (its clock, when it ended).
     pub fn last_successful_run(&self) -> anyhow::Result<Option<(i64, i64)>> {
         Ok(self
-            .conn
             .query_row(
                 "SELECT r.now, r.finished_at FROM runs r WHERE r.status = 'finished' AND r.dry_run = 0
                  AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.run_id = r.id AND j.status = 'failed')

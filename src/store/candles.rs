@@ -130,7 +130,7 @@ impl Store {
 
     /// The open time of the newest stored candle of a series.
     pub fn last_open_time(&self, symbol: &str, interval: Interval) -> anyhow::Result<Option<i64>> {
-        Ok(self.conn.query_row(
+        Ok(self.query_row(
             "SELECT MAX(open_time) FROM candles WHERE symbol = ?1 AND interval = ?2",
             params![symbol, interval.to_string()],
             |row| row.get(0),
@@ -139,7 +139,7 @@ impl Store {
 
     /// How many candles a series has.
     pub fn candle_count(&self, symbol: &str, interval: Interval) -> anyhow::Result<usize> {
-        let n: i64 = self.conn.query_row(
+        let n: i64 = self.query_row(
             "SELECT COUNT(*) FROM candles WHERE symbol = ?1 AND interval = ?2",
             params![symbol, interval.to_string()],
             |row| row.get(0),
@@ -176,7 +176,7 @@ impl Store {
         for row in rows {
             let (symbol, interval, count, first, last) = row?;
             let step = interval.parse::<Interval>().map_or(i64::MAX, Interval::millis);
-            let (gaps, missing): (i64, i64) = self.conn.query_row(
+            let (gaps, missing): (i64, i64) = self.query_row(
                 "SELECT COUNT(*), COALESCE(SUM(step / ?3 - 1), 0) FROM (
                      SELECT open_time - LAG(open_time) OVER (ORDER BY open_time) AS step
                      FROM candles WHERE symbol = ?1 AND interval = ?2
@@ -185,7 +185,6 @@ impl Store {
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )?;
             let last_collect = self
-                .conn
                 .query_row(
                     "SELECT finished_at, source, inserted, updated, quality_score FROM collects
                      WHERE symbol = ?1 AND interval = ?2 ORDER BY id DESC LIMIT 1",

@@ -62,7 +62,7 @@ pub enum CanaryEnd {
 impl Store {
     /// Time of the last deployment row of (symbol, regime).
     pub fn last_deployment_at(&self, symbol: &str, regime: &str) -> anyhow::Result<Option<i64>> {
-        Ok(self.conn.query_row(
+        Ok(self.query_row(
             "SELECT MAX(created_at) FROM deployments WHERE symbol = ?1 AND regime = ?2",
             params![symbol, regime],
             |r| r.get(0),
@@ -192,6 +192,20 @@ impl Store {
         running_test(&self.conn, symbol, regime)
     }
 
+    /// When a version last became production: the newest deployment to it from another
+    /// version (or from none), if any.
+    pub fn promoted_at(&self, symbol: &str, regime: &str, version_id: i64) -> anyhow::Result<Option<i64>> {
+        Ok(self
+            .query_row(
+                "SELECT created_at FROM deployments
+                 WHERE symbol = ?1 AND regime = ?2 AND to_version_id = ?3 AND from_version_id IS NOT ?3
+                 ORDER BY id DESC LIMIT 1",
+                params![symbol, regime, version_id],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
     /// Deployment rows in the order they were written; `None` filters match everything.
     pub fn deployments(
         &self,
@@ -248,22 +262,21 @@ fn production_id(conn: &rusqlite::Connection, symbol: &str, regime: &str) -> any
 
 fn running_test(conn: &rusqlite::Connection, symbol: &str, regime: &str) -> anyhow::Result<Option<AbTest>> {
     Ok(conn
-        .query_row(
+        .prepare_cached(
             "SELECT id, symbol, regime, champion_id, challenger_id, traffic_split, started_at FROM ab_tests
              WHERE symbol = ?1 AND regime = ?2 AND ended_at IS NULL",
-            params![symbol, regime],
-            |r| {
-                Ok(AbTest {
-                    id: r.get(0)?,
-                    symbol: r.get(1)?,
-                    regime: r.get(2)?,
-                    champion_id: r.get(3)?,
-                    challenger_id: r.get(4)?,
-                    traffic_split: r.get(5)?,
-                    started_at: r.get(6)?,
-                })
-            },
-        )
+        )?
+        .query_row(params![symbol, regime], |r| {
+            Ok(AbTest {
+                id: r.get(0)?,
+                symbol: r.get(1)?,
+                regime: r.get(2)?,
+                champion_id: r.get(3)?,
+                challenger_id: r.get(4)?,
+                traffic_split: r.get(5)?,
+                started_at: r.get(6)?,
+            })
+        })
         .optional()?)
 }
 

@@ -110,7 +110,7 @@ impl Store {
     /// The clock of the last run that finished (besides `except`): schedules are due
     /// after it, so slots of a killed run are caught up by the next.
     pub fn previous_run_now(&self, except: Option<i64>) -> anyhow::Result<Option<i64>> {
-        Ok(self.conn.query_row(
+        Ok(self.query_row(
             "SELECT MAX(now) FROM runs WHERE dry_run = 0 AND status = 'finished' AND (?1 IS NULL OR id != ?1)",
             [except],
             |r| r.get(0),
@@ -209,27 +209,30 @@ impl Store {
     }
 
     /// The mean change of a test metric (a JSON path into the test evaluation) from the
-    /// parent version to the version a succeeded job produced.
-    pub fn average_improvement(&self, path: &str) -> anyhow::Result<Option<f64>> {
-        Ok(self.conn.query_row(
-            "SELECT AVG(json_extract(c.metrics, ?1) - json_extract(p.metrics, ?1)) FROM jobs j
+    /// parent version to the version a succeeded job produced, over the newest `recent`
+    /// finished jobs.
+    pub fn average_improvement(&self, path: &str, recent: usize) -> anyhow::Result<Option<f64>> {
+        Ok(self.query_row(
+            "SELECT AVG(json_extract(c.metrics, ?1) - json_extract(p.metrics, ?1))
+             FROM (SELECT version_id FROM jobs WHERE +status IN ('succeeded', 'failed') ORDER BY id DESC LIMIT ?2) j
              JOIN model_versions v ON v.id = j.version_id
              JOIN evaluations c ON c.version_id = v.id AND c.kind = 'test'
-             JOIN evaluations p ON p.version_id = v.parent_id AND p.kind = 'test'
-             WHERE j.status = 'succeeded'",
-            [path],
+             JOIN evaluations p ON p.version_id = v.parent_id AND p.kind = 'test'",
+            params![path, recent as i64],
             |r| r.get(0),
         )?)
     }
 
     /// Jobs, oldest first; `status` filters.
     pub fn jobs(&self, status: Option<&str>) -> anyhow::Result<Vec<JobRow>> {
-        let mut statement = self.conn.prepare_cached(
+        // Spelled out so that a status (the queue, say) seeks its index.
+        let filter = if status.is_some() { "j.status = ?1" } else { "?1 IS NULL" };
+        let mut statement = self.conn.prepare_cached(&format!(
             "SELECT j.id, j.symbol, j.regime, j.trigger, j.reason, j.priority, j.status, j.requested_at, r.now,
                     j.seconds, v.version, j.outcome, j.error
              FROM jobs j LEFT JOIN runs r ON r.id = j.run_id LEFT JOIN model_versions v ON v.id = j.version_id
-             WHERE ?1 IS NULL OR j.status = ?1 ORDER BY j.id",
-        )?;
+             WHERE {filter} ORDER BY j.id"
+        ))?;
         let rows = statement.query_map([status], |r| {
             Ok(JobRow {
                 id: r.get(0)?,
@@ -253,7 +256,6 @@ impl Store {
     /// The model's newest job that a run took: (trigger, the run's clock, status).
     pub fn last_job(&self, symbol: &str, regime: &str) -> anyhow::Result<Option<(String, i64, String)>> {
         Ok(self
-            .conn
             .query_row(
                 "SELECT j.trigger, r.now, j.status FROM jobs j JOIN runs r ON r.id = j.run_id
                  WHERE j.symbol = ?1 AND j.regime = ?2 ORDER BY j.id DESC LIMIT 1",
@@ -263,26 +265,43 @@ impl Store {
             .optional()?)
     }
 
-    /// Finished jobs: (count, succeeded, average seconds); of one model when given.
-    pub fn job_totals(&self, model: Option<(&str, &str)>) -> anyhow::Result<(i64, i64, Option<f64>)> {
+    /// The newest `recent` finished jobs: (count, succeeded, average seconds); of one
+    /// model when given. Newest first by id, so that the answer never reads history.
+    pub fn job_totals(
+        &self,
+        model: Option<(&str, &str)>,
+        recent: usize,
+    ) -> anyhow::Result<(i64, i64, Option<f64>)> {
+        // A model's jobs seek their index; the fleet's walk the table back from the newest
+        // (`+status` keeps SQLite from sorting every job found through the status index).
+        let filter = if model.is_some() {
+            "symbol = ?1 AND regime = ?2 AND status IN ('succeeded', 'failed')"
+        } else {
+            "?1 IS NULL AND ?2 IS NULL AND +status IN ('succeeded', 'failed')"
+        };
         let (symbol, regime) = model.unzip();
-        Ok(self.conn.query_row(
-            "SELECT COUNT(*), COALESCE(SUM(status = 'succeeded'), 0), AVG(seconds) FROM jobs
-             WHERE status IN ('succeeded', 'failed') AND (?1 IS NULL OR (symbol = ?1 AND regime = ?2))",
-            params![symbol, regime],
+        Ok(self.query_row(
+            &format!(
+                "SELECT COUNT(*), COALESCE(SUM(status = 'succeeded'), 0), AVG(seconds) FROM
+                 (SELECT status, seconds FROM jobs WHERE {filter} ORDER BY id DESC LIMIT ?3)"
+            ),
+            params![symbol, regime, recent as i64],
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
         )?)
     }
 
-    /// The clock of the run that last started a job of the model that ran to an end (or
-    /// runs now); an abandoned job did not do its work and does not count.
+    /// The clock of the run that took the model's newest job that ran to an end (or runs
+    /// now); an abandoned job did not do its work and does not count.
     pub fn last_job_at(&self, symbol: &str, regime: &str) -> anyhow::Result<Option<i64>> {
-        Ok(self.conn.query_row(
-            "SELECT MAX(r.now) FROM jobs j JOIN runs r ON r.id = j.run_id
-             WHERE j.symbol = ?1 AND j.regime = ?2 AND j.status IN ('running', 'succeeded', 'failed')",
-            params![symbol, regime],
-            |r| r.get(0),
-        )?)
+        Ok(self
+            .query_row(
+                "SELECT r.now FROM jobs j JOIN runs r ON r.id = j.run_id
+                 WHERE j.symbol = ?1 AND j.regime = ?2 AND j.status IN ('running', 'succeeded', 'failed')
+                 ORDER BY j.id DESC LIMIT 1",
+                params![symbol, regime],
+                |r| r.get(0),
+            )
+            .optional()?)
     }
 
     /// The newest evaluation of `kind` of a version: (window end, metrics JSON, when).
@@ -292,7 +311,6 @@ impl Store {
         kind: &str,
     ) -> anyhow::Result<Option<(i64, String, i64)>> {
         Ok(self
-            .conn
             .query_row(
                 "SELECT window_to, metrics, created_at FROM evaluations WHERE version_id = ?1 AND kind = ?2
                  ORDER BY id DESC LIMIT 1",
@@ -305,7 +323,6 @@ impl Store {
     /// The newest drift report of a version: (window end, severity, when).
     pub fn latest_drift(&self, version_id: i64) -> anyhow::Result<Option<(i64, Option<String>, i64)>> {
         Ok(self
-            .conn
             .query_row(
                 "SELECT window_to, severity, created_at FROM drift_reports WHERE version_id = ?1 ORDER BY id DESC LIMIT 1",
                 [version_id],

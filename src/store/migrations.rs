@@ -282,6 +282,17 @@ pub const MIGRATIONS: &[Migration] = &[
             );
         ",
     },
+    Migration {
+        why: "`status` of a large fleet: a live model's newest outcomes come from an index that holds \
+              them (no row lookups), newest first, and the versions that matter (production, canary, \
+              candidates) from their own index, so that neither walks a model's history",
+        sql: "
+            DROP INDEX signals_by_version;
+            CREATE INDEX signals_served ON signals (version_id, created_at, open_time, resolved_at, win, realised_return);
+            CREATE INDEX active_versions ON model_versions (symbol, regime, version)
+                WHERE status IN ('production', 'canary', 'candidate');
+        ",
+    },
 ];
 
 /// Why the schema could not be brought up to date.

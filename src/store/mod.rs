@@ -53,6 +53,17 @@ impl Store {
     pub fn schema_version(&self) -> anyhow::Result<i64> {
         Ok(self.conn.query_row("PRAGMA user_version", [], |row| row.get(0))?)
     }
+
+    /// `query_row` through the connection's statement cache: `status` asks the same
+    /// questions of hundreds of models, and parsing the SQL each time cost more than
+    /// answering it.
+    fn query_row<T, P, F>(&self, sql: &str, params: P, f: F) -> rusqlite::Result<T>
+    where
+        P: rusqlite::Params,
+        F: FnOnce(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+    {
+        self.conn.prepare_cached(sql)?.query_row(params, f)
+    }
 }
 
 /// WAL for readers beside one writer, foreign keys enforced, a wait instead of an
@@ -60,6 +71,12 @@ impl Store {
 /// power cut.
 fn configure(conn: &Connection) -> rusqlite::Result<()> {
     conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    // Room for every statement a command repeats (the default keeps 16).
+    conn.set_prepared_statement_cache_capacity(64);
+    // One plan per statement whatever values are bound: without it, SQLite built with
+    // STAT4 (as bundled) parses a cached statement again whenever a bound value changes,
+    // which was most of the cost of `status` asking the same question of each model.
+    conn.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)?;
     conn.pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get::<_, String>(0))?;
     conn.pragma_update(None, "foreign_keys", true)?;
     conn.pragma_update(None, "synchronous", "FULL")?;

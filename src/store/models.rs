@@ -137,7 +137,6 @@ impl Store {
     /// The evaluation of `kind` a version got when it was trained (its test metrics), as JSON.
     pub fn evaluation_of_kind(&self, version_id: i64, kind: &str) -> anyhow::Result<Option<String>> {
         Ok(self
-            .conn
             .query_row(
                 "SELECT metrics FROM evaluations WHERE version_id = ?1 AND kind = ?2 ORDER BY id LIMIT 1",
                 params![version_id, kind],
@@ -169,39 +168,56 @@ impl Store {
         // Two spellings of the filter, so that SQLite seeks (symbol, regime) when given.
         let filter = if regime.is_some() { "v.regime = ?2" } else { "?2 IS NULL" };
         let mut statement = self.conn.prepare_cached(&format!(
-            "SELECT v.id, v.symbol, v.regime, v.version, v.interval, v.status, v.model_kind, v.hyperparameters,
-                    v.train_from, v.train_to, v.validation_from, v.validation_to, v.test_from, v.test_to,
-                    v.artifact_path, v.sha256, v.parent_id, v.created_at, e.kind, e.metrics
+            "SELECT {VERSION_COLUMNS}, e.kind, e.metrics
              FROM model_versions v
              LEFT JOIN evaluations e ON e.id = (SELECT MAX(x.id) FROM evaluations x
                                                WHERE x.version_id = v.id AND x.kind IN ('test', 'backtest'))
              WHERE v.symbol = ?1 AND {filter}
              ORDER BY v.regime, v.version DESC"
         ))?;
-        let rows = statement.query_map(params![symbol, regime.map(Regime::as_str)], |r| {
-            let kind: Option<String> = r.get(18)?;
-            let metrics: Option<String> = r.get(19)?;
-            Ok(VersionRow {
-                id: r.get(0)?,
-                symbol: r.get(1)?,
-                regime: r.get(2)?,
-                version: r.get(3)?,
-                interval: r.get(4)?,
-                status: r.get(5)?,
-                model_kind: r.get(6)?,
-                hyperparameters: r.get(7)?,
-                train: (r.get(8)?, r.get(9)?),
-                validation: (r.get(10)?, r.get(11)?),
-                test: (r.get(12)?, r.get(13)?),
-                artifact_path: r.get(14)?,
-                sha256: r.get(15)?,
-                parent_id: r.get(16)?,
-                created_at: r.get(17)?,
-                latest_evaluation: kind.zip(metrics),
-            })
-        })?;
+        let rows = statement.query_map(params![symbol, regime.map(Regime::as_str)], version_row)?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
+
+    /// A model's production, canary and candidate versions, newest first, without their
+    /// evaluations: what deciding about a model needs, not its whole history.
+    pub fn active_versions(&self, symbol: &str, regime: Regime) -> anyhow::Result<Vec<VersionRow>> {
+        let mut statement = self.conn.prepare_cached(&format!(
+            "SELECT {VERSION_COLUMNS}, NULL, NULL FROM model_versions v
+             WHERE v.symbol = ?1 AND v.regime = ?2 AND v.status IN ('production', 'canary', 'candidate')
+             ORDER BY v.version DESC"
+        ))?;
+        let rows = statement.query_map(params![symbol, regime.as_str()], version_row)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+}
+
+const VERSION_COLUMNS: &str = "v.id, v.symbol, v.regime, v.version, v.interval, v.status, v.model_kind,
+    v.hyperparameters, v.train_from, v.train_to, v.validation_from, v.validation_to, v.test_from, v.test_to,
+    v.artifact_path, v.sha256, v.parent_id, v.created_at";
+
+/// A [`VersionRow`] from [`VERSION_COLUMNS`] followed by the evaluation's kind and metrics.
+fn version_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<VersionRow> {
+    let kind: Option<String> = r.get(18)?;
+    let metrics: Option<String> = r.get(19)?;
+    Ok(VersionRow {
+        id: r.get(0)?,
+        symbol: r.get(1)?,
+        regime: r.get(2)?,
+        version: r.get(3)?,
+        interval: r.get(4)?,
+        status: r.get(5)?,
+        model_kind: r.get(6)?,
+        hyperparameters: r.get(7)?,
+        train: (r.get(8)?, r.get(9)?),
+        validation: (r.get(10)?, r.get(11)?),
+        test: (r.get(12)?, r.get(13)?),
+        artifact_path: r.get(14)?,
+        sha256: r.get(15)?,
+        parent_id: r.get(16)?,
+        created_at: r.get(17)?,
+        latest_evaluation: kind.zip(metrics),
+    })
 }
 
 fn add_evaluation(

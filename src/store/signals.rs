@@ -3,6 +3,7 @@
 use rusqlite::params;
 
 use super::Store;
+use crate::deploy::signals::Summary;
 
 /// A prediction to record.
 #[derive(Debug, Clone)]
@@ -91,7 +92,7 @@ impl Store {
                 s.created_at
             ],
         )?;
-        let (id, probability, position): (i64, f64, i8) = self.conn.query_row(
+        let (id, probability, position): (i64, f64, i8) = self.query_row(
             "SELECT id, probability, position FROM signals WHERE version_id = ?1 AND open_time = ?2",
             params![s.version_id, s.open_time],
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
@@ -155,6 +156,28 @@ impl Store {
         Ok(())
     }
 
+    /// The newest `last` resolved signals of a version served at or after `since` (epoch
+    /// ms), summed up as [`crate::deploy::signals::summary`] sums outcomes: read from the
+    /// index alone and never more than `last` rows, however long the version has served.
+    pub fn live_summary(&self, version_id: i64, since: i64, last: usize) -> anyhow::Result<Summary> {
+        let (signals, trades, wins, total): (i64, i64, i64, f64) = self.query_row(
+            "SELECT COUNT(*), COUNT(win), COALESCE(SUM(win), 0), TOTAL(realised_return) FROM
+             (SELECT win, realised_return FROM signals
+              WHERE version_id = ?1 AND created_at >= ?2 AND resolved_at IS NOT NULL
+              ORDER BY created_at DESC, open_time DESC LIMIT ?3)",
+            params![version_id, since, last as i64],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        )?;
+        let (signals, trades, wins) = (signals as usize, trades as usize, wins as usize);
+        Ok(Summary {
+            signals,
+            trades,
+            wins,
+            win_rate: (trades > 0).then(|| wins as f64 / trades as f64),
+            mean_return: total / signals.max(1) as f64,
+        })
+    }
+
     /// Resolved signals of a version served at or after `since` (epoch ms), oldest bar
     /// first; only those served in canary test `ab_test` when given.
     pub fn outcomes(
@@ -173,5 +196,86 @@ impl Store {
             Ok(Outcome { open_time: r.get(0)?, realised_return: r.get(1)?, win: r.get(2)? })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Regime;
+    use crate::deploy::signals::{outcome, summary};
+    use crate::rng::SplitMix64;
+    use crate::store::{NewEvaluation, NewVersion};
+
+    fn version(store: &mut Store) -> i64 {
+        let v = NewVersion {
+            symbol: "BTC".into(),
+            regime: Regime::Trending,
+            version: 1,
+            interval: "5m".into(),
+            model_kind: "random-forest".into(),
+            hyperparameters: "{}".into(),
+            seed: 42,
+            train: (0, 1),
+            validation: (2, 3),
+            test: (4, 5),
+            data_fingerprint: "d".into(),
+            config_hash: "c".into(),
+            artifact_path: "BTC/trending/v1".into(),
+            sha256: "s".into(),
+            created_at: 0,
+        };
+        let test = NewEvaluation { kind: "test".into(), window: (4, 5), rows: 1, metrics: "{}".into() };
+        store.insert_version(&v, &test).unwrap()
+    }
+
+    /// 300 signals served one a bar from t = 1000, long, short or flat at random, each
+    /// resolved with a random market return except the newest 12 (still open).
+    #[test]
+    fn the_live_summary_is_the_summary_of_the_newest_resolved_outcomes() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("r.db")).unwrap();
+        let id = version(&mut store);
+        let mut rng = SplitMix64(11);
+        let mut resolutions = Vec::new();
+        for i in 0..300 {
+            let position = [-1i8, 0, 1][(rng.next_u64() % 3) as usize];
+            let signal = NewSignal {
+                symbol: "BTC".into(),
+                interval: "5m".into(),
+                regime: "trending".into(),
+                open_time: 300_000 * i,
+                version_id: id,
+                ab_test: None,
+                probability: 0.5,
+                position,
+                entry_close: 100.0,
+                horizon_bars: 12,
+                cost_per_side: 0.0007,
+                created_at: 1000 + i,
+            };
+            let (signal_id, ..) = store.insert_signal(&signal).unwrap();
+            if i < 288 {
+                let market_return = rng.normal() * 0.01;
+                let (realised_return, win) = outcome(position, market_return, 0.0007);
+                resolutions.push(Resolution { id: signal_id, market_return, realised_return, win });
+            }
+        }
+        store.resolve_signals(&resolutions, 5000).unwrap();
+
+        for (since, last) in [(0, 100), (0, 1000), (1200, 50), (1200, 1000), (2000, 10)] {
+            let all = store.outcomes(id, since, None).unwrap();
+            let expected = summary(&all[all.len().saturating_sub(last)..]);
+            let got = store.live_summary(id, since, last).unwrap();
+            assert_eq!(
+                (got.signals, got.trades, got.wins),
+                (expected.signals, expected.trades, expected.wins)
+            );
+            assert_eq!(got.win_rate, expected.win_rate);
+            assert!((got.mean_return - expected.mean_return).abs() < 1e-15, "{got:?} {expected:?}");
+        }
+        // The window, not the history: 100 of the 288 resolved.
+        assert_eq!(store.live_summary(id, 0, 100).unwrap().signals, 100);
+        assert_eq!(store.live_summary(id, 2000, 100).unwrap().signals, 0);
     }
 }

@@ -202,9 +202,50 @@ fn status_renders_the_reviewed_snapshot() {
     ])
     .assert_exit(0);
     let out = case.run(["status"]).assert_exit(0).stdout.clone();
+    let masked = mask(&out);
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/status.txt");
+    if std::env::var_os("RETRAIN_UPDATE_SNAPSHOT").is_some() {
+        std::fs::write(&path, &masked).unwrap();
+    }
+    let reviewed = std::fs::read_to_string(&path).expect("tests/fixtures/status.txt");
+    assert_eq!(masked, reviewed, "status changed; review it and update the snapshot");
+
+    // Forced colours (CLICOLOR_FORCE, as a pager gets them): the same text once the
+    // escapes are taken out, columns still aligned, and a tick only where colours are.
+    let coloured = case.run_with_env(&[("CLICOLOR_FORCE", "1")], ["status"]).assert_exit(0).stdout.clone();
+    assert!(coloured.contains("\x1b[1mHEALTH\x1b[0m"), "{coloured}");
+    assert!(coloured.contains("\x1b[32m✔ healthy\x1b[0m"), "{coloured}");
+    assert!(
+        coloured.contains("\x1b[33mmanual (high)"),
+        "a model that needs a retrain is yellow:\n{coloured}"
+    );
+    assert!(coloured.contains("\x1b[1;31mcritical 0m\x1b[0m"), "critical drift is bold red:\n{coloured}");
+    let stripped = strip_escapes(&coloured).replace("✔ healthy", "healthy");
+    assert_eq!(mask(&stripped), masked);
+    // NO_COLOR wins over CLICOLOR_FORCE.
+    let plain = case.run_with_env(&[("CLICOLOR_FORCE", "1"), ("NO_COLOR", "1")], ["status"]);
+    plain.assert_exit(0);
+    assert_eq!(mask(&plain.stdout), masked);
+}
+
+/// `text` without its ANSI escape sequences (ESC [ ... final byte).
+fn strip_escapes(text: &str) -> String {
+    let mut out = String::new();
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c == '\x1b' {
+            chars.by_ref().find(|c| c.is_ascii_alphabetic());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Wall-clock times, the jobs' average duration and the database size masked.
+fn mask(out: &str) -> String {
     let today = chrono::Utc::now().format("%Y-%m-%d").to_string();
-    let masked: String = out
-        .lines()
+    out.lines()
         .map(|line| {
             let mut line = line.to_string();
             while let Some(at) = line.find(&today) {
@@ -220,11 +261,5 @@ fn status_renders_the_reviewed_snapshot() {
             }
             format!("{line}\n")
         })
-        .collect();
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/status.txt");
-    if std::env::var_os("RETRAIN_UPDATE_SNAPSHOT").is_some() {
-        std::fs::write(&path, &masked).unwrap();
-    }
-    let reviewed = std::fs::read_to_string(&path).expect("tests/fixtures/status.txt");
-    assert_eq!(masked, reviewed, "status changed; review it and update the snapshot");
+        .collect()
 }
