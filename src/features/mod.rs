@@ -86,7 +86,7 @@ pub fn compute(candles: &[Candle], f: &FeatureSettings, r: &RegimeSettings) -> P
     }
 
     let (exprs, names) = feature_exprs(f);
-    let frame = frame.lazy().with_columns(exprs).with_column(regime_expr(r).alias("regime")).collect()?;
+    let frame = frame.lazy().with_columns(exprs).collect()?;
 
     let mut columns = Vec::with_capacity(names.len() + 4);
     for name in &names {
@@ -97,12 +97,11 @@ pub fn compute(candles: &[Candle], f: &FeatureSettings, r: &RegimeSettings) -> P
         names.push(name.to_string());
         columns.push(values);
     }
-    let regime = frame
-        .column("regime")?
-        .i32()?
-        .iter()
-        .map(|code| code.and_then(|c| Regime::ALL.get(c as usize).copied()))
-        .collect();
+    let column = |name: &str| names.iter().position(|n| n == name).map(|i| &columns[i]);
+    let regime = match (column("volatility"), column("bb_bandwidth"), column("adx")) {
+        (Some(volatility), Some(bandwidth), Some(adx)) => regimes(volatility, bandwidth, adx, r),
+        _ => return Err(PolarsError::ColumnNotFound("volatility, bb_bandwidth and adx".into())),
+    };
     Ok(FeatureTable { open_time, close, names, columns, regime })
 }
 
@@ -208,30 +207,33 @@ fn feature_exprs(f: &FeatureSettings) -> (Vec<Expr>, Vec<String>) {
     (exprs, names)
 }
 
-/// Regime codes (index into [`Regime::ALL`]) from past data: volatile when realised
-/// volatility is at or above its `volatile_percentile` over the lookback; else trending
-/// when ADX is at or above `trend_adx`; else consolidation when the Bollinger bandwidth
-/// is at or below its `squeeze_percentile`; else sideways. Null while warming up.
-fn regime_expr(r: &RegimeSettings) -> Expr {
-    let lookback = window(r.lookback_bars);
-    let volatility = col("volatility");
-    let bandwidth = col("bb_bandwidth");
-    let volatile_line =
-        volatility.clone().rolling_quantile(QuantileMethod::Linear, r.volatile_percentile, lookback.clone());
-    let squeeze_line =
-        bandwidth.clone().rolling_quantile(QuantileMethod::Linear, r.squeeze_percentile, lookback);
-    let code = |regime: Regime| lit(Regime::ALL.iter().position(|r| *r == regime).unwrap_or(0) as i32);
-    let warming_up =
-        volatile_line.clone().is_null().or(squeeze_line.clone().is_null()).or(col("adx").is_null());
-    when(warming_up)
-        .then(lit(NULL).cast(DataType::Int32))
-        .when(volatility.gt_eq(volatile_line))
-        .then(code(Regime::Volatile))
-        .when(col("adx").gt_eq(lit(r.trend_adx)))
-        .then(code(Regime::Trending))
-        .when(bandwidth.lt_eq(squeeze_line))
-        .then(code(Regime::Consolidation))
-        .otherwise(code(Regime::Sideways))
+/// Each bar's regime from past data: volatile when realised volatility is at or above its
+/// `volatile_percentile` over the last `lookback_bars`; else trending when ADX is at or
+/// above `trend_adx`; else consolidation when the Bollinger bandwidth is at or below its
+/// `squeeze_percentile`; else sideways. `None` while any input is warming up. The two
+/// percentile lines are computed side by side.
+fn regimes(volatility: &[f64], bandwidth: &[f64], adx: &[f64], r: &RegimeSettings) -> Vec<Option<Regime>> {
+    let lookback = r.lookback_bars as usize;
+    let (volatile_line, squeeze_line) = rayon::join(
+        || kernels::rolling_quantile(volatility, lookback, r.volatile_percentile),
+        || kernels::rolling_quantile(bandwidth, lookback, r.squeeze_percentile),
+    );
+    (0..volatility.len())
+        .map(|t| {
+            // A defined line means every value of its window, this bar's too, is defined.
+            if volatile_line[t].is_nan() || squeeze_line[t].is_nan() || adx[t].is_nan() {
+                None
+            } else if volatility[t] >= volatile_line[t] {
+                Some(Regime::Volatile)
+            } else if adx[t] >= r.trend_adx {
+                Some(Regime::Trending)
+            } else if bandwidth[t] <= squeeze_line[t] {
+                Some(Regime::Consolidation)
+            } else {
+                Some(Regime::Sideways)
+            }
+        })
+        .collect()
 }
 
 /// Hour of day and day of week on the unit circle, from the open time (UTC).

@@ -114,3 +114,58 @@ fn every_regime_occurs_on_btc_at_one_and_five_minutes() {
         }
     }
 }
+
+/// The regime lines against polars' own rolling quantile (the `linear` method, a whole
+/// window of values required), the way regimes were computed before the sorted-window
+/// kernel: every bar of the BTC month gets the same regime.
+#[test]
+fn regimes_equal_those_from_polars_rolling_quantiles() {
+    use polars::prelude::*;
+    let Some(candles) = btc(usize::MAX) else { return };
+    let r = RegimeSettings::default();
+    let table = compute(&candles, &FeatureSettings::default(), &r).unwrap();
+    let column = |name: &str| {
+        let values = &table.columns[table.names.iter().position(|n| n == name).unwrap()];
+        Column::new(name.into(), values.iter().map(|v| v.is_finite().then_some(*v)).collect::<Vec<_>>())
+    };
+    let frame =
+        DataFrame::new_infer_height(vec![column("volatility"), column("bb_bandwidth"), column("adx")])
+            .unwrap();
+    let window = RollingOptionsFixedWindow {
+        window_size: r.lookback_bars as usize,
+        min_periods: r.lookback_bars as usize,
+        ..Default::default()
+    };
+    let lines = frame
+        .lazy()
+        .select([
+            col("volatility").rolling_quantile(QuantileMethod::Linear, r.volatile_percentile, window.clone()),
+            col("bb_bandwidth").rolling_quantile(QuantileMethod::Linear, r.squeeze_percentile, window),
+        ])
+        .collect()
+        .unwrap();
+    let line =
+        |name: &str| -> Vec<Option<f64>> { lines.column(name).unwrap().f64().unwrap().iter().collect() };
+    let (volatile_line, squeeze_line) = (line("volatility"), line("bb_bandwidth"));
+    let value = |name: &str, t: usize| table.columns[table.names.iter().position(|n| n == name).unwrap()][t];
+    let mut defined = 0;
+    for t in 0..table.len() {
+        let expected = match (volatile_line[t], squeeze_line[t], value("adx", t)) {
+            (Some(v), Some(s), adx) if adx.is_finite() => {
+                defined += 1;
+                Some(if value("volatility", t) >= v {
+                    Regime::Volatile
+                } else if adx >= r.trend_adx {
+                    Regime::Trending
+                } else if value("bb_bandwidth", t) <= s {
+                    Regime::Consolidation
+                } else {
+                    Regime::Sideways
+                })
+            }
+            _ => None,
+        };
+        assert_eq!(table.regime[t], expected, "bar {t}");
+    }
+    assert!(defined > 44_000, "{defined}");
+}
