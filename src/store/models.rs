@@ -235,10 +235,11 @@ fn add_evaluation(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn version(n: i64) -> NewVersion {
+    /// Version `n` of BTC trending with made-up windows and checksums, for store tests.
+    pub(crate) fn version(n: i64) -> NewVersion {
         NewVersion {
             symbol: "BTC".into(),
             regime: Regime::Trending,

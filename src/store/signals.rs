@@ -202,31 +202,13 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::Regime;
     use crate::deploy::signals::{outcome, summary};
     use crate::rng::SplitMix64;
-    use crate::store::{NewEvaluation, NewVersion};
+    use crate::store::NewEvaluation;
 
     fn version(store: &mut Store) -> i64 {
-        let v = NewVersion {
-            symbol: "BTC".into(),
-            regime: Regime::Trending,
-            version: 1,
-            interval: "5m".into(),
-            model_kind: "random-forest".into(),
-            hyperparameters: "{}".into(),
-            seed: 42,
-            train: (0, 1),
-            validation: (2, 3),
-            test: (4, 5),
-            data_fingerprint: "d".into(),
-            config_hash: "c".into(),
-            artifact_path: "BTC/trending/v1".into(),
-            sha256: "s".into(),
-            created_at: 0,
-        };
         let test = NewEvaluation { kind: "test".into(), window: (4, 5), rows: 1, metrics: "{}".into() };
-        store.insert_version(&v, &test).unwrap()
+        store.insert_version(&crate::store::models::tests::version(1), &test).unwrap()
     }
 
     /// 300 signals served one a bar from t = 1000, long, short or flat at random, each
