@@ -159,10 +159,10 @@ fn status_queries(c: &mut Criterion) {
             for (symbol, id) in &production {
                 let versions = store.active_versions(symbol, Regime::Trending).unwrap();
                 assert_eq!(versions.len(), 2);
-                let since = store.promoted_at(symbol, "trending", *id).unwrap().unwrap_or(0);
+                let since = store.promoted_at(symbol, Regime::Trending, *id).unwrap().unwrap_or(0);
                 let live = store.live_summary(*id, since, 100).unwrap();
                 assert_eq!(live.signals, 100);
-                store.last_job_at(symbol, "trending").unwrap();
+                store.last_job_at(symbol, Regime::Trending).unwrap();
             }
         })
     });

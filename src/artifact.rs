@@ -11,10 +11,12 @@ use anyhow::Context;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::candles::Interval;
 use crate::config::{FeatureSettings, LabelSettings, ModelKind, Regime, RegimeSettings, SearchMetric};
 use crate::model::dataset::{NoiseReport, Scaling};
 use crate::model::forest::{Forest, Hyper};
 use crate::model::metrics::Classification;
+use crate::symbol::Symbol;
 
 pub const MANIFEST_FILE: &str = "manifest.json";
 pub const MODEL_FILE: &str = "model.json";
@@ -44,9 +46,9 @@ pub struct SearchSummary {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Manifest {
     pub tool: String,
-    pub symbol: String,
+    pub symbol: Symbol,
     pub regime: Regime,
-    pub interval: String,
+    pub interval: Interval,
     pub version: i64,
     pub model: ModelKind,
     /// Model inputs, in order.
@@ -99,9 +101,10 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
     Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// The folder of a version, relative to the models folder.
-pub fn relative_dir(symbol: &str, regime: Regime, version: i64) -> PathBuf {
-    Path::new(symbol).join(regime.as_str()).join(format!("v{version}"))
+/// The folder of a version, relative to the models folder; the symbol's checks make it a
+/// plain folder name.
+pub fn relative_dir(symbol: &Symbol, regime: Regime, version: i64) -> PathBuf {
+    Path::new(symbol.as_str()).join(regime.as_str()).join(format!("v{version}"))
 }
 
 /// Write the three files and return the manifest's SHA-256. A folder left at the final
@@ -158,8 +161,8 @@ fn sync_dir(path: &Path) {
 }
 
 /// Remove temporary folders that a killed `train` left under `models_dir/<SYMBOL>/<regime>/`.
-pub fn remove_leftovers(models_dir: &Path, symbol: &str, regime: Regime) {
-    let folder = models_dir.join(symbol).join(regime.as_str());
+pub fn remove_leftovers(models_dir: &Path, symbol: &Symbol, regime: Regime) {
+    let folder = models_dir.join(symbol.as_str()).join(regime.as_str());
     let Ok(entries) = std::fs::read_dir(&folder) else { return };
     for entry in entries.flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();

@@ -4,7 +4,11 @@ use std::path::PathBuf;
 
 use clap::{ArgGroup, Args, Parser, Subcommand, ValueEnum};
 
+use crate::candles::Interval;
+use crate::candles::time::parse_time;
+use crate::config::Regime;
 use crate::env_vars;
+use crate::symbol::Symbol;
 
 /// Keep trading models fresh: collect candles, retrain, evaluate, watch drift, promote
 /// behind gates, roll back. State lives in one SQLite file beside `config.yaml`.
@@ -24,9 +28,20 @@ pub enum Command {
     /// Write a commented default config.yaml (never over an existing one), create the
     /// database and the folders.
     Init,
+    #[command(flatten)]
+    Configured(Configured),
+    /// Write a synthetic, regime-switching candle file with volatility clustering and a
+    /// `regime` column, for trying retrain without market data.
+    SampleData(SampleDataArgs),
+}
+
+/// The commands that work with the config's settings, resolved once before they start.
+#[derive(Debug, Subcommand)]
+pub enum Configured {
     /// Ingest candles from a file or an exchange, or trade outcomes from a CSV.
     Collect(CollectArgs),
-    /// Show what the store holds: per symbol and interval, candles, range, gaps, last collect.
+    /// Every model at a glance (versions, test metric and trend, live win rate, drift, what
+    /// `run` would do now), the queue, jobs, alerts, health, and the stored candles.
     Status(StatusArgs),
     /// Write the feature table of a stored series (with regime and label) to CSV or Parquet.
     Features(FeaturesArgs),
@@ -65,21 +80,18 @@ pub enum Command {
     Schedule(ScheduleArgs),
     /// Open alerts (or all with --all); acknowledge or resolve one.
     Alerts(AlertsArgs),
-    /// Write a synthetic, regime-switching candle file with volatility clustering and a
-    /// `regime` column, for trying retrain without market data.
-    SampleData(SampleDataArgs),
 }
 
 #[derive(Debug, Args)]
 #[command(group(ArgGroup::new("input").required(true).args(["file", "source", "trades"])))]
 pub struct CollectArgs {
-    /// Symbol to store the candles under, e.g. BTCUSDT
+    /// Symbol to store the candles under, e.g. BTCUSDT (letters, digits, '.', '_', '-')
     #[arg(long, required_unless_present = "trades")]
-    pub symbol: Option<String>,
+    pub symbol: Option<Symbol>,
 
     /// Candle interval of the input, e.g. 1m, 5m, 1h, 1d [default: data.interval from config]
     #[arg(long)]
-    pub interval: Option<String>,
+    pub interval: Option<Interval>,
 
     /// Candle file: CSV (with or without header), Binance kline dump, freqtrade JSON,
     /// feather (Arrow IPC) or Parquet, optionally .gz or .zip; market trades (price and
@@ -106,7 +118,7 @@ pub struct CollectArgs {
 
     /// Aggregate the candles into this coarser interval before storing them
     #[arg(long, value_name = "INTERVAL", conflicts_with = "source")]
-    pub resample: Option<String>,
+    pub resample: Option<Interval>,
 
     /// With --source: how many days back to fetch when nothing is stored yet
     /// [default: data.source.days from config]
@@ -158,23 +170,23 @@ pub struct StatusArgs {
     pub prometheus: bool,
 
     /// The detail of one symbol's models: versions, deployments, the last evaluation and
-    /// drift report, recent signals
-    #[arg(long, conflicts_with_all = ["check", "prometheus", "json"])]
-    pub symbol: Option<String>,
+    /// drift report, recent signals (as JSON with --json)
+    #[arg(long, conflicts_with_all = ["check", "prometheus"])]
+    pub symbol: Option<Symbol>,
 
-    /// With --symbol: only this regime
+    /// With --symbol: only this regime (trending, sideways, volatile or consolidation)
     #[arg(long, requires = "symbol")]
-    pub regime: Option<String>,
+    pub regime: Option<Regime>,
 }
 
 #[derive(Debug, Args)]
 pub struct FeaturesArgs {
     #[arg(long)]
-    pub symbol: String,
+    pub symbol: Symbol,
 
     /// Candle interval [default: data.interval from config]
     #[arg(long)]
-    pub interval: Option<String>,
+    pub interval: Option<Interval>,
 
     /// Output file; .csv or .parquet
     #[arg(long, value_name = "FILE")]
@@ -191,15 +203,15 @@ pub enum ModelArg {
 #[derive(Debug, Args)]
 pub struct TrainArgs {
     #[arg(long)]
-    pub symbol: String,
+    pub symbol: Symbol,
 
     /// trending, sideways, volatile or consolidation
     #[arg(long)]
-    pub regime: String,
+    pub regime: Regime,
 
     /// Candle interval [default: data.interval from config]
     #[arg(long)]
-    pub interval: Option<String>,
+    pub interval: Option<Interval>,
 
     /// Model family [default: training.model from config]
     #[arg(long, value_enum)]
@@ -221,11 +233,11 @@ pub struct TrainArgs {
 #[derive(Debug, Args)]
 pub struct EvaluateArgs {
     #[arg(long)]
-    pub symbol: String,
+    pub symbol: Symbol,
 
     /// trending, sideways, volatile or consolidation
     #[arg(long)]
-    pub regime: String,
+    pub regime: Regime,
 
     /// The version to evaluate [default: the newest; with --compare, the newest candidate]
     #[arg(long, conflicts_with_all = ["production", "candidate"])]
@@ -248,12 +260,12 @@ pub struct EvaluateArgs {
     pub champion: Option<i64>,
 
     /// Start of the window (UTC; ISO 8601 or epoch) [default: the last --window-days]
-    #[arg(long, value_name = "TIME", conflicts_with = "window_days")]
-    pub from: Option<String>,
+    #[arg(long, value_name = "TIME", value_parser = parse_time, conflicts_with = "window_days")]
+    pub from: Option<i64>,
 
     /// End of the window [default: the last stored candle]
-    #[arg(long, value_name = "TIME", conflicts_with = "window_days")]
-    pub to: Option<String>,
+    #[arg(long, value_name = "TIME", value_parser = parse_time, conflicts_with = "window_days")]
+    pub to: Option<i64>,
 
     /// The last D days [default: evaluation.window_days; with --compare, every unseen bar]
     #[arg(long, value_name = "D")]
@@ -278,11 +290,11 @@ pub struct EvaluateArgs {
 pub struct DriftCheckArgs {
     /// The model's symbol
     #[arg(long, requires = "regime", conflicts_with_all = ["reference", "current", "columns"])]
-    pub symbol: Option<String>,
+    pub symbol: Option<Symbol>,
 
     /// The model's regime: trending, sideways, volatile or consolidation
     #[arg(long, requires = "symbol")]
-    pub regime: Option<String>,
+    pub regime: Option<Regime>,
 
     /// The version [default: the production version, else the newest]
     #[arg(long, requires = "symbol")]
@@ -293,12 +305,12 @@ pub struct DriftCheckArgs {
     pub window_days: Option<u32>,
 
     /// Start of the window (UTC; ISO 8601 or epoch)
-    #[arg(long, value_name = "TIME")]
-    pub from: Option<String>,
+    #[arg(long, value_name = "TIME", value_parser = parse_time)]
+    pub from: Option<i64>,
 
     /// End of the window [default: the last stored candle]
-    #[arg(long, value_name = "TIME")]
-    pub to: Option<String>,
+    #[arg(long, value_name = "TIME", value_parser = parse_time)]
+    pub to: Option<i64>,
 
     /// Ad hoc mode: the reference sample, a CSV, feather or Parquet file
     #[arg(long, value_name = "FILE", requires = "current")]
@@ -333,11 +345,11 @@ pub enum SeverityArg {
 #[derive(Debug, Args)]
 pub struct VersionsArgs {
     #[arg(long)]
-    pub symbol: String,
+    pub symbol: Symbol,
 
     /// Only this regime [default: all]
     #[arg(long)]
-    pub regime: Option<String>,
+    pub regime: Option<Regime>,
 
     /// Print JSON instead of a table
     #[arg(long)]
@@ -347,11 +359,11 @@ pub struct VersionsArgs {
 #[derive(Debug, Args)]
 pub struct PromoteArgs {
     #[arg(long)]
-    pub symbol: String,
+    pub symbol: Symbol,
 
     /// trending, sideways, volatile or consolidation
     #[arg(long)]
-    pub regime: String,
+    pub regime: Regime,
 
     /// The version to promote [default: the newest candidate]
     #[arg(long)]
@@ -382,11 +394,11 @@ pub struct PromoteArgs {
 #[derive(Debug, Args)]
 pub struct RollbackArgs {
     #[arg(long)]
-    pub symbol: String,
+    pub symbol: Symbol,
 
     /// trending, sideways, volatile or consolidation
     #[arg(long)]
-    pub regime: String,
+    pub regime: Regime,
 
     /// The earlier production version to go back to [default: the one before the current]
     #[arg(long, value_name = "N")]
@@ -401,15 +413,15 @@ pub struct RollbackArgs {
 pub struct HistoryArgs {
     /// Only this symbol [default: all]
     #[arg(long)]
-    pub symbol: Option<String>,
+    pub symbol: Option<Symbol>,
 
     /// Only this regime [default: all]
     #[arg(long)]
-    pub regime: Option<String>,
+    pub regime: Option<Regime>,
 
     /// Say which version was live at TIME (UTC; ISO 8601 or epoch)
-    #[arg(long, value_name = "TIME", conflicts_with = "jobs")]
-    pub at: Option<String>,
+    #[arg(long, value_name = "TIME", value_parser = parse_time, conflicts_with = "jobs")]
+    pub at: Option<i64>,
 
     /// The jobs of `run` instead: trigger, priority, status, times, version, error, with
     /// the success rate and the average duration
@@ -454,8 +466,8 @@ pub struct RunArgs {
     pub dry_run: bool,
 
     /// Act as if the clock said TIME (UTC; ISO 8601 or epoch): for tests and simulations
-    #[arg(long, value_name = "TIME")]
-    pub now: Option<String>,
+    #[arg(long, value_name = "TIME", value_parser = parse_time)]
+    pub now: Option<i64>,
 }
 
 #[derive(Debug, Args)]
@@ -469,10 +481,10 @@ pub enum QueueAction {
     /// Ask for a retrain of one model
     Add {
         #[arg(long)]
-        symbol: String,
+        symbol: Symbol,
         /// trending, sideways, volatile or consolidation
         #[arg(long)]
-        regime: String,
+        regime: Regime,
         #[arg(long, value_enum, default_value_t = PriorityArg::Medium)]
         priority: PriorityArg,
         /// Why, recorded with the job
@@ -500,17 +512,6 @@ pub enum PriorityArg {
     Urgent,
 }
 
-impl PriorityArg {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            PriorityArg::Low => "low",
-            PriorityArg::Medium => "medium",
-            PriorityArg::High => "high",
-            PriorityArg::Urgent => "urgent",
-        }
-    }
-}
-
 #[derive(Debug, Args)]
 pub struct ScheduleArgs {
     /// How many fire times to list per schedule
@@ -526,8 +527,8 @@ pub struct ScheduleArgs {
     pub tz: String,
 
     /// Start after TIME instead of now (UTC; ISO 8601 or epoch)
-    #[arg(long, value_name = "TIME")]
-    pub from: Option<String>,
+    #[arg(long, value_name = "TIME", value_parser = parse_time)]
+    pub from: Option<i64>,
 
     /// Print crontab lines that call `retrain run`
     #[arg(long, conflicts_with = "github_actions")]
@@ -538,19 +539,19 @@ pub struct ScheduleArgs {
     #[arg(long)]
     pub github_actions: bool,
 
-    /// Print JSON instead of text
-    #[arg(long)]
+    /// Print JSON instead of text (the fire times; not with --crontab or --github-actions)
+    #[arg(long, conflicts_with_all = ["crontab", "github_actions"])]
     pub json: bool,
 }
 
 #[derive(Debug, Args)]
 pub struct PredictArgs {
     #[arg(long)]
-    pub symbol: String,
+    pub symbol: Symbol,
 
     /// Candle interval [default: data.interval from config]
     #[arg(long)]
-    pub interval: Option<String>,
+    pub interval: Option<Interval>,
 
     /// Print JSON instead of text
     #[arg(long)]
@@ -565,7 +566,7 @@ pub struct SampleDataArgs {
 
     /// Candle interval
     #[arg(long, default_value = "5m")]
-    pub interval: String,
+    pub interval: Interval,
 
     /// Number of days to generate
     #[arg(long, default_value_t = 45)]
@@ -576,6 +577,6 @@ pub struct SampleDataArgs {
     pub seed: u64,
 
     /// Open time of the first candle (UTC)
-    #[arg(long, default_value = "2024-01-01T00:00:00Z")]
-    pub start: String,
+    #[arg(long, value_name = "TIME", value_parser = parse_time, default_value = "2024-01-01T00:00:00Z")]
+    pub start: i64,
 }

@@ -1,4 +1,6 @@
-//! Every environment variable `retrain` reads, in one place (the README lists the same).
+//! Every environment variable `retrain` reads, in one place (docs/operations.md lists the
+//! same). Besides these, `RETRAIN_<SECTION>_<KEY>` sets a scalar config key (see
+//! `config::environment`).
 
 /// Path of the config file, when `--config` is not given.
 pub const RETRAIN_CONFIG: &str = "RETRAIN_CONFIG";

@@ -1,6 +1,9 @@
 //! retrain: keeps the machine-learning models of a trading system fresh without a person
 //! in the loop. `main.rs` parses the command line and calls [`run`]; each command lives
-//! in `commands/`, the pure work in `candles/` (and its siblings), the state in `store/`.
+//! in `commands/` and calls the lifecycle (`lifecycle/`: training, evaluation, drift,
+//! deployment, the run's jobs, the status report), which works with the pure core
+//! (`candles/`, `features/`, `model/`, `evaluation/`, `drift/`, `deploy/`, `triggers`)
+//! and the state (`store/`, `artifact`).
 
 pub mod artifact;
 pub mod candles;
@@ -15,6 +18,8 @@ pub mod evaluation;
 pub mod failpoint;
 pub mod features;
 pub mod ingest;
+pub mod kinds;
+pub mod lifecycle;
 pub mod lock;
 pub mod model;
 pub mod notify;
@@ -22,6 +27,7 @@ pub mod output;
 pub mod rng;
 pub mod schedule;
 pub mod store;
+pub mod symbol;
 pub mod synth;
 pub mod triggers;
 

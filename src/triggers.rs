@@ -6,26 +6,50 @@ use std::cmp::Ordering;
 use serde::Serialize;
 
 use crate::config::{Settings, Severity};
+use crate::kinds::text_enum;
 
-/// Priorities, lowest first.
-pub const PRIORITIES: [&str; 4] = ["low", "medium", "high", "urgent"];
+text_enum! {
+    /// How urgent a job is, lowest first.
+    pub enum Priority {
+        Low => "low",
+        Medium => "medium",
+        High => "high",
+        Urgent => "urgent",
+    }
+}
 
-/// Trigger kinds in the order they break priority ties.
-pub const KINDS: [&str; 7] = ["drift", "performance", "decay", "manual", "initial", "schedule", "age"];
+text_enum! {
+    /// Why a job runs, in the order that breaks ties between equal priorities.
+    pub enum TriggerKind {
+        Drift => "drift",
+        Performance => "performance",
+        Decay => "decay",
+        Manual => "manual",
+        Initial => "initial",
+        Schedule => "schedule",
+        Age => "age",
+    }
+}
 
 /// One reason to retrain.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Trigger {
-    pub kind: &'static str,
-    pub priority: &'static str,
+    pub kind: TriggerKind,
+    pub priority: Priority,
     pub reason: String,
+}
+
+impl std::fmt::Display for Trigger {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} ({}): {}", self.kind, self.priority, self.reason)
+    }
 }
 
 /// A manual request waiting in the queue.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Queued {
     pub id: i64,
-    pub priority: String,
+    pub priority: Priority,
     pub reason: String,
     pub requested_at: i64,
 }
@@ -43,50 +67,85 @@ pub struct Facts {
     pub schedule_due: Option<String>,
     /// Hours since the model's last job started (by the runs' clocks).
     pub hours_since_job: Option<f64>,
-    /// Live trades of the production version since its promotion: (signals, win rate).
-    pub live: Option<(usize, Option<f64>)>,
-    /// The production version's gate metric: (test value, recent value, relative drop).
-    pub decay: Option<(f64, f64, f64)>,
-    pub drift: Option<Severity>,
+    /// Live trades of the production version since its promotion.
+    pub live: Option<Live>,
+    /// The production version's gate metric, recently against its test window, when
+    /// measured since the model's last job.
+    pub decay: Option<Decay>,
+    /// The production version's drift severity (`None` inside: no feature drifted), when
+    /// measured since the model's last job.
+    pub drift: Option<Option<Severity>>,
     pub queued: Vec<Queued>,
 }
 
+/// The production version's resolved live signals since its promotion.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Live {
+    pub signals: usize,
+    /// `None` without a trade (every signal flat).
+    pub win_rate: Option<f64>,
+}
+
+/// The production version's gate metric on recent bars against its test window.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Decay {
+    pub test: f64,
+    pub recent: f64,
+    /// (test - recent) / |test|.
+    pub relative_drop: f64,
+}
+
+/// What the triggers say of a model.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Verdict {
+    /// Every trigger that fires.
+    pub fired: Vec<Trigger>,
+    /// Triggers held back by the cooldown, each with why.
+    pub held: Vec<String>,
+}
+
+impl Verdict {
+    /// The job the triggers make, if any.
+    pub fn job(&self) -> Option<Trigger> {
+        merge(&self.fired)
+    }
+}
+
 /// Every trigger that fires, and the ones held back by the cooldown (with why).
-pub fn evaluate(f: &Facts, s: &Settings) -> (Vec<Trigger>, Vec<String>) {
+pub fn evaluate(f: &Facts, s: &Settings) -> Verdict {
     let t = &s.triggers;
     let mut fired = Vec::new();
     let mut automatic = Vec::new();
     for q in &f.queued {
-        let priority = PRIORITIES.iter().find(|p| **p == q.priority).copied().unwrap_or("medium");
         fired.push(Trigger {
-            kind: "manual",
-            priority,
+            kind: TriggerKind::Manual,
+            priority: q.priority,
             reason: format!("manual request {}: {}", q.id, q.reason),
         });
     }
     if let Some(reason) = &f.schedule_due {
-        fired.push(Trigger { kind: "schedule", priority: "medium", reason: reason.clone() });
+        fired.push(Trigger {
+            kind: TriggerKind::Schedule,
+            priority: Priority::Medium,
+            reason: reason.clone(),
+        });
     }
-    if let Some(severity) = f.drift.filter(|d| *d >= t.drift_severity) {
-        let name = crate::store::severity_name(severity);
+    if let Some(severity) = f.drift.flatten().filter(|d| *d >= t.drift_severity) {
         let trigger = Trigger {
-            kind: "drift",
-            priority: if severity == Severity::Critical { "urgent" } else { "high" },
-            reason: format!(
-                "{name} drift, at or above triggers.drift_severity {}",
-                crate::store::severity_name(t.drift_severity)
-            ),
+            kind: TriggerKind::Drift,
+            priority: if severity == Severity::Critical { Priority::Urgent } else { Priority::High },
+            reason: format!("{severity} drift, at or above triggers.drift_severity {}", t.drift_severity),
         };
         // Critical drift runs now, cooldown or not.
         if severity == Severity::Critical { fired.push(trigger) } else { automatic.push(trigger) }
     }
-    if let Some((signals, Some(rate))) = f.live
+    if let Some(Live { signals, win_rate: Some(rate) }) = f.live
         && signals >= t.min_signals as usize
         && rate < t.min_win_rate
     {
         automatic.push(Trigger {
-            kind: "performance",
-            priority: "high",
+            kind: TriggerKind::Performance,
+            priority: Priority::High,
             reason: format!(
                 "live win rate {:.1}% after {signals} resolved signals, below triggers.min_win_rate {:.0}%",
                 100.0 * rate,
@@ -94,23 +153,25 @@ pub fn evaluate(f: &Facts, s: &Settings) -> (Vec<Trigger>, Vec<String>) {
             ),
         });
     }
-    if let Some((test, recent, drop)) = f.decay.filter(|d| d.2 > t.performance_decay) {
+    if let Some(d) = f.decay.filter(|d| d.relative_drop > t.performance_decay) {
         automatic.push(Trigger {
-            kind: "decay",
-            priority: "high",
+            kind: TriggerKind::Decay,
+            priority: Priority::High,
             reason: format!(
-                "{} fell from {test:.4} on its test window to {recent:.4} recently ({:.1}% down, more than \
+                "{} fell from {:.4} on its test window to {:.4} recently ({:.1}% down, more than \
                  triggers.performance_decay {:.0}%)",
                 s.evaluation.metric.as_str(),
-                100.0 * drop,
+                d.test,
+                d.recent,
+                100.0 * d.relative_drop,
                 100.0 * t.performance_decay
             ),
         });
     }
     if let Some(age) = f.production_age_days.filter(|a| *a > t.max_age_days) {
         automatic.push(Trigger {
-            kind: "age",
-            priority: "low",
+            kind: TriggerKind::Age,
+            priority: Priority::Low,
             reason: format!(
                 "production version is {age:.1} days old, more than triggers.max_age_days {}",
                 t.max_age_days
@@ -119,8 +180,8 @@ pub fn evaluate(f: &Facts, s: &Settings) -> (Vec<Trigger>, Vec<String>) {
     }
     if !f.has_production && f.regime_rows >= t.min_initial_rows as usize {
         automatic.push(Trigger {
-            kind: "initial",
-            priority: "medium",
+            kind: TriggerKind::Initial,
+            priority: Priority::Medium,
             reason: format!(
                 "no production model yet and {} bars of the regime (triggers.min_initial_rows {})",
                 f.regime_rows, t.min_initial_rows
@@ -138,32 +199,66 @@ pub fn evaluate(f: &Facts, s: &Settings) -> (Vec<Trigger>, Vec<String>) {
             None => fired.push(trigger),
         }
     }
-    (fired, held)
+    Verdict { fired, held }
 }
 
-fn rank<T: PartialEq>(list: &[T], item: &T) -> usize {
-    list.iter().position(|x| x == item).unwrap_or(list.len())
+/// Why a model with no trigger firing is not due, in one line: the cooldown's notes if it
+/// held a trigger back, else each trigger's standing against its threshold.
+pub fn not_due(f: &Facts, verdict: &Verdict, s: &Settings) -> String {
+    if !verdict.held.is_empty() {
+        return verdict.held.join("; ");
+    }
+    let t = &s.triggers;
+    if !f.has_production {
+        return format!(
+            "{} bars of the regime, fewer than triggers.min_initial_rows {}",
+            f.regime_rows, t.min_initial_rows
+        );
+    }
+    let mut parts = Vec::new();
+    if let Some(age) = f.production_age_days {
+        parts.push(format!("production {age:.1} days old (triggers.max_age_days {})", t.max_age_days));
+    }
+    parts.push(match f.live {
+        Some(Live { signals, win_rate: Some(rate) }) if signals >= t.min_signals as usize => format!(
+            "live win rate {:.1}% of {signals} signals (triggers.min_win_rate {:.0}%)",
+            100.0 * rate,
+            100.0 * t.min_win_rate
+        ),
+        Some(Live { signals, .. }) => {
+            format!("{signals} resolved live signals, fewer than triggers.min_signals {}", t.min_signals)
+        }
+        None => "no live signals".to_string(),
+    });
+    parts.push(match f.drift {
+        Some(Some(severity)) => format!("{severity} drift (triggers.drift_severity {})", t.drift_severity),
+        Some(None) => "no drift".to_string(),
+        None => "drift not measured since its last job".to_string(),
+    });
+    parts.push(match f.decay {
+        Some(d) => format!(
+            "{} {:+.1}% against its test window (triggers.performance_decay {:.0}%)",
+            s.evaluation.metric.as_str(),
+            -100.0 * d.relative_drop,
+            100.0 * t.performance_decay
+        ),
+        None => format!("{} not measured since its last job", s.evaluation.metric.as_str()),
+    });
+    parts.push("no schedule due".to_string());
+    parts.join(", ")
 }
 
 /// The job a model's triggers make: the highest priority among them, its first trigger
 /// by kind order, every reason.
 pub fn merge(triggers: &[Trigger]) -> Option<Trigger> {
-    let top = triggers.iter().max_by(|a, b| {
-        rank(&PRIORITIES, &a.priority)
-            .cmp(&rank(&PRIORITIES, &b.priority))
-            .then(rank(&KINDS, &b.kind).cmp(&rank(&KINDS, &a.kind)))
-    })?;
+    let top = triggers.iter().max_by(|a, b| a.priority.cmp(&b.priority).then(b.kind.cmp(&a.kind)))?;
     let reason = triggers.iter().map(|t| t.reason.as_str()).collect::<Vec<_>>().join("; ");
     Some(Trigger { kind: top.kind, priority: top.priority, reason })
 }
 
 /// Run order: urgent first, then by trigger kind, then the oldest request, then by name.
 pub fn order(a: (&Trigger, i64, &str), b: (&Trigger, i64, &str)) -> Ordering {
-    rank(&PRIORITIES, &b.0.priority)
-        .cmp(&rank(&PRIORITIES, &a.0.priority))
-        .then(rank(&KINDS, &a.0.kind).cmp(&rank(&KINDS, &b.0.kind)))
-        .then(a.1.cmp(&b.1))
-        .then(a.2.cmp(b.2))
+    b.0.priority.cmp(&a.0.priority).then(a.0.kind.cmp(&b.0.kind)).then(a.1.cmp(&b.1)).then(a.2.cmp(b.2))
 }
 
 #[cfg(test)]
@@ -171,59 +266,76 @@ mod tests {
     use super::*;
 
     fn kinds(triggers: &[Trigger]) -> Vec<&str> {
-        triggers.iter().map(|t| t.kind).collect()
+        triggers.iter().map(|t| t.kind.as_str()).collect()
     }
 
     #[test]
     fn each_trigger_fires_at_its_threshold_and_the_cooldown_holds_the_automatic_ones() {
         let s = Settings::default();
         let quiet = Facts { has_production: true, production_age_days: Some(1.0), ..Facts::default() };
-        assert!(evaluate(&quiet, &s).0.is_empty());
+        assert!(evaluate(&quiet, &s).fired.is_empty());
         let busy = Facts {
             has_production: true,
             production_age_days: Some(31.0),
-            live: Some((20, Some(0.40))),
-            decay: Some((0.6, 0.5, 1.0 / 6.0)),
-            drift: Some(Severity::High),
+            live: Some(Live { signals: 20, win_rate: Some(0.40) }),
+            decay: Some(Decay { test: 0.6, recent: 0.5, relative_drop: 1.0 / 6.0 }),
+            drift: Some(Some(Severity::High)),
             schedule_due: Some("schedule".into()),
             ..Facts::default()
         };
-        let (fired, held) = evaluate(&busy, &s);
+        let Verdict { fired, held } = evaluate(&busy, &s);
         assert_eq!(kinds(&fired), ["schedule", "drift", "performance", "decay", "age"]);
         assert!(held.is_empty());
         let cooling = Facts { hours_since_job: Some(3.0), ..busy.clone() };
-        let (fired, held) = evaluate(&cooling, &s);
+        let Verdict { fired, held } = evaluate(&cooling, &s);
         assert_eq!(kinds(&fired), ["schedule"], "schedules are not held back");
         assert_eq!(held.len(), 4);
-        let critical = Facts { drift: Some(Severity::Critical), ..cooling };
-        let (fired, _) = evaluate(&critical, &s);
+        let critical = Facts { drift: Some(Some(Severity::Critical)), ..cooling };
+        let fired = evaluate(&critical, &s).fired;
         assert_eq!(kinds(&fired), ["schedule", "drift"]);
-        assert_eq!(merge(&fired).unwrap().priority, "urgent");
+        assert_eq!(merge(&fired).unwrap().priority, Priority::Urgent);
         // Below the thresholds: 19 signals, 10% decay, medium drift, 30 days.
         let calm = Facts {
             has_production: true,
             production_age_days: Some(30.0),
-            live: Some((19, Some(0.1))),
-            decay: Some((0.6, 0.54, 0.1)),
-            drift: Some(Severity::Medium),
+            live: Some(Live { signals: 19, win_rate: Some(0.1) }),
+            decay: Some(Decay { test: 0.6, recent: 0.54, relative_drop: 0.1 }),
+            drift: Some(Some(Severity::Medium)),
             ..Facts::default()
         };
-        assert!(evaluate(&calm, &s).0.is_empty());
+        let verdict = evaluate(&calm, &s);
+        assert!(verdict.fired.is_empty());
+        assert_eq!(
+            not_due(&calm, &verdict, &s),
+            "production 30.0 days old (triggers.max_age_days 30), 19 resolved live signals, fewer than \
+             triggers.min_signals 20, medium drift (triggers.drift_severity high), f1 -10.0% against its test \
+             window (triggers.performance_decay 10%), no schedule due"
+        );
         let first = Facts { regime_rows: 1000, ..Facts::default() };
-        assert_eq!(kinds(&evaluate(&first, &s).0), ["initial"]);
-        assert!(evaluate(&Facts { regime_rows: 999, ..Facts::default() }, &s).0.is_empty());
+        assert_eq!(kinds(&evaluate(&first, &s).fired), ["initial"]);
+        let short = Facts { regime_rows: 999, ..Facts::default() };
+        let verdict = evaluate(&short, &s);
+        assert!(verdict.fired.is_empty());
+        assert_eq!(
+            not_due(&short, &verdict, &s),
+            "999 bars of the regime, fewer than triggers.min_initial_rows 1000"
+        );
+        let held = evaluate(&Facts { hours_since_job: Some(1.0), ..first }, &s);
+        assert!(held.fired.is_empty());
+        assert!(not_due(&short, &held, &s).starts_with("initial held back: the last job started 1.0 h ago"));
     }
 
     #[test]
     fn jobs_run_urgent_first_then_by_kind_then_oldest() {
+        use {Priority as P, TriggerKind as K};
         let t = |kind, priority| Trigger { kind, priority, reason: String::new() };
         let mut jobs = [
-            (t("schedule", "medium"), 5, "A"),
-            (t("manual", "urgent"), 9, "B"),
-            (t("age", "low"), 1, "C"),
-            (t("decay", "high"), 7, "D"),
-            (t("schedule", "medium"), 2, "E"),
-            (t("manual", "medium"), 3, "F"),
+            (t(K::Schedule, P::Medium), 5, "A"),
+            (t(K::Manual, P::Urgent), 9, "B"),
+            (t(K::Age, P::Low), 1, "C"),
+            (t(K::Decay, P::High), 7, "D"),
+            (t(K::Schedule, P::Medium), 2, "E"),
+            (t(K::Manual, P::Medium), 3, "F"),
         ];
         jobs.sort_by(|a, b| order((&a.0, a.1, a.2), (&b.0, b.1, b.2)));
         let names: Vec<&str> = jobs.iter().map(|j| j.2).collect();

@@ -77,6 +77,36 @@ impl FromStr for Interval {
     }
 }
 
+/// Stored as its canonical spelling, `5m`.
+impl rusqlite::types::ToSql for Interval {
+    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+        Ok(rusqlite::types::ToSqlOutput::from(self.to_string()))
+    }
+}
+
+impl rusqlite::types::FromSql for Interval {
+    fn column_result(value: rusqlite::types::ValueRef<'_>) -> rusqlite::types::FromSqlResult<Interval> {
+        value
+            .as_str()?
+            .parse()
+            .map_err(|e: ParseIntervalError| rusqlite::types::FromSqlError::Other(e.into()))
+    }
+}
+
+/// Written and read as its spelling (`5m`) in the config, manifests and JSON.
+impl serde::Serialize for Interval {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Interval {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Interval, D::Error> {
+        let text = <std::borrow::Cow<'de, str> as serde::Deserialize>::deserialize(d)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

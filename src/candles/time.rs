@@ -106,6 +106,11 @@ impl TimeParser {
     }
 }
 
+/// A time given on the command line (UTC; ISO 8601 or epoch s/ms/us/ns), as epoch ms.
+pub fn parse_time(text: &str) -> Result<i64, String> {
+    TimeParser::new(None).parse(text)
+}
+
 /// Parse with a strftime pattern; with an offset (%z) if the pattern has one, else UTC;
 /// a pattern without a time of day gives midnight.
 fn parse_with_pattern(text: &str, pattern: &str) -> Option<i64> {
@@ -137,22 +142,10 @@ pub fn format_rfc3339(ms: i64) -> String {
         .map_or_else(|| ms.to_string(), |t| t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true))
 }
 
-static CLOCK: std::sync::OnceLock<i64> = std::sync::OnceLock::new();
-
-/// Make every later [`now_millis`] of this process return `ms`: `run --now TIME` acts as
-/// if the clock said TIME, so that its versions, deployments and jobs carry that time.
-pub fn set_clock(ms: i64) {
-    let _ = CLOCK.set(ms);
-}
-
-/// The wall clock, whatever `set_clock` said: for when a run really started and ended.
+/// The wall clock in epoch milliseconds. Commands read it once, where they start, and
+/// pass the instant down: nothing below them asks the clock.
 pub fn wall_millis() -> i64 {
     Utc::now().timestamp_millis()
-}
-
-/// The current time in epoch milliseconds (or the time set with [`set_clock`]).
-pub fn now_millis() -> i64 {
-    CLOCK.get().copied().unwrap_or_else(|| Utc::now().timestamp_millis())
 }
 
 #[cfg(test)]

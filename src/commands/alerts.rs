@@ -3,7 +3,7 @@
 use serde_json::json;
 
 use super::existing_store;
-use crate::candles::time::{format_minute, format_rfc3339, now_millis};
+use crate::candles::time::{format_minute, format_rfc3339, wall_millis};
 use crate::cli::{AlertAction, AlertsArgs};
 use crate::config::Resolved;
 use crate::error::{Failure, code};
@@ -15,7 +15,7 @@ pub fn run(resolved: &Resolved, args: &AlertsArgs) -> anyhow::Result<u8> {
         |id: i64| Failure::Usage(format!("no open alert {id}: `retrain alerts` lists the open ones"));
     match &args.action {
         Some(AlertAction::Ack { id }) => {
-            if !store.acknowledge_alert(*id, now_millis())? {
+            if !store.acknowledge_alert(*id, wall_millis())? {
                 return Err(missing(*id).into());
             }
             println!("alert {id} acknowledged; it stays open until resolved");
@@ -24,7 +24,7 @@ pub fn run(resolved: &Resolved, args: &AlertsArgs) -> anyhow::Result<u8> {
             if resolution.trim().is_empty() {
                 return Err(Failure::Usage("--resolution: say how it was resolved".into()).into());
             }
-            if !store.resolve_alert(*id, resolution, now_millis())? {
+            if !store.resolve_alert(*id, resolution, wall_millis())? {
                 return Err(missing(*id).into());
             }
             println!("alert {id} resolved: {resolution}");
@@ -63,8 +63,8 @@ pub fn run(resolved: &Resolved, args: &AlertsArgs) -> anyhow::Result<u8> {
                     table.row(vec![
                         a.id.to_string(),
                         format_minute(a.created_at),
-                        a.severity.clone(),
-                        a.kind.clone(),
+                        a.severity.to_string(),
+                        a.kind.to_string(),
                         state,
                         a.message.clone(),
                     ]);

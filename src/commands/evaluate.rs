@@ -1,41 +1,47 @@
-//! `retrain evaluate`: a version on bars it never saw, or a challenger against the champion.
+//! `retrain evaluate`: a version on bars it never saw, a challenger against the champion,
+//! or the standing of a running canary test.
 
 use std::io::Write;
 use std::path::Path;
 
 use serde_json::json;
 
-use super::{
-    champion_vs_challenger, existing_store, load_artifact, parse_regime, requested_window, version_view,
-};
-use crate::candles::time::{format_minute, format_rfc3339, now_millis};
+use super::{existing_store, requested_window};
+use crate::candles::time::{format_minute, format_rfc3339, wall_millis};
 use crate::cli::EvaluateArgs;
-use crate::config::{Resolved, Severity};
+use crate::config::Resolved;
 use crate::error::{Failure, code};
-use crate::evaluation::backtest::{Bar, Rules, Trading};
-use crate::evaluation::compare::Comparison;
-use crate::evaluation::score::{self, Requested, Scored, View};
-use crate::evaluation::{self, Record};
+use crate::evaluation::backtest::{Bar, Trading};
+use crate::evaluation::score::Requested;
+use crate::kinds::VersionStatus;
+use crate::lifecycle::evaluate::{self, Checked, Compared};
+use crate::lifecycle::live::{self, CanaryStanding};
 use crate::model::metrics::Classification;
-use crate::store::{NewAlert, NewEvaluation, Raised, Store, VersionRow};
+use crate::store::{CanaryEnd, Store, VersionRow};
 
 pub fn run(resolved: &Resolved, args: &EvaluateArgs) -> anyhow::Result<u8> {
-    let regime = parse_regime(&args.regime)?;
+    let (symbol, regime) = (&args.symbol, args.regime);
     let mut store = existing_store(resolved)?;
-    let versions = store.versions(&args.symbol, Some(regime))?;
+    let versions = store.versions(symbol, Some(regime))?;
     if versions.is_empty() {
-        return Err(
-            Failure::Usage(format!("no versions of {} {regime}: train one first", args.symbol)).into()
-        );
+        return Err(Failure::Usage(format!("no versions of {symbol} {regime}: train one first")).into());
     }
+    let now = wall_millis();
     if args.canary {
-        return super::live::report_canary(resolved, &mut store, &args.symbol, regime, &super::actor());
+        let Some(standing) = live::decide_canary(resolved, &mut store, symbol, regime, &super::actor(), now)?
+        else {
+            return Err(Failure::Usage(format!(
+                "no canary test of {symbol} {regime} is running: start one with `retrain promote --canary PERCENT`"
+            ))
+            .into());
+        };
+        return print_canary(symbol, regime, &standing, args.json);
     }
-    let requested = requested_window(args.from.as_deref(), args.to.as_deref(), args.window_days)?;
+    let requested = requested_window(args.from, args.to, args.window_days);
     if args.compare {
-        compare_versions(resolved, &mut store, &versions, args, requested)
+        compare_versions(resolved, &mut store, &versions, args, requested, now)
     } else {
-        evaluate_version(resolved, &mut store, &versions, args, requested)
+        evaluate_version(resolved, &mut store, &versions, args, requested, now)
     }
 }
 
@@ -47,9 +53,9 @@ fn pick<'a>(
     let found = if let Some(n) = args.version {
         versions.iter().find(|v| v.version == n)
     } else if args.production {
-        versions.iter().find(|v| v.status == "production")
+        versions.iter().find(|v| v.status == VersionStatus::Production)
     } else if args.candidate || default_candidate {
-        versions.iter().find(|v| v.status == "candidate")
+        versions.iter().find(|v| v.status == VersionStatus::Candidate)
     } else {
         versions.first()
     };
@@ -59,7 +65,7 @@ fn pick<'a>(
             (None, true) => "no production version".into(),
             _ => "no candidate version".into(),
         };
-        Failure::Usage(format!("{what} of {} {}", versions[0].symbol, versions[0].regime))
+        Failure::Usage(format!("{what} of {} {}", args.symbol, args.regime))
     })
 }
 
@@ -69,12 +75,13 @@ fn evaluate_version(
     versions: &[VersionRow],
     args: &EvaluateArgs,
     requested: Option<Requested>,
+    now: i64,
 ) -> anyhow::Result<u8> {
     let settings = &resolved.settings;
     let version = pick(versions, args, false)?;
     let requested = requested.unwrap_or(Requested::LastDays(settings.evaluation.window_days));
-    let Checked { scored, rules, from, to, degradation, alert } =
-        backtest(resolved, store, version, requested, true)?;
+    let checked = evaluate::backtest(resolved, store, version, requested, true, now)?;
+    let Checked { scored, rules, from, to, degradation, alert } = &checked;
     if let Some(path) = &args.export_returns {
         export(path, &scored.bars)?;
     }
@@ -85,151 +92,54 @@ fn evaluate_version(
             "regime": version.regime,
             "version": version.version,
             "status": version.status,
-            "window": {"from": format_rfc3339(from), "to": format_rfc3339(to), "bars": scored.bars.len(), "labelled_rows": scored.rows.len()},
+            "window": {"from": format_rfc3339(*from), "to": format_rfc3339(*to), "bars": scored.bars.len(), "labelled_rows": scored.rows.len()},
             "rules": {"threshold": rules.threshold, "position": settings.evaluation.position, "cost_per_side": rules.cost_per_side, "bars_per_year": rules.bars_per_year},
             "trading": scored.trading,
             "classification": scored.classification,
             "degradation": degradation,
-            "alert": alert.as_ref().map(|(raised, message)| json!({"id": alert_id(*raised), "new": matches!(raised, Raised::New(_)), "message": message})),
+            "alert": alert.as_ref().map(|a| json!({"id": a.id(), "new": a.is_new(), "message": a.message})),
         });
         println!("{}", serde_json::to_string_pretty(&doc)?);
-    } else {
-        println!(
-            "evaluated {} {} v{} ({}) on {} .. {}: {} bars, {} of them in its regime with a label",
-            version.symbol,
-            version.regime,
-            version.version,
-            version.status,
-            format_minute(from),
-            format_minute(to),
-            scored.bars.len(),
-            scored.rows.len()
-        );
-        print_trading(&scored.trading);
-        print_classification(scored.classification.as_ref());
-        match &degradation {
-            Some(d) => println!(
-                "  vs test   {} {:.4} -> {:.4} ({:+.1}%): {}",
-                d.metric,
-                d.test,
-                d.recent,
-                -100.0 * d.relative_drop,
-                if d.degraded {
-                    "degraded beyond triggers.performance_decay"
-                } else {
-                    "within triggers.performance_decay"
-                }
-            ),
-            None => println!(
-                "  vs test   {}: undefined on one of the two windows",
-                settings.evaluation.metric.as_str()
-            ),
-        }
-        if let Some((raised, message)) = &alert {
-            let state = if matches!(raised, Raised::New(_)) { "raised" } else { "still open" };
-            println!("  alert {} {state}: {message}", alert_id(*raised));
-        }
-        if let Some(path) = &args.export_returns {
-            println!("  returns   written to {}", path.display());
-        }
+        return Ok(code::OK);
     }
-    Ok(code::OK)
-}
-
-/// A version's backtest on a window of unseen bars, stored, and its degradation check
-/// (with an alert for a production or canary version).
-pub(super) struct Checked {
-    pub scored: Scored,
-    pub rules: Rules,
-    pub from: i64,
-    pub to: i64,
-    pub degradation: Option<evaluation::Degradation>,
-    pub alert: Option<(Raised, String)>,
-}
-
-pub(super) fn backtest(
-    resolved: &Resolved,
-    store: &mut Store,
-    version: &VersionRow,
-    requested: Requested,
-    record_it: bool,
-) -> anyhow::Result<Checked> {
-    let settings = &resolved.settings;
-    let loaded = load_artifact(resolved, version)?;
-    let (interval, view) = version_view(store, version, &loaded)?;
-    let horizon = loaded.manifest.label.horizon_bars as usize;
-    let unseen = score::unseen_start(&view.table.open_time, loaded.manifest.validation.to, horizon);
-    let window = score::window(&view.table.open_time, requested, unseen).map_err(|e| {
-        Failure::Refused(format!(
-            "cannot evaluate {} {} v{}: {e}",
-            version.symbol, version.regime, version.version
-        ))
-    })?;
-    let rules = Rules::from_settings(&settings.evaluation, interval);
-    let scored = score::score(&view, window, &rules);
-    let record = Record { classification: scored.classification, trading: Some(scored.trading) };
-    let (from, to) = window_times(&view, &scored);
-    let now = now_millis();
-    if record_it {
-        store.insert_evaluation(
-            version.id,
-            &NewEvaluation {
-                kind: "backtest".into(),
-                window: (from, to),
-                rows: scored.bars.len(),
-                metrics: serde_json::to_string(&record)?,
-            },
-            now,
-        )?;
-    }
-
-    let test: Option<Record> =
-        store.evaluation_of_kind(version.id, "test")?.and_then(|json| serde_json::from_str(&json).ok());
-    let degradation = test.and_then(|t| {
-        evaluation::degradation(settings.evaluation.metric, &t, &record, settings.triggers.performance_decay)
-    });
-    let mut alert = None;
-    if let Some(d) = degradation
-        .as_ref()
-        .filter(|d| record_it && d.degraded && matches!(version.status.as_str(), "production" | "canary"))
-    {
-        let message = format!(
-            "{} {} v{}: {} fell from {:.4} on its test window to {:.4} on {} .. {} ({:.1}% down, more than triggers.performance_decay {:.0}%)",
-            version.symbol,
-            version.regime,
-            version.version,
+    println!(
+        "evaluated {} {} v{} ({}) on {} .. {}: {} bars, {} of them in its regime with a label",
+        version.symbol,
+        version.regime,
+        version.version,
+        version.status,
+        format_minute(*from),
+        format_minute(*to),
+        scored.bars.len(),
+        scored.rows.len()
+    );
+    print_trading(&scored.trading);
+    print_classification(scored.classification.as_ref());
+    match degradation {
+        Some(d) => println!(
+            "  vs test   {} {:.4} -> {:.4} ({:+.1}%): {}",
             d.metric,
             d.test,
             d.recent,
-            format_minute(from),
-            format_minute(to),
-            100.0 * d.relative_drop,
-            100.0 * d.threshold
-        );
-        let raised = store.raise_alert(&NewAlert {
-            kind: "performance_degradation".into(),
-            severity: Severity::High,
-            symbol: version.symbol.clone(),
-            regime: version.regime.clone(),
-            version_id: Some(version.id),
-            message: message.clone(),
-            details: serde_json::to_string(d)?,
-            created_at: now,
-        })?;
-        alert = Some((raised, message));
+            -100.0 * d.relative_drop,
+            if d.degraded {
+                "degraded beyond triggers.performance_decay"
+            } else {
+                "within triggers.performance_decay"
+            }
+        ),
+        None => println!(
+            "  vs test   {}: undefined on one of the two windows",
+            settings.evaluation.metric.as_str()
+        ),
     }
-    Ok(Checked { scored, rules, from, to, degradation, alert })
-}
-
-fn alert_id(raised: Raised) -> i64 {
-    match raised {
-        Raised::New(id) | Raised::AlreadyOpen(id) => id,
+    if let Some(a) = alert {
+        println!("  alert {} {}: {}", a.id(), if a.is_new() { "raised" } else { "still open" }, a.message);
     }
-}
-
-fn window_times(view: &View, scored: &Scored) -> (i64, i64) {
-    let t = &view.table.open_time;
-    (t[scored.window.start], t[scored.window.end - 1])
+    if let Some(path) = &args.export_returns {
+        println!("  returns   written to {}", path.display());
+    }
+    Ok(code::OK)
 }
 
 fn compare_versions(
@@ -238,12 +148,12 @@ fn compare_versions(
     versions: &[VersionRow],
     args: &EvaluateArgs,
     requested: Option<Requested>,
+    now: i64,
 ) -> anyhow::Result<u8> {
-    let settings = &resolved.settings;
     let challenger = pick(versions, args, true)?;
     let champion = match args.champion {
         Some(n) => versions.iter().find(|v| v.version == n),
-        None => versions.iter().find(|v| v.status == "production"),
+        None => versions.iter().find(|v| v.status == VersionStatus::Production),
     }
     .ok_or_else(|| {
         Failure::Usage(format!(
@@ -251,29 +161,9 @@ fn compare_versions(
             challenger.symbol, challenger.regime
         ))
     })?;
-    if champion.id == challenger.id {
-        return Err(Failure::Usage(format!("v{} cannot be compared with itself", champion.version)).into());
-    }
-    if champion.interval != challenger.interval {
-        return Err(Failure::Usage(format!(
-            "v{} trades {} candles and v{} {}: they cannot be scored on the same bars",
-            champion.version, champion.interval, challenger.version, challenger.interval
-        ))
-        .into());
-    }
-    let (champion_model, challenger_model) =
-        (load_artifact(resolved, champion)?, load_artifact(resolved, challenger)?);
-    let (interval, champion_view) = version_view(store, champion, &champion_model)?;
-    let (_, challenger_view) = version_view(store, challenger, &challenger_model)?;
-    let outcome = champion_vs_challenger(
-        settings,
-        interval,
-        (&champion_model, &champion_view),
-        (&challenger_model, &challenger_view),
-        requested.unwrap_or(Requested::Between(i64::MIN, i64::MAX)),
-    );
-    let ((from, to), comparison) = match outcome {
-        Ok(found) => found,
+    let requested = requested.unwrap_or(Requested::Between(i64::MIN, i64::MAX));
+    let compared = match evaluate::compare(resolved, store, champion, challenger, requested, now)? {
+        Ok(compared) => compared,
         Err(why) => {
             // No shared unseen bar at all: inconclusive, said as such.
             println!(
@@ -283,36 +173,82 @@ fn compare_versions(
             return Ok(code::OK);
         }
     };
-    let now = now_millis();
-    let details =
-        json!({"champion": champion.version, "challenger": challenger.version, "comparison": comparison});
-    store.insert_evaluation(
-        challenger.id,
-        &NewEvaluation {
-            kind: "compare".into(),
-            window: (from, to),
-            rows: comparison.bars,
-            metrics: details.to_string(),
-        },
-        now,
-    )?;
     if args.json {
         let doc = json!({
             "symbol": challenger.symbol,
             "regime": challenger.regime,
             "champion": {"version": champion.version, "status": champion.status},
             "challenger": {"version": challenger.version, "status": challenger.status},
-            "window": {"from": format_rfc3339(from), "to": format_rfc3339(to)},
-            "comparison": comparison,
+            "window": {"from": format_rfc3339(compared.from), "to": format_rfc3339(compared.to)},
+            "comparison": compared.comparison,
         });
         println!("{}", serde_json::to_string_pretty(&doc)?);
     } else {
-        print_comparison(champion, challenger, from, to, &comparison);
+        print_comparison(champion, challenger, &compared);
     }
     Ok(code::OK)
 }
 
-fn print_comparison(champion: &VersionRow, challenger: &VersionRow, from: i64, to: i64, c: &Comparison) {
+/// `evaluate --canary`: the running test's standing, and its end when due.
+fn print_canary(
+    symbol: &str,
+    regime: crate::config::Regime,
+    s: &CanaryStanding,
+    as_json: bool,
+) -> anyhow::Result<u8> {
+    let (champion, challenger) = (s.champion_version, s.challenger_version);
+    let ended = s.end.map(|end| match end {
+        CanaryEnd::Promoted => "promoted",
+        CanaryEnd::Kept => "kept",
+    });
+    if as_json {
+        let doc = json!({
+            "symbol": symbol,
+            "regime": regime,
+            "champion": champion,
+            "challenger": challenger,
+            "traffic_split": s.test.traffic_split,
+            "started_at": format_rfc3339(s.test.started_at),
+            "decision": s.decision,
+            "ended": ended,
+        });
+        println!("{}", serde_json::to_string_pretty(&doc)?);
+        return Ok(code::OK);
+    }
+    println!(
+        "canary test of {symbol} {regime}: challenger v{challenger} on {}% of predictions against champion v{champion} since {}",
+        s.test.traffic_split,
+        format_minute(s.test.started_at)
+    );
+    for (name, arm) in [("champion", &s.decision.champion), ("challenger", &s.decision.challenger)] {
+        println!(
+            "  {name:<10} {} resolved signals, {} trades, win rate {}, mean return {:+.4}% per signal",
+            arm.signals,
+            arm.trades,
+            arm.win_rate.map_or("-".to_string(), |r| format!("{:.1}%", 100.0 * r)),
+            100.0 * arm.mean_return
+        );
+    }
+    match s.end {
+        None => println!("  {}", s.decision.reason),
+        Some(CanaryEnd::Promoted) => {
+            println!(
+                "  ended: v{challenger} promoted to production, v{champion} archived: {}",
+                s.decision.reason
+            )
+        }
+        Some(CanaryEnd::Kept) => {
+            println!(
+                "  ended: v{challenger} archived, v{champion} stays in production: {}",
+                s.decision.reason
+            )
+        }
+    }
+    Ok(code::OK)
+}
+
+fn print_comparison(champion: &VersionRow, challenger: &VersionRow, compared: &Compared) {
+    let (from, to, c) = (compared.from, compared.to, &compared.comparison);
     println!(
         "{} {}: champion v{} ({}) vs challenger v{} ({}) on {} .. {}: {} shared bars (at least {} needed)",
         challenger.symbol,

@@ -4,7 +4,7 @@ use std::io::Write;
 
 use polars::prelude::{Column, DataFrame, DataType, ParquetCompression, ParquetWriter, TimeUnit};
 
-use super::{existing_store, interval_or_default};
+use super::existing_store;
 use crate::candles::time::format_rfc3339;
 use crate::cli::FeaturesArgs;
 use crate::config::Resolved;
@@ -13,7 +13,7 @@ use crate::features::{self, labels};
 
 pub fn run(resolved: &Resolved, args: &FeaturesArgs) -> anyhow::Result<u8> {
     let s = &resolved.settings;
-    let interval = interval_or_default(resolved, args.interval.as_deref())?;
+    let interval = args.interval.unwrap_or(s.data.interval);
     let extension = args.out.extension().map(|e| e.to_string_lossy().to_lowercase()).unwrap_or_default();
     if extension != "csv" && extension != "parquet" {
         return Err(Failure::Usage(format!(

@@ -4,33 +4,29 @@ use std::collections::BTreeMap;
 
 use serde_json::json;
 
-use super::{existing_store, parse_regime};
-use crate::candles::time::{TimeParser, format_rfc3339, format_second};
+use super::existing_store;
+use crate::candles::time::{format_rfc3339, format_second};
 use crate::cli::HistoryArgs;
-use crate::config::Resolved;
-use crate::error::{Failure, code};
+use crate::config::{Regime, Resolved};
+use crate::error::code;
+use crate::kinds::{DeploymentAction, JobStatus};
 use crate::output::Table;
 use crate::store::{DeploymentRow, JobRow};
 
 pub fn run(resolved: &Resolved, args: &HistoryArgs) -> anyhow::Result<u8> {
-    let regime = args.regime.as_deref().map(parse_regime).transpose()?;
-    let at = args
-        .at
-        .as_deref()
-        .map(|text| TimeParser::new(None).parse(text).map_err(|e| Failure::Usage(format!("--at: {e}"))))
-        .transpose()?;
+    let regime = args.regime;
     let store = existing_store(resolved)?;
     if args.jobs {
         let jobs: Vec<JobRow> = store
             .jobs(None)?
             .into_iter()
-            .filter(|j| args.symbol.as_deref().is_none_or(|s| s == j.symbol))
-            .filter(|j| regime.is_none_or(|r| r.as_str() == j.regime))
+            .filter(|j| args.symbol.as_ref().is_none_or(|s| *s == j.symbol.as_str()))
+            .filter(|j| regime.is_none_or(|r| r == j.regime))
             .collect();
         return list_jobs(&jobs, args.json);
     }
-    let rows = store.deployments(args.symbol.as_deref(), regime.map(|r| r.as_str()))?;
-    match at {
+    let rows = store.deployments(args.symbol.as_deref(), regime)?;
+    match args.at {
         Some(at) => live_at(&rows, at, args.json),
         None => list(&rows, args.json),
     }
@@ -56,7 +52,7 @@ fn list(rows: &[DeploymentRow], as_json: bool) -> anyhow::Result<u8> {
                     "reason": d.reason,
                     "forced": d.forced,
                     "by": d.actor,
-                    "gates": d.gates.as_deref().and_then(|g| serde_json::from_str::<serde_json::Value>(g).ok()),
+                    "gates": d.gates,
                 })
             })
             .collect();
@@ -73,8 +69,8 @@ fn list(rows: &[DeploymentRow], as_json: bool) -> anyhow::Result<u8> {
         table.row(vec![
             format_second(d.created_at),
             d.symbol.clone(),
-            d.regime.clone(),
-            if d.forced { format!("{} (forced)", d.action) } else { d.action.clone() },
+            d.regime.to_string(),
+            if d.forced { format!("{} (forced)", d.action) } else { d.action.to_string() },
             version(d.from_version),
             version(d.to_version),
             version(d.canary_version),
@@ -89,14 +85,17 @@ fn list(rows: &[DeploymentRow], as_json: bool) -> anyhow::Result<u8> {
 /// Per model, the version live at `at`: the `to` of its last row at or before `at`, and
 /// the canary under test then, if any.
 fn live_at(rows: &[DeploymentRow], at: i64, as_json: bool) -> anyhow::Result<u8> {
-    let mut models: BTreeMap<(&str, &str), Vec<&DeploymentRow>> = BTreeMap::new();
+    let mut models: BTreeMap<(&str, Regime), Vec<&DeploymentRow>> = BTreeMap::new();
     for d in rows {
-        models.entry((d.symbol.as_str(), d.regime.as_str())).or_default().push(d);
+        models.entry((d.symbol.as_str(), d.regime)).or_default().push(d);
     }
     let mut out = Vec::new();
     for ((symbol, regime), rows) in &models {
         let before: Vec<&&DeploymentRow> = rows.iter().filter(|d| d.created_at <= at).collect();
-        let canary = before.last().filter(|d| d.action == "canary_start").and_then(|d| d.canary_version);
+        let canary = before
+            .last()
+            .filter(|d| d.action == DeploymentAction::CanaryStart)
+            .and_then(|d| d.canary_version);
         // The row that put the live version there (canary rows that kept it do not).
         let last = before.iter().rev().find(|d| d.from_version != d.to_version).map(|d| **d);
         out.push((symbol, regime, last, canary));
@@ -142,8 +141,8 @@ fn live_at(rows: &[DeploymentRow], at: i64, as_json: bool) -> anyhow::Result<u8>
 /// The jobs of `run`, with the success rate and average duration of the finished ones.
 fn list_jobs(jobs: &[JobRow], as_json: bool) -> anyhow::Result<u8> {
     let finished: Vec<&JobRow> =
-        jobs.iter().filter(|j| matches!(j.status.as_str(), "succeeded" | "failed")).collect();
-    let succeeded = finished.iter().filter(|j| j.status == "succeeded").count();
+        jobs.iter().filter(|j| matches!(j.status, JobStatus::Succeeded | JobStatus::Failed)).collect();
+    let succeeded = finished.iter().filter(|j| j.status == JobStatus::Succeeded).count();
     let rate = (!finished.is_empty()).then(|| succeeded as f64 / finished.len() as f64);
     let seconds: Vec<f64> = finished.iter().filter_map(|j| j.seconds).collect();
     let average = (!seconds.is_empty()).then(|| seconds.iter().sum::<f64>() / seconds.len() as f64);
@@ -193,10 +192,10 @@ fn list_jobs(jobs: &[JobRow], as_json: bool) -> anyhow::Result<u8> {
             j.id.to_string(),
             j.run_now.map_or("-".into(), format_second),
             j.symbol.clone(),
-            j.regime.clone(),
-            j.trigger.clone(),
-            j.priority.clone(),
-            j.status.clone(),
+            j.regime.to_string(),
+            j.trigger.to_string(),
+            j.priority.to_string(),
+            j.status.to_string(),
             j.seconds.map_or("-".into(), |s| format!("{s:.1}")),
             version(j.version),
             j.error.clone().or_else(|| j.outcome.clone()).unwrap_or_else(|| j.reason.clone()),

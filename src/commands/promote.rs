@@ -3,21 +3,20 @@
 
 use serde_json::json;
 
-use super::{actor, champion_vs_challenger, existing_store, load_artifact, parse_regime, version_view};
-use crate::candles::time::{format_minute, now_millis};
+use super::{actor, existing_store};
+use crate::candles::time::{format_minute, wall_millis};
 use crate::cli::PromoteArgs;
 use crate::config::{Regime, Resolved};
-use crate::deploy::gates::{self, Evidence, Gate, RecentDrift, Versus};
-use crate::drift;
+use crate::deploy::gates::Gate;
 use crate::error::{Failure, code};
-use crate::evaluation::Record;
-use crate::evaluation::score::{self, Requested};
 use crate::failpoint;
+use crate::kinds::VersionStatus;
+use crate::lifecycle::deploy::{self, GoLive};
 use crate::output::Table;
-use crate::store::{Change, Store, VersionRow};
+use crate::store::{Change, VersionRow};
 
 pub fn run(resolved: &Resolved, args: &PromoteArgs) -> anyhow::Result<u8> {
-    let regime = parse_regime(&args.regime)?;
+    let (symbol, regime) = (&args.symbol, args.regime);
     if args.reason.as_deref().is_some_and(|r| r.trim().is_empty()) {
         return Err(Failure::Usage("--reason: say why, it is recorded with the deployment".into()).into());
     }
@@ -27,28 +26,27 @@ pub fn run(resolved: &Resolved, args: &PromoteArgs) -> anyhow::Result<u8> {
         );
     }
     let mut store = existing_store(resolved)?;
-    let versions = store.versions(&args.symbol, Some(regime))?;
-    let candidate = pick(&versions, &args.symbol, regime, args.version)?;
-    let champion = versions.iter().find(|v| v.status == "production");
+    let versions = store.versions(symbol, Some(regime))?;
+    let candidate = pick(&versions, symbol, regime, args.version)?;
+    let champion = versions.iter().find(|v| v.status == VersionStatus::Production);
     if args.canary.is_some() && champion.is_none() {
         return Err(Failure::Usage(format!(
-            "{} {regime} has no production version to test v{} against: promote it without --canary",
-            args.symbol, candidate.version
+            "{symbol} {regime} has no production version to test v{} against: promote it without --canary",
+            candidate.version
         ))
         .into());
     }
-    if let Some(test) = store.running_test(&args.symbol, regime.as_str())? {
+    if let Some(test) = store.running_test(symbol, regime)? {
         let running = versions.iter().find(|v| v.id == test.challenger_id).map_or(0, |v| v.version);
         return Err(Failure::Refused(format!(
-            "a canary test of {} {regime} v{running} is running: `retrain evaluate --canary` ends it once both arms \
-             have deployment.canary.min_signals resolved signals, and `retrain rollback` aborts it; nothing changed",
-            args.symbol
+            "a canary test of {symbol} {regime} v{running} is running: `retrain evaluate --canary` ends it once both arms \
+             have deployment.canary.min_signals resolved signals, and `retrain rollback` aborts it; nothing changed"
         ))
         .into());
     }
 
-    let now = now_millis();
-    let checked = check_gates(resolved, &store, candidate, champion, now)?;
+    let now = wall_millis();
+    let checked = deploy::check_gates(resolved, &store, candidate, champion, now)?;
     let passed = checked.iter().all(|g| g.passed);
     let failed: Vec<&str> = checked.iter().filter(|g| !g.passed).map(|g| g.name.as_str()).collect();
     let what = match args.canary {
@@ -74,41 +72,37 @@ pub fn run(resolved: &Resolved, args: &PromoteArgs) -> anyhow::Result<u8> {
     }
     if !passed && !args.force {
         return Err(Failure::Refused(format!(
-            "{} {regime} v{} not promoted: {decision}",
-            args.symbol, candidate.version
+            "{symbol} {regime} v{} not promoted: {decision}",
+            candidate.version
         ))
         .into());
     }
 
     let change = Change {
-        symbol: args.symbol.clone(),
-        regime: regime.to_string(),
+        symbol: symbol.to_string(),
+        regime,
         reason: args.reason.clone().unwrap_or_else(|| "every gate passed".into()),
-        gates: Some(serde_json::to_string(&checked)?),
+        gates: Some(serde_json::to_value(&checked)?),
         forced: args.force,
         actor: actor(),
         at: now,
     };
-    match (args.canary, champion) {
-        (Some(split), Some(champion)) => {
-            store.start_canary(candidate.id, champion.id, split, &change)?;
-        }
-        _ => {
-            store.promote(candidate.id, champion.map(|c| c.id), &change)?;
-        }
-    }
+    let how = args.canary.map_or(GoLive::Production, GoLive::Canary);
+    deploy::go_live(resolved, &mut store, candidate, champion, how, &change)?;
     failpoint::hit("promote:committed");
     if !args.json {
         match (args.canary, champion) {
             (Some(split), Some(champion)) => println!(
-                "{} {regime}: canary test started: v{} serves {split}% of predictions, v{} stays in production",
-                args.symbol, candidate.version, champion.version
+                "{symbol} {regime}: canary test started: v{} serves {split}% of predictions, v{} stays in production",
+                candidate.version, champion.version
             ),
-            (_, Some(champion)) => println!(
-                "{} {regime}: v{} is production, v{} archived",
-                args.symbol, candidate.version, champion.version
-            ),
-            _ => println!("{} {regime}: v{} is production", args.symbol, candidate.version),
+            (_, Some(champion)) => {
+                println!(
+                    "{symbol} {regime}: v{} is production, v{} archived",
+                    candidate.version, champion.version
+                )
+            }
+            _ => println!("{symbol} {regime}: v{} is production", candidate.version),
         }
     }
     Ok(code::OK)
@@ -126,106 +120,22 @@ fn pick<'a>(
             .iter()
             .find(|v| v.version == n)
             .ok_or_else(|| Failure::Usage(format!("{symbol} {regime} has no version v{n}")))?,
-        None => versions.iter().find(|v| v.status == "candidate").ok_or_else(|| {
+        None => versions.iter().find(|v| v.status == VersionStatus::Candidate).ok_or_else(|| {
             Failure::Usage(format!(
                 "{symbol} {regime} has no candidate version: train one, or name an archived one with --version"
             ))
         })?,
     };
-    match found.status.as_str() {
-        "production" => {
+    match found.status {
+        VersionStatus::Production => {
             Err(Failure::Usage(format!("{symbol} {regime} v{} is already production", found.version)))
         }
-        "canary" => Err(Failure::Usage(format!(
+        VersionStatus::Canary => Err(Failure::Usage(format!(
             "{symbol} {regime} v{} is in a canary test: `retrain evaluate --canary` ends it",
             found.version
         ))),
         _ => Ok(found),
     }
-}
-
-/// Gather the evidence and check every gate. The candidate's artifact must pass its
-/// checksum (or the command is refused); the champion's is compared if it does.
-pub(super) fn check_gates(
-    resolved: &Resolved,
-    store: &Store,
-    candidate: &VersionRow,
-    champion: Option<&VersionRow>,
-    now: i64,
-) -> anyhow::Result<Vec<Gate>> {
-    let settings = &resolved.settings;
-    let loaded = load_artifact(resolved, candidate)?;
-    let (interval, view) = version_view(store, candidate, &loaded)?;
-    let test: Record = match store.evaluation_of_kind(candidate.id, "test")? {
-        Some(text) => serde_json::from_str(&text).map_err(|e| {
-            anyhow::anyhow!(
-                "{} {} v{}: its stored test evaluation cannot be read: {e}",
-                candidate.symbol,
-                candidate.regime,
-                candidate.version
-            )
-        })?,
-        None => Record::default(),
-    };
-
-    let versus = match champion {
-        None => Versus::FirstModel,
-        Some(champion) => {
-            let not_comparable =
-                |why: String| Versus::NotComparable { champion_version: champion.version, why };
-            if champion.interval != candidate.interval {
-                not_comparable(format!(
-                    "it trades {} candles, the candidate {}",
-                    champion.interval, candidate.interval
-                ))
-            } else {
-                match load_artifact(resolved, champion) {
-                    Err(damaged) => not_comparable(damaged.to_string()),
-                    Ok(champion_model) => {
-                        let (_, champion_view) = version_view(store, champion, &champion_model)?;
-                        match champion_vs_challenger(
-                            settings,
-                            interval,
-                            (&champion_model, &champion_view),
-                            (&loaded, &view),
-                            Requested::Between(i64::MIN, i64::MAX),
-                        ) {
-                            Ok((_, comparison)) => {
-                                Versus::Compared { champion_version: champion.version, comparison }
-                            }
-                            Err(why) => not_comparable(why),
-                        }
-                    }
-                }
-            }
-        }
-    };
-
-    let days = settings.drift.window_days;
-    let recent = score::window(&view.table.open_time, Requested::LastDays(days), 0)
-        .map(|window| window.filter(|&i| view.predictions[i].is_some()).collect::<Vec<usize>>());
-    let drift = match recent {
-        Ok(rows) if !rows.is_empty() => {
-            let report = drift::model::against_reference(&view, &loaded.reference, &rows, &settings.drift);
-            report
-                .features
-                .iter()
-                .filter_map(|f| f.ks_statistic.map(|ks| (ks, &f.name)))
-                .max_by(|a, b| a.0.total_cmp(&b.0))
-                .map_or(RecentDrift::NotMeasured("no feature could be measured".into()), |(ks, name)| {
-                    RecentDrift::Measured { max_ks: ks, feature: name.clone(), rows: rows.len() }
-                })
-        }
-        Ok(_) => RecentDrift::NotMeasured(format!(
-            "no bar of the last {days} days (drift.window_days) is in the {} regime",
-            candidate.regime
-        )),
-        Err(why) => RecentDrift::NotMeasured(why),
-    };
-    let hours_since_deployment = store
-        .last_deployment_at(&candidate.symbol, &candidate.regime)?
-        .map(|at| (now - at) as f64 / 3_600_000.0);
-    Ok(gates::check(&Evidence { test, versus, drift, hours_since_deployment }, &settings.gates))
 }
 
 fn print_gates(

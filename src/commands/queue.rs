@@ -2,37 +2,43 @@
 
 use serde_json::json;
 
-use super::{existing_store, parse_regime};
-use crate::candles::time::{format_minute, format_rfc3339, now_millis};
-use crate::cli::{QueueAction, QueueArgs};
+use super::existing_store;
+use crate::candles::time::{format_minute, format_rfc3339, wall_millis};
+use crate::cli::{PriorityArg, QueueAction, QueueArgs};
 use crate::config::Resolved;
 use crate::error::{Failure, code};
+use crate::kinds::JobStatus;
 use crate::output::Table;
 use crate::store::NewJob;
+use crate::triggers::{Priority, TriggerKind};
 
 pub fn run(resolved: &Resolved, args: &QueueArgs) -> anyhow::Result<u8> {
     let mut store = existing_store(resolved)?;
     match &args.action {
         QueueAction::Add { symbol, regime, priority, reason } => {
-            let regime = parse_regime(regime)?;
             if reason.trim().is_empty() {
                 return Err(Failure::Usage("--reason: say why, it is recorded with the job".into()).into());
             }
-            let job = NewJob {
-                symbol: symbol.clone(),
-                regime: regime.to_string(),
-                trigger: "manual".into(),
-                reason: reason.clone(),
-                priority: priority.as_str().into(),
+            let priority = match priority {
+                PriorityArg::Low => Priority::Low,
+                PriorityArg::Medium => Priority::Medium,
+                PriorityArg::High => Priority::High,
+                PriorityArg::Urgent => Priority::Urgent,
             };
-            let id = store.queue_job(&job, now_millis())?;
+            let job = NewJob {
+                symbol: symbol.to_string(),
+                regime: *regime,
+                trigger: TriggerKind::Manual,
+                reason: reason.clone(),
+                priority,
+            };
+            let id = store.queue_job(&job, wall_millis())?;
             println!(
-                "queued request {id}: retrain {symbol} {regime} ({} priority) at the next `retrain run`",
-                priority.as_str()
+                "queued request {id}: retrain {symbol} {regime} ({priority} priority) at the next `retrain run`"
             );
         }
         QueueAction::List { json } => {
-            let queued = store.jobs(Some("queued"))?;
+            let queued = store.jobs(Some(JobStatus::Queued))?;
             if *json {
                 let rows: Vec<_> = queued
                     .iter()
@@ -47,8 +53,8 @@ pub fn run(resolved: &Resolved, args: &QueueArgs) -> anyhow::Result<u8> {
                     table.row(vec![
                         j.id.to_string(),
                         j.symbol.clone(),
-                        j.regime.clone(),
-                        j.priority.clone(),
+                        j.regime.to_string(),
+                        j.priority.to_string(),
                         format_minute(j.requested_at),
                         j.reason.clone(),
                     ]);

@@ -1,7 +1,6 @@
 //! `retrain sample-data`: write the synthetic candle file used by the quickstart.
 
-use crate::candles::Interval;
-use crate::candles::time::{TimeParser, format_minute};
+use crate::candles::time::format_minute;
 use crate::cli::SampleDataArgs;
 use crate::config::Regime;
 use crate::error::{Failure, code};
@@ -9,9 +8,7 @@ use crate::output::write_atomic;
 use crate::synth;
 
 pub fn run(args: &SampleDataArgs) -> anyhow::Result<u8> {
-    let interval: Interval = args.interval.parse().map_err(|e| Failure::Usage(format!("--interval: {e}")))?;
-    let start =
-        TimeParser::new(None).parse(&args.start).map_err(|e| Failure::Usage(format!("--start: {e}")))?;
+    let (interval, start) = (args.interval, args.start);
     if args.days == 0 {
         return Err(Failure::Usage("--days: expected at least 1".into()).into());
     }

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use serde_json::json;
 
-use crate::candles::time::{TimeParser, now_millis};
+use crate::candles::time::wall_millis;
 use crate::cli::ScheduleArgs;
 use crate::config::Resolved;
 use crate::error::{Failure, code};
@@ -14,12 +14,7 @@ pub fn run(resolved: &Resolved, args: &ScheduleArgs) -> anyhow::Result<u8> {
     if args.next > 10_000 {
         return Err(Failure::Usage(format!("--next {}: at most 10000", args.next)).into());
     }
-    let from = match &args.from {
-        Some(text) => {
-            TimeParser::new(None).parse(text).map_err(|e| Failure::Usage(format!("--from: {e}")))?
-        }
-        None => now_millis(),
-    };
+    let from = args.from.unwrap_or_else(wall_millis);
     let from =
         DateTime::from_timestamp_millis(from).ok_or_else(|| Failure::Usage("--from: out of range".into()))?;
     if args.crontab || args.github_actions {

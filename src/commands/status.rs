@@ -1,91 +1,288 @@
-//! `retrain status`: what the store holds, per symbol and interval.
+//! `retrain status`: the status report rendered as a table, as JSON or as Prometheus
+//! gauges; one symbol's detail as text or JSON; `--check` for probes. The report is built
+//! once by the lifecycle; nothing here reads the store.
 
-use serde_json::json;
+use std::fmt::Write;
 
-use super::fleet::{self, ModelRow, age, minute};
-use crate::candles::time::{format_minute, format_rfc3339, now_millis, wall_millis};
+use crate::candles::time::{format_minute, wall_millis};
 use crate::cli::StatusArgs;
-use crate::config::{Regime, Resolved, SearchMetric};
+use crate::config::{Resolved, Severity};
 use crate::error::code;
-use crate::evaluation::Record;
+use crate::kinds::JobStatus;
+use crate::lifecycle::status::{self, Detail, ModelRow, StatusReport};
 use crate::output::{Paint, Table};
 use crate::store::Store;
 
 pub fn run(resolved: &Resolved, args: &StatusArgs) -> anyhow::Result<u8> {
     let mut store = Store::open(&resolved.database_path())?;
+    let now = wall_millis();
     if args.check {
-        return check(resolved, &store);
+        let health = status::health_at(resolved, &store, now)?;
+        if health.healthy {
+            println!("healthy");
+            return Ok(code::OK);
+        }
+        for p in &health.problems {
+            println!("unhealthy: {p}");
+        }
+        return Ok(code::RUNTIME);
     }
     if let Some(symbol) = &args.symbol {
-        let regime = args.regime.as_deref().map(super::parse_regime).transpose()?;
-        return detail(&store, symbol, regime);
-    }
-    let now = now_millis();
-    let models = fleet::rows(resolved, &mut store, now)?;
-    if args.prometheus {
-        print!("{}", prometheus(resolved, &store, &models)?);
+        let detail = status::detail(&store, symbol, args.regime)?;
+        if args.json {
+            println!("{}", serde_json::to_string_pretty(&detail)?);
+        } else {
+            print!("{}", render_detail(&detail, args.regime));
+        }
         return Ok(code::OK);
     }
-    let series = store.series_summaries()?;
-    let trades = store.trade_outcome_counts()?;
+    let report = status::report(resolved, &mut store, now)?;
     if args.json {
-        let series: Vec<_> = series
-            .iter()
-            .map(|s| {
-                json!({
-                    "symbol": s.symbol,
-                    "interval": s.interval,
-                    "candles": s.candles,
-                    "first_open_time": format_rfc3339(s.first_open_time),
-                    "last_open_time": format_rfc3339(s.last_open_time),
-                    "gaps": s.gaps,
-                    "missing_bars": s.missing_bars,
-                    "last_collect": s.last_collect.as_ref().map(|c| json!({
-                        "at": format_rfc3339(c.finished_at),
-                        "source": c.source,
-                        "inserted": c.inserted,
-                        "updated": c.updated,
-                        "quality_score": c.quality_score,
-                    })),
-                })
-            })
-            .collect();
-        let trades: Vec<_> = trades
-            .iter()
-            .map(|(symbol, count, last)| json!({"symbol": symbol, "count": count, "last_closed_at": format_rfc3339(*last)}))
-            .collect();
-        let recent = resolved.settings.status.recent_jobs as usize;
-        let (finished, succeeded, average) = store.job_totals(None, recent)?;
-        let doc = json!({
-            "database": store.path().display().to_string(),
-            "models": models,
-            "queue": store.jobs(Some("queued"))?.iter().map(|j| json!({"id": j.id, "symbol": j.symbol, "regime": j.regime, "priority": j.priority, "reason": j.reason})).collect::<Vec<_>>(),
-            "running": store.running_jobs()?.iter().map(|j| json!({"id": j.id, "symbol": j.symbol, "regime": j.regime, "trigger": j.trigger, "stage": j.stage})).collect::<Vec<_>>(),
-            "jobs": {"recent": recent, "finished": finished, "succeeded": succeeded, "average_seconds": average,
-                     "average_improvement": store.average_improvement(metric_path(resolved.settings.evaluation.metric), recent)?},
-            "open_alerts": alert_counts(&store)?,
-            "health": {"problems": problems(resolved, &store)?, "last_successful_run": store.last_successful_run()?.map(|(_, at)| format_rfc3339(at))},
-            "series": series,
-            "trade_outcomes": trades,
-        });
-        println!("{}", serde_json::to_string_pretty(&doc)?);
-        return Ok(code::OK);
-    }
-
-    let paint = Paint::stdout();
-    print_models(resolved, &models, now, paint);
-    print_sections(resolved, &store, paint)?;
-    if series.is_empty() {
-        println!("no candles yet: add some with `retrain collect --symbol S --interval I --file PATH`");
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else if args.prometheus {
+        print!("{}", prometheus(&report));
     } else {
-        println!("{}", paint.bold("DATA"));
+        print!("{}", render(resolved, &report, Paint::stdout()));
+    }
+    Ok(code::OK)
+}
+
+/// A duration in days, hours or minutes, for ages.
+fn age(days: f64) -> String {
+    if days >= 1.0 {
+        format!("{days:.1}d")
+    } else if days * 24.0 >= 1.0 {
+        format!("{:.1}h", days * 24.0)
+    } else {
+        format!("{:.0}m", days * 24.0 * 60.0)
+    }
+}
+
+fn days_between(from: i64, to: i64) -> f64 {
+    (to - from) as f64 / 86_400_000.0
+}
+
+/// The report as tables for a person: models, queue, running jobs, jobs, alerts, health,
+/// data.
+pub fn render(resolved: &Resolved, report: &StatusReport, paint: Paint) -> String {
+    let mut out = String::new();
+    render_models(&mut out, resolved, report, paint);
+    render_sections(&mut out, report, paint);
+    render_data(&mut out, report, paint);
+    out
+}
+
+fn render_models(out: &mut String, resolved: &Resolved, report: &StatusReport, paint: Paint) {
+    if report.models.is_empty() {
+        let _ = writeln!(
+            out,
+            "no models yet: list the markets to keep fresh under `symbols:` in config.yaml, or train one by hand"
+        );
+        let _ = writeln!(out);
+        return;
+    }
+    let triggers = &resolved.settings.triggers;
+    let now = report.at;
+    let mut table = Table::new([
+        "MODEL",
+        "PROD",
+        "AGE",
+        "NEXT",
+        "LAST JOB",
+        &format!("TEST {}", report.metric.as_str().to_uppercase()),
+        "LIVE",
+        "DRIFT",
+        "NEXT RUN",
+        "NEEDS RETRAIN",
+    ]);
+    for m in &report.models {
+        let next = match (&m.canary, m.candidate) {
+            (Some(c), _) => format!("canary v{} {}%", c.version, c.traffic_split),
+            (None, Some(v)) => format!("candidate v{v}"),
+            _ => "-".into(),
+        };
+        let last_job = m.last_job.as_ref().map_or("-".to_string(), |j| {
+            let failed = if j.status == JobStatus::Failed { paint.red(" FAILED") } else { String::new() };
+            format!("{} {}{failed}", age(days_between(j.at, now)), j.trigger)
+        });
+        table.row(vec![
+            format!("{} {}", m.symbol, m.regime),
+            m.production.map_or("-".into(), |v| format!("v{v}")),
+            m.production_age_days.map_or("-".into(), age),
+            next,
+            last_job,
+            test_cell(m, paint),
+            live_cell(m, triggers.min_signals as usize, triggers.min_win_rate, paint),
+            m.drift.as_ref().map_or("-".to_string(), |d| {
+                let name = d.severity.map_or("none", Severity::as_str);
+                let text = format!("{name} {}", age(days_between(d.at, now)));
+                d.severity.map_or(text.clone(), |s| paint.severity(s.as_str(), &text))
+            }),
+            m.next_scheduled.map_or("-".into(), format_minute),
+            needs_cell(m, paint),
+        ]);
+    }
+    out.push_str(&table.render());
+    for m in
+        report.models.iter().filter(|m| m.production.is_none() && m.candidate.is_none() && m.canary.is_none())
+    {
+        if m.keeping == "configured" && m.test_history.is_empty() {
+            let _ = writeln!(out, "  {} {}: no version yet", m.symbol, m.regime);
+        }
+    }
+    for m in &report.models {
+        for note in &m.notes {
+            let _ = writeln!(out, "  {} {}: {note}", m.symbol, m.regime);
+        }
+    }
+    for note in &report.skipped {
+        let _ = writeln!(out, "  {note}");
+    }
+    let _ = writeln!(out);
+}
+
+/// Production's test metric, then the trend over the newest versions (and their
+/// sparkline on a terminal).
+fn test_cell(m: &ModelRow, paint: Paint) -> String {
+    let value = m.production_test_metric.map_or("-".to_string(), |v| format!("{v:.3}"));
+    match m.trend {
+        Some(t) if paint.on => {
+            let t = match t {
+                "improving" => paint.green(t),
+                "declining" => paint.red(t),
+                _ => t.to_string(),
+            };
+            format!("{value} {} {t}", m.sparkline)
+        }
+        Some(t) => format!("{value} {t}"),
+        None => value,
+    }
+}
+
+fn live_cell(m: &ModelRow, min_signals: usize, min_win_rate: f64, paint: Paint) -> String {
+    match m.live_win_rate {
+        Some(r) => {
+            let text = format!("{:.0}% of {}", 100.0 * r, m.live_signals);
+            if m.live_signals >= min_signals && r < min_win_rate { paint.red(&text) } else { text }
+        }
+        None if m.live_signals > 0 => format!("no trade in {}", m.live_signals),
+        None => "-".into(),
+    }
+}
+
+fn needs_cell(m: &ModelRow, paint: Paint) -> String {
+    match &m.needs_retrain {
+        Some(reason) if reason.contains("(urgent)") => paint.red(reason),
+        Some(reason) => paint.yellow(reason),
+        None => paint.dim("no"),
+    }
+}
+
+fn render_sections(out: &mut String, report: &StatusReport, paint: Paint) {
+    if !report.queue.is_empty() {
+        let _ = writeln!(out, "{}", paint.bold("QUEUE"));
+        for j in &report.queue {
+            let _ = writeln!(out, "  {} {} {} ({}): {}", j.id, j.symbol, j.regime, j.priority, j.reason);
+        }
+    }
+    for j in &report.running {
+        let eta = match j.usual_seconds {
+            Some(a) if a > j.elapsed_seconds => {
+                format!(", about {:.0} s left (usually {a:.0} s)", a - j.elapsed_seconds)
+            }
+            Some(a) => format!(", over its usual {a:.0} s"),
+            None => String::new(),
+        };
+        let _ = writeln!(
+            out,
+            "{} job {} {} {} ({}): {}{eta}",
+            paint.bold("RUNNING"),
+            j.id,
+            j.symbol,
+            j.regime,
+            j.trigger,
+            j.stage.map_or("starting", |s| s.as_str())
+        );
+    }
+    let jobs = &report.jobs;
+    if jobs.finished > 0 {
+        let rate = format!("{:.0}% succeeded", 100.0 * jobs.succeeded as f64 / jobs.finished as f64);
+        let which = if jobs.finished as usize >= jobs.recent {
+            format!(" (the newest {})", jobs.recent)
+        } else {
+            String::new()
+        };
+        let _ = writeln!(
+            out,
+            "{} {} finished{which}, {}, {} on average, {} {} per retrain against the parent version",
+            paint.bold("JOBS"),
+            jobs.finished,
+            if jobs.succeeded < jobs.finished { paint.yellow(&rate) } else { rate },
+            jobs.average_seconds.map_or("-".to_string(), |a| format!("{a:.1} s")),
+            jobs.average_improvement.map_or("-".to_string(), |d| format!("{d:+.4}")),
+            report.metric.as_str()
+        );
+    }
+    let open = report.open_alerts;
+    if open.total() > 0 {
+        let count = |s: Severity| {
+            let n = open.get(s);
+            let text = format!("{n} {s}");
+            if n > 0 { paint.severity(s.as_str(), &text) } else { text }
+        };
+        let _ = writeln!(
+            out,
+            "{} {} open: {}, {}, {}, {} (`retrain alerts`)",
+            paint.bold("ALERTS"),
+            open.total(),
+            count(Severity::Critical),
+            count(Severity::High),
+            count(Severity::Medium),
+            count(Severity::Low)
+        );
+    }
+    let health = &report.health;
+    let holder = match &health.run {
+        Some(r) if r.alive => format!("run pid {} working since {}", r.pid, format_minute(r.started_at)),
+        Some(r) => paint.yellow(&format!(
+            "the run of pid {} started {} died without finishing; the next run marks its job abandoned",
+            r.pid,
+            format_minute(r.started_at)
+        )),
+        None => "no run is working".into(),
+    };
+    // A tick or a cross on a terminal only: plain text stays plain words.
+    let verdict = match (health.healthy, paint.on) {
+        (true, true) => paint.green("✔ healthy"),
+        (true, false) => "healthy".to_string(),
+        (false, true) => paint.red(&format!("✘ {}", health.problems.join("; "))),
+        (false, false) => health.problems.join("; "),
+    };
+    let _ = writeln!(
+        out,
+        "{} {} ({:.1} MB), {holder}, {verdict}",
+        paint.bold("HEALTH"),
+        report.database,
+        report.database_bytes as f64 / 1e6
+    );
+    let _ = writeln!(out);
+}
+
+fn render_data(out: &mut String, report: &StatusReport, paint: Paint) {
+    if report.series.is_empty() {
+        let _ = writeln!(
+            out,
+            "no candles yet: add some with `retrain collect --symbol S --interval I --file PATH`"
+        );
+    } else {
+        let _ = writeln!(out, "{}", paint.bold("DATA"));
         let mut table =
             Table::new(["SYMBOL", "INTERVAL", "CANDLES", "FIRST", "LAST", "GAPS", "MISSING", "LAST COLLECT"]);
-        for s in &series {
+        for s in &report.series {
             let last_collect = s.last_collect.as_ref().map_or("-".to_string(), |c| {
                 format!(
                     "{} (+{} ~{}, quality {:.3})",
-                    format_minute(c.finished_at),
+                    format_minute(c.at),
                     c.inserted,
                     c.updated,
                     c.quality_score
@@ -93,7 +290,7 @@ pub fn run(resolved: &Resolved, args: &StatusArgs) -> anyhow::Result<u8> {
             });
             table.row(vec![
                 s.symbol.clone(),
-                s.interval.clone(),
+                s.interval.to_string(),
                 s.candles.to_string(),
                 format_minute(s.first_open_time),
                 format_minute(s.last_open_time),
@@ -102,319 +299,85 @@ pub fn run(resolved: &Resolved, args: &StatusArgs) -> anyhow::Result<u8> {
                 last_collect,
             ]);
         }
-        print!("{}", table.render());
+        out.push_str(&table.render());
     }
-    if !trades.is_empty() {
-        println!();
+    if !report.trade_outcomes.is_empty() {
+        let _ = writeln!(out);
         let mut table = Table::new(["SYMBOL", "TRADE OUTCOMES", "LAST CLOSED"]);
-        for (symbol, count, last) in &trades {
-            table.row(vec![symbol.clone(), count.to_string(), format_minute(*last)]);
+        for t in &report.trade_outcomes {
+            table.row(vec![t.symbol.clone(), t.count.to_string(), format_minute(t.last_closed_at)]);
         }
-        print!("{}", table.render());
+        out.push_str(&table.render());
     }
-    Ok(code::OK)
 }
 
-/// Why the fleet is unhealthy, if it is: open alerts at high or above, and a last
-/// successful run older than `status.max_run_age_hours` (or none).
-pub fn problems(resolved: &Resolved, store: &Store) -> anyhow::Result<Vec<String>> {
-    let mut problems = Vec::new();
-    let serious: Vec<_> = store
-        .alerts(false)?
-        .into_iter()
-        .filter(|a| matches!(a.severity.as_str(), "high" | "critical"))
-        .collect();
-    if !serious.is_empty() {
-        let first = &serious[serious.len() - 1];
-        problems.push(format!(
-            "{} open alert(s) at high or above, the oldest {} {}: {}",
-            serious.len(),
-            first.severity,
-            first.kind,
-            first.message
-        ));
-    }
-    let limit = resolved.settings.status.max_run_age_hours;
-    match store.last_successful_run()? {
-        None => problems.push("no successful `retrain run` yet".into()),
-        Some((_, finished)) => {
-            let hours = (wall_millis() - finished) as f64 / 3_600_000.0;
-            if hours > limit {
-                problems.push(format!(
-                    "the last successful run ended {hours:.1} h ago, more than status.max_run_age_hours {limit}"
-                ));
-            }
-        }
-    }
-    Ok(problems)
-}
-
-/// `status --check`: exit 0 when healthy, 1 with the reasons otherwise.
-fn check(resolved: &Resolved, store: &Store) -> anyhow::Result<u8> {
-    let problems = problems(resolved, store)?;
-    if problems.is_empty() {
-        println!("healthy");
-        return Ok(code::OK);
-    }
-    for p in &problems {
-        println!("unhealthy: {p}");
-    }
-    Ok(code::RUNTIME)
-}
-
-fn alert_counts(store: &Store) -> anyhow::Result<serde_json::Value> {
-    let open = store.alerts(false)?;
-    let count = |s: &str| open.iter().filter(|a| a.severity == s).count();
-    Ok(
-        json!({"critical": count("critical"), "high": count("high"), "medium": count("medium"), "low": count("low")}),
-    )
-}
-
-fn print_models(resolved: &Resolved, models: &[ModelRow], now: i64, paint: Paint) {
-    if models.is_empty() {
-        println!("no models configured: list the markets to keep fresh under `symbols:` in config.yaml");
-        println!();
-        return;
-    }
-    let triggers = &resolved.settings.triggers;
-    let metric = models.first().map_or("F1".to_string(), |m| m.metric.to_uppercase());
-    let mut table = Table::new([
-        "MODEL",
-        "PROD",
-        "AGE",
-        "NEXT",
-        "LAST JOB",
-        &format!("TEST {metric}"),
-        "LIVE",
-        "DRIFT",
-        "NEXT RUN",
-        "NEEDS RETRAIN",
-    ]);
-    for m in models {
-        let next = match (&m.canary, m.candidate) {
-            (Some(c), _) => format!("canary v{} {}%", c.version, c.traffic_split),
-            (None, Some(v)) => format!("candidate v{v}"),
-            _ => "-".into(),
-        };
-        let last_job = m.last_job.as_ref().map_or("-".to_string(), |j| {
-            let failed = if j.status == "failed" { paint.red(" FAILED") } else { String::new() };
-            format!("{} {}{failed}", age((now - j.at) as f64 / 86_400_000.0), j.trigger)
-        });
-        let test = match (m.test_history.last(), m.trend.as_deref()) {
-            (Some(v), Some(t)) if paint.on => {
-                let t = match t {
-                    "improving" => paint.green(t),
-                    "declining" => paint.red(t),
-                    _ => t.to_string(),
-                };
-                format!("{v:.3} {} {t}", m.sparkline)
-            }
-            (Some(v), Some(t)) => format!("{v:.3} {t}"),
-            (Some(v), None) => format!("{v:.3}"),
-            _ => "-".into(),
-        };
-        let live = match m.live_win_rate {
-            Some(r) => {
-                let text = format!("{:.0}% of {}", 100.0 * r, m.live_signals);
-                let poor = m.live_signals >= triggers.min_signals as usize && r < triggers.min_win_rate;
-                if poor { paint.red(&text) } else { text }
-            }
-            None if m.live_signals > 0 => format!("no trade in {}", m.live_signals),
-            None => "-".into(),
-        };
-        let drift = m.drift.as_ref().map_or("-".to_string(), |d| {
-            paint
-                .severity(&d.severity, &format!("{} {}", d.severity, age((now - d.at) as f64 / 86_400_000.0)))
-        });
-        let needs = m.needs_retrain.as_deref().map_or_else(
-            || paint.dim("no"),
-            |reason| if reason.contains("(urgent)") { paint.red(reason) } else { paint.yellow(reason) },
-        );
-        table.row(vec![
-            format!("{} {}", m.symbol, m.regime),
-            m.production.map_or("-".into(), |v| format!("v{v}")),
-            m.production_age_days.map_or("-".into(), age),
-            next,
-            last_job,
-            test,
-            live,
-            drift,
-            minute(m.next_scheduled),
-            needs,
-        ]);
-    }
-    print!("{}", table.render());
-    println!();
-}
-
-fn print_sections(resolved: &Resolved, store: &Store, paint: Paint) -> anyhow::Result<()> {
-    let recent = resolved.settings.status.recent_jobs as usize;
-    let queued = store.jobs(Some("queued"))?;
-    if !queued.is_empty() {
-        println!("{}", paint.bold("QUEUE"));
-        for j in &queued {
-            println!("  {} {} {} ({}): {}", j.id, j.symbol, j.regime, j.priority, j.reason);
-        }
-    }
-    for j in store.running_jobs()? {
-        let (_, _, average) = store.job_totals(Some((&j.symbol, &j.regime)), recent)?;
-        let elapsed = (wall_millis() - j.run_started_at) as f64 / 1000.0;
-        let eta = match average {
-            Some(a) if a > elapsed => format!(", about {:.0} s left (usually {a:.0} s)", a - elapsed),
-            Some(a) => format!(", over its usual {a:.0} s"),
-            None => String::new(),
-        };
-        println!(
-            "{} job {} {} {} ({}): {}{eta}",
-            paint.bold("RUNNING"),
-            j.id,
-            j.symbol,
-            j.regime,
-            j.trigger,
-            j.stage.as_deref().unwrap_or("starting")
-        );
-    }
-    let (finished, succeeded, average) = store.job_totals(None, recent)?;
-    if finished > 0 {
-        let metric = resolved.settings.evaluation.metric;
-        let improvement = store.average_improvement(metric_path(metric), recent)?;
-        let rate = format!("{:.0}% succeeded", 100.0 * succeeded as f64 / finished as f64);
-        let which =
-            if finished as usize >= recent { format!(" (the newest {recent})") } else { String::new() };
-        println!(
-            "{} {finished} finished{which}, {}, {} on average, {} {} per retrain against the parent version",
-            paint.bold("JOBS"),
-            if succeeded < finished { paint.yellow(&rate) } else { rate },
-            average.map_or("-".to_string(), |a| format!("{a:.1} s")),
-            improvement.map_or("-".to_string(), |d| format!("{d:+.4}")),
-            metric.as_str()
-        );
-    }
-    let open = store.alerts(false)?;
-    if !open.is_empty() {
-        let count = |s: &str| {
-            let n = open.iter().filter(|a| a.severity == s).count();
-            let text = format!("{n} {s}");
-            if n > 0 { paint.severity(s, &text) } else { text }
-        };
-        println!(
-            "{} {} open: {}, {}, {}, {} (`retrain alerts`)",
-            paint.bold("ALERTS"),
-            open.len(),
-            count("critical"),
-            count("high"),
-            count("medium"),
-            count("low")
-        );
-    }
-    let size = std::fs::metadata(store.path()).map_or(0, |m| m.len());
-    // Read from the runs table, never by touching the lock: a probe must not stop a run.
-    let holder = match store.running_runs()?.last() {
-        Some((pid, started)) if crate::lock::pid_alive(*pid) => {
-            format!("run pid {pid} working since {}", format_minute(*started))
-        }
-        Some((pid, started)) => paint.yellow(&format!(
-            "the run of pid {pid} started {} died without finishing; the next run marks its job abandoned",
-            format_minute(*started)
-        )),
-        None => "no run is working".into(),
-    };
-    let health = problems(resolved, store)?;
-    // A tick or a cross on a terminal only: plain text stays plain words.
-    let verdict = match (health.is_empty(), paint.on) {
-        (true, true) => paint.green("✔ healthy"),
-        (true, false) => "healthy".to_string(),
-        (false, true) => paint.red(&format!("✘ {}", health.join("; "))),
-        (false, false) => health.join("; "),
-    };
-    println!(
-        "{} {} ({:.1} MB), {holder}, {verdict}",
-        paint.bold("HEALTH"),
-        store.path().display(),
-        size as f64 / 1e6
-    );
-    println!();
-    Ok(())
-}
-
-/// `status --symbol S [--regime R]`: each model's versions, deployments, last evaluation
-/// and drift report, and recent signals.
-fn detail(store: &Store, symbol: &str, regime: Option<Regime>) -> anyhow::Result<u8> {
-    let regimes: Vec<Regime> = regime.map_or_else(|| Regime::ALL.to_vec(), |r| vec![r]);
-    let mut shown = 0;
-    for regime in regimes {
-        let versions = store.versions(symbol, Some(regime))?;
-        if versions.is_empty() {
-            continue;
-        }
-        shown += 1;
-        println!("{symbol} {regime} ({})", versions[0].interval);
+/// One symbol's models in detail, as text.
+pub fn render_detail(detail: &Detail, regime: Option<crate::config::Regime>) -> String {
+    let mut out = String::new();
+    let symbol = &detail.symbol;
+    for m in &detail.models {
+        let _ = writeln!(out, "{symbol} {} ({})", m.regime, m.interval);
         let mut table =
             Table::new(["VERSION", "STATUS", "TRAINED", "TEST F1", "AUC", "SHARPE", "TRADES", "LATEST EVAL"]);
-        for v in &versions {
-            let test: Option<Record> =
-                store.evaluation_of_kind(v.id, "test")?.and_then(|t| serde_json::from_str(&t).ok());
-            let c = test.and_then(|t| t.classification);
-            let t = test.and_then(|t| t.trading);
+        for v in &m.versions {
+            let c = v.test.and_then(|t| t.classification);
+            let t = v.test.and_then(|t| t.trading);
             table.row(vec![
                 format!("v{}", v.version),
-                v.status.clone(),
-                format_minute(v.created_at),
+                v.status.to_string(),
+                format_minute(v.trained_at),
                 c.map_or("-".into(), |c| format!("{:.3}", c.f1)),
                 c.and_then(|c| c.roc_auc).map_or("-".into(), |a| format!("{a:.3}")),
                 t.and_then(|t| t.sharpe).map_or("-".into(), |s| format!("{s:.2}")),
                 t.map_or("-".into(), |t| t.trades.to_string()),
-                v.latest_evaluation.as_ref().map_or("-".into(), |(kind, _)| kind.clone()),
+                v.latest_evaluation.map_or("-".into(), |k| k.to_string()),
             ]);
         }
-        print!("{}", table.render());
-        for d in store.deployments(Some(symbol), Some(regime.as_str()))? {
-            let version = |v: Option<i64>| v.map_or("-".to_string(), |v| format!("v{v}"));
-            println!(
+        out.push_str(&table.render());
+        let version = |v: Option<i64>| v.map_or("-".to_string(), |v| format!("v{v}"));
+        for d in &m.deployments {
+            let _ = writeln!(
+                out,
                 "  {} {}{} {} -> {}{} by {}: {}",
-                format_minute(d.created_at),
+                format_minute(d.at),
                 d.action,
                 if d.forced { " (forced)" } else { "" },
-                version(d.from_version),
-                version(d.to_version),
-                d.canary_version.map_or(String::new(), |c| format!(", canary v{c}")),
-                d.actor,
+                version(d.from),
+                version(d.to),
+                d.canary.map_or(String::new(), |c| format!(", canary v{c}")),
+                d.by,
                 d.reason
             );
         }
-        if let Some(p) = versions.iter().find(|v| v.status == "production") {
-            if let Some((to, metrics, at)) = store.latest_evaluation(p.id, "backtest")? {
-                let record: Option<Record> = serde_json::from_str(&metrics).ok();
-                println!(
-                    "  last evaluation of v{} on bars up to {} (at {}): f1 {}, sharpe {}",
-                    p.version,
-                    format_minute(to),
-                    format_minute(at),
-                    record.and_then(|r| r.classification).map_or("-".into(), |c| format!("{:.3}", c.f1)),
-                    record
-                        .and_then(|r| r.trading)
-                        .and_then(|t| t.sharpe)
-                        .map_or("-".into(), |s| format!("{s:.2}"))
-                );
-            }
-            if let Some((to, severity, at)) = store.latest_drift(p.id)? {
-                println!(
-                    "  last drift check of v{} on bars up to {} (at {}): {}",
-                    p.version,
-                    format_minute(to),
-                    format_minute(at),
-                    severity.unwrap_or_else(|| "no drift".into())
-                );
-            }
+        if let Some(e) = &m.last_evaluation {
+            let _ = writeln!(
+                out,
+                "  last evaluation of v{} on bars up to {} (at {}): f1 {}, sharpe {}",
+                e.version,
+                format_minute(e.window_to),
+                format_minute(e.at),
+                e.metrics.classification.map_or("-".into(), |c| format!("{:.3}", c.f1)),
+                e.metrics.trading.and_then(|t| t.sharpe).map_or("-".into(), |s| format!("{s:.2}"))
+            );
         }
-        let signals = store.recent_signals(symbol, regime.as_str(), 10)?;
-        for s in &signals {
-            println!(
+        if let Some(d) = &m.last_drift {
+            let _ = writeln!(
+                out,
+                "  last drift check of v{} on bars up to {} (at {}): {}",
+                d.version,
+                format_minute(d.window_to),
+                format_minute(d.at),
+                d.severity.map_or("no drift", Severity::as_str)
+            );
+        }
+        for s in &m.signals {
+            let _ = writeln!(
+                out,
                 "  signal {} v{}{} P(up) {:.3} {}: {}",
-                format_minute(s.open_time),
+                format_minute(s.bar),
                 s.version,
-                s.arm.as_ref().map_or(String::new(), |a| format!(" ({a})")),
-                s.probability,
+                s.arm.map_or(String::new(), |a| format!(" ({a})")),
+                s.probability_up,
                 match s.position {
                     1 => "long",
                     -1 => "short",
@@ -428,24 +391,16 @@ fn detail(store: &Store, symbol: &str, regime: Option<Regime>) -> anyhow::Result
                 }
             );
         }
-        println!();
+        let _ = writeln!(out);
     }
-    if shown == 0 {
-        println!(
+    if detail.models.is_empty() {
+        let _ = writeln!(
+            out,
             "no versions of {symbol}{}: train one first",
             regime.map_or(String::new(), |r| format!(" {r}"))
         );
     }
-    Ok(code::OK)
-}
-
-/// Where `metric` sits in a stored evaluation (JSON path).
-fn metric_path(metric: SearchMetric) -> &'static str {
-    match metric {
-        SearchMetric::F1 => "$.classification.f1",
-        SearchMetric::Auc => "$.classification.roc_auc",
-        SearchMetric::Sharpe => "$.trading.sharpe",
-    }
+    out
 }
 
 /// A label value in the exposition format: backslash, double quote and newline escaped.
@@ -453,9 +408,8 @@ fn label(value: &str) -> String {
     value.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
 }
 
-/// The fleet as Prometheus gauges (text exposition format 0.0.4).
-fn prometheus(resolved: &Resolved, store: &Store, models: &[ModelRow]) -> anyhow::Result<String> {
-    use std::fmt::Write;
+/// The report as Prometheus gauges (text exposition format 0.0.4).
+pub fn prometheus(report: &StatusReport) -> String {
     let mut out = String::new();
     let mut gauge = |name: &str, help: &str, samples: Vec<(String, f64)>| {
         let _ = writeln!(out, "# HELP retrain_{name} {help}");
@@ -464,9 +418,9 @@ fn prometheus(resolved: &Resolved, store: &Store, models: &[ModelRow]) -> anyhow
             let _ = writeln!(out, "retrain_{name}{labels} {value}");
         }
     };
-    let model = |m: &ModelRow| format!("{{symbol=\"{}\",regime=\"{}\"}}", label(&m.symbol), label(&m.regime));
+    let model = |m: &ModelRow| format!("{{symbol=\"{}\",regime=\"{}\"}}", label(&m.symbol), m.regime);
     let per_model = |f: &dyn Fn(&ModelRow) -> Option<f64>| -> Vec<(String, f64)> {
-        models.iter().filter_map(|m| f(m).map(|v| (model(m), v))).collect()
+        report.models.iter().filter_map(|m| f(m).map(|v| (model(m), v))).collect()
     };
     gauge(
         "model_production_version",
@@ -480,8 +434,8 @@ fn prometheus(resolved: &Resolved, store: &Store, models: &[ModelRow]) -> anyhow
     );
     gauge(
         "model_test_metric",
-        "The gate metric (evaluation.metric) of the newest version on its test window.",
-        per_model(&|m| m.test_history.last().copied()),
+        "The gate metric (evaluation.metric) of the production version on its test window.",
+        per_model(&|m| m.production_test_metric),
     );
     gauge(
         "model_live_win_rate",
@@ -497,12 +451,12 @@ fn prometheus(resolved: &Resolved, store: &Store, models: &[ModelRow]) -> anyhow
         "model_drift_severity",
         "Severity of the last drift report: 0 none, 1 low, 2 medium, 3 high, 4 critical.",
         per_model(&|m| {
-            m.drift.as_ref().map(|d| match d.severity.as_str() {
-                "low" => 1.0,
-                "medium" => 2.0,
-                "high" => 3.0,
-                "critical" => 4.0,
-                _ => 0.0,
+            m.drift.as_ref().map(|d| match d.severity {
+                None => 0.0,
+                Some(Severity::Low) => 1.0,
+                Some(Severity::Medium) => 2.0,
+                Some(Severity::High) => 3.0,
+                Some(Severity::Critical) => 4.0,
             })
         }),
     );
@@ -511,38 +465,37 @@ fn prometheus(resolved: &Resolved, store: &Store, models: &[ModelRow]) -> anyhow
         "1 when run would retrain the model now.",
         per_model(&|m| Some(f64::from(u8::from(m.needs_retrain.is_some())))),
     );
-    let open = store.alerts(false)?;
     gauge(
         "open_alerts",
         "Open alerts by severity.",
-        ["low", "medium", "high", "critical"]
+        Severity::ALL
             .iter()
-            .map(|s| {
-                (format!("{{severity=\"{s}\"}}"), open.iter().filter(|a| a.severity == *s).count() as f64)
-            })
+            .map(|s| (format!("{{severity=\"{s}\"}}"), report.open_alerts.get(*s) as f64))
             .collect(),
     );
-    let (finished, succeeded, _) = store.job_totals(None, resolved.settings.status.recent_jobs as usize)?;
     gauge(
         "jobs_finished",
         "Finished jobs among the newest status.recent_jobs.",
-        vec![(String::new(), finished as f64)],
+        vec![(String::new(), report.jobs.finished as f64)],
     );
     gauge(
         "jobs_succeeded",
         "Succeeded jobs among the newest status.recent_jobs.",
-        vec![(String::new(), succeeded as f64)],
+        vec![(String::new(), report.jobs.succeeded as f64)],
     );
-    if let Some((_, at)) = store.last_successful_run()? {
+    if let Some(at) = report.health.last_successful_run {
         gauge(
             "last_successful_run_timestamp_seconds",
-            "When the last run with no failed job ended.",
+            "When the last run with no failed job or collect ended.",
             vec![(String::new(), at as f64 / 1000.0)],
         );
     }
-    let healthy = problems(resolved, store)?.is_empty();
-    gauge("healthy", "1 when status --check passes.", vec![(String::new(), f64::from(u8::from(healthy)))]);
-    Ok(out)
+    gauge(
+        "healthy",
+        "1 when status --check passes.",
+        vec![(String::new(), f64::from(u8::from(report.health.healthy)))],
+    );
+    out
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 
 use serde_json::json;
 
-use super::{existing_store, parse_regime};
+use super::existing_store;
 use crate::artifact;
 use crate::candles::time::{format_minute, format_rfc3339};
 use crate::cli::VersionsArgs;
@@ -12,18 +12,13 @@ use crate::evaluation::Record;
 use crate::output::Table;
 
 pub fn run(resolved: &Resolved, args: &VersionsArgs) -> anyhow::Result<u8> {
-    let regime = args.regime.as_deref().map(parse_regime).transpose()?;
     let store = existing_store(resolved)?;
-    let versions = store.versions(&args.symbol, regime)?;
+    let versions = store.versions(&args.symbol, args.regime)?;
     let models_dir = resolved.models_dir();
     let checked: Vec<Result<(), String>> = versions
         .iter()
         .map(|v| artifact::verify(&models_dir, std::path::Path::new(&v.artifact_path), &v.sha256).map(|_| ()))
         .collect();
-    let metrics = |json: &Option<(String, String)>| -> Option<(String, Record)> {
-        let (kind, text) = json.as_ref()?;
-        Some((kind.clone(), serde_json::from_str(text).ok()?))
-    };
 
     if args.json {
         let rows: Vec<_> = versions
@@ -42,7 +37,7 @@ pub fn run(resolved: &Resolved, args: &VersionsArgs) -> anyhow::Result<u8> {
                     "train": {"from": format_rfc3339(v.train.0), "to": format_rfc3339(v.train.1)},
                     "validation": {"from": format_rfc3339(v.validation.0), "to": format_rfc3339(v.validation.1)},
                     "test": {"from": format_rfc3339(v.test.0), "to": format_rfc3339(v.test.1)},
-                    "latest_evaluation": metrics(&v.latest_evaluation).map(|(kind, m)| json!({"kind": kind, "metrics": m})),
+                    "latest_evaluation": v.latest_evaluation.as_ref().map(|e| json!({"kind": e.kind, "metrics": e.record})),
                     "artifact": models_dir.join(&v.artifact_path).display().to_string(),
                     "sha256": v.sha256,
                     "checksum": match check { Ok(()) => "ok".to_string(), Err(e) => e.clone() },
@@ -73,19 +68,23 @@ pub fn run(resolved: &Resolved, args: &VersionsArgs) -> anyhow::Result<u8> {
         "CHECKSUM",
     ]);
     for (v, check) in versions.iter().zip(&checked) {
-        let (kind, f1, auc) = match metrics(&v.latest_evaluation) {
-            Some((kind, Record { classification: Some(m), .. })) => {
-                (kind, format!("{:.3}", m.f1), m.roc_auc.map_or("-".into(), |a| format!("{a:.3}")))
-            }
-            Some((kind, _)) => (kind, "-".into(), "-".into()),
+        let (kind, f1, auc) = match &v.latest_evaluation {
+            Some(e) => match e.record {
+                Record { classification: Some(m), .. } => (
+                    e.kind.to_string(),
+                    format!("{:.3}", m.f1),
+                    m.roc_auc.map_or("-".into(), |a| format!("{a:.3}")),
+                ),
+                _ => (e.kind.to_string(), "-".into(), "-".into()),
+            },
             None => ("-".into(), "-".into(), "-".into()),
         };
         table.row(vec![
-            v.regime.clone(),
+            v.regime.to_string(),
             format!("v{}", v.version),
-            v.status.clone(),
-            v.interval.clone(),
-            v.model_kind.clone(),
+            v.status.to_string(),
+            v.interval.to_string(),
+            v.model_kind.as_str().to_string(),
             format_minute(v.created_at),
             format!("{} .. {}", format_minute(v.test.0), format_minute(v.test.1)),
             kind,

@@ -1,12 +1,14 @@
 //! Settings: `config.yaml` (every key optional, every key with a default here) resolved
 //! once into a validated [`Settings`] before any work starts.
 //!
-//! Precedence is flag > environment > file > default. Unknown keys are refused with their
-//! full path (`data.qualty_threshold`), invalid values with the key and what was expected.
-//! Paths in the file are relative to the file's folder.
+//! Precedence is flag > environment > file > default (`RETRAIN_<SECTION>_<KEY>`, see
+//! [`environment`]). Unknown keys are refused with their full path
+//! (`data.qualty_threshold`), invalid values with the key and what was expected. Paths in
+//! the file are relative to the file's folder.
 
 use std::path::{Path, PathBuf};
 
+pub mod environment;
 mod settings;
 mod validate;
 
@@ -14,7 +16,7 @@ pub use settings::*;
 
 use crate::candles::Interval;
 use crate::error::Failure;
-use validate::{parse_interval, validate};
+use validate::validate;
 
 /// The default config file, commented; `retrain init` writes exactly this.
 pub const DEFAULT_CONFIG_YAML: &str = include_str!("../../config.yaml");
@@ -41,16 +43,27 @@ impl Resolved {
         self.base_dir.join(&self.settings.state.models_dir)
     }
 
-    /// The configured default interval, already validated.
+    /// The interval used when a command is given none.
     pub fn default_interval(&self) -> Interval {
-        parse_interval("data.interval", &self.settings.data.interval)
-            .expect("validated when the settings were loaded")
+        self.settings.data.interval
     }
 }
 
 /// Read the config: `explicit` (from `--config` or `RETRAIN_CONFIG`) must exist;
-/// otherwise `./config.yaml` is used if present, else the defaults.
+/// otherwise `./config.yaml` is used if present, else the defaults. `RETRAIN_<SECTION>_<KEY>`
+/// variables of the process's environment override the file.
 pub fn load(explicit: Option<&Path>) -> Result<Resolved, Failure> {
+    let vars = std::env::vars_os()
+        .filter_map(|(k, v)| Some((k.into_string().ok()?, v.to_string_lossy().into_owned())));
+    load_with(explicit, vars)
+}
+
+/// [`load`] with the environment given.
+pub fn load_with(
+    explicit: Option<&Path>,
+    vars: impl IntoIterator<Item = (String, String)>,
+) -> Result<Resolved, Failure> {
+    let overrides = environment::overrides(vars).map_err(Failure::Usage)?;
     let (file, must_exist) = match explicit {
         Some(path) => (path.to_path_buf(), true),
         None => (PathBuf::from(DEFAULT_CONFIG_FILE), false),
@@ -59,11 +72,13 @@ pub fn load(explicit: Option<&Path>) -> Result<Resolved, Failure> {
         if must_exist {
             return Err(Failure::Usage(format!("config file {} does not exist", file.display())));
         }
-        return Ok(Resolved { settings: Settings::default(), file: None, base_dir: ".".into() });
+        let settings = with_overrides(Settings::default(), overrides).map_err(Failure::Usage)?;
+        return Ok(Resolved { settings, file: None, base_dir: ".".into() });
     }
     let text = std::fs::read_to_string(&file)
         .map_err(|e| Failure::Usage(format!("cannot read config file {}: {e}", file.display())))?;
     let settings = parse(&text).map_err(|e| Failure::Usage(format!("{}: {e}", file.display())))?;
+    let settings = with_overrides(settings, overrides).map_err(Failure::Usage)?;
     let base_dir = match file.parent() {
         Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
         _ => PathBuf::from("."),
@@ -77,8 +92,17 @@ pub fn parse(text: &str) -> Result<Settings, String> {
     if text.lines().all(|line| line.trim().is_empty() || line.trim_start().starts_with('#')) {
         return Ok(Settings::default());
     }
-    let deserializer = serde_yaml::Deserializer::from_str(text);
-    let settings: Settings = serde_path_to_error::deserialize(deserializer).map_err(|e| {
+    let settings: Settings = deserialize(serde_yaml::Deserializer::from_str(text))?;
+    validate(&settings)?;
+    Ok(settings)
+}
+
+/// Deserialize settings; the error names the whole path of the key.
+fn deserialize<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Settings, String>
+where
+    D::Error: std::fmt::Display,
+{
+    serde_path_to_error::deserialize(deserializer).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner().to_string();
         // serde_yaml starts its message with the parent key's path; ours is the whole path.
@@ -87,8 +111,37 @@ pub fn parse(text: &str) -> Result<Settings, String> {
             _ => inner,
         };
         if path == "." { message } else { format!("{path}: {message}") }
-    })?;
-    validate(&settings)?;
+    })
+}
+
+/// Apply environment overrides to settings read from the file (or the defaults) and
+/// validate the result; an error names the variable.
+fn with_overrides(
+    settings: Settings,
+    overrides: Vec<(String, Vec<String>, serde_yaml::Value)>,
+) -> Result<Settings, String> {
+    if overrides.is_empty() {
+        return Ok(settings);
+    }
+    let mut document = serde_yaml::to_value(&settings).map_err(|e| e.to_string())?;
+    let named: Vec<(String, String)> = overrides
+        .iter()
+        .map(|(name, path, value)| {
+            let shown = serde_yaml::to_string(value).unwrap_or_default();
+            (path.join("."), format!("environment variable {name}={}", shown.trim()))
+        })
+        .collect();
+    for (_, path, value) in overrides {
+        environment::set(&mut document, &path, value);
+    }
+    let blame = |message: String| -> String {
+        match named.iter().find(|(key, _)| message.starts_with(&format!("{key}:"))) {
+            Some((_, variable)) => format!("{variable}: {message}"),
+            None => message,
+        }
+    };
+    let settings = deserialize(document).map_err(blame)?;
+    validate(&settings).map_err(blame)?;
     Ok(settings)
 }
 
@@ -144,5 +197,47 @@ mod tests {
         let s = parse("symbols:\n  - symbol: BTCUSDT\n").unwrap();
         assert_eq!(s.symbols[0].regimes, Regime::ALL.to_vec());
         assert_eq!(s.symbols[0].source, SymbolSource::None);
+    }
+
+    #[test]
+    fn environment_overrides_sit_between_the_file_and_the_flags() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("config.yaml");
+        std::fs::write(&file, "gates:\n  min_f1: 0.7\ndata:\n  interval: 1h\n").unwrap();
+        let vars = |pairs: &[(&str, &str)]| -> Vec<(String, String)> {
+            pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        };
+        let from_file = load_with(Some(&file), vars(&[])).unwrap().settings;
+        assert_eq!((from_file.gates.min_f1, from_file.data.interval.to_string().as_str()), (0.7, "1h"));
+        let env =
+            vars(&[("RETRAIN_GATES_MIN_F1", "0.55"), ("RETRAIN_NOTIFICATIONS_WEBHOOK_URL", "http://x/hook")]);
+        let s = load_with(Some(&file), env).unwrap().settings;
+        assert_eq!(s.gates.min_f1, 0.55, "the environment beats the file");
+        assert_eq!(
+            s.data.interval.to_string(),
+            "1h",
+            "keys the environment leaves alone keep the file's value"
+        );
+        assert_eq!(s.notifications.webhook_url.as_deref(), Some("http://x/hook"));
+        assert_eq!(s.gates.min_precision, GateSettings::default().min_precision);
+
+        let bad = |pairs: &[(&str, &str)]| load_with(Some(&file), vars(pairs)).unwrap_err().to_string();
+        assert_eq!(
+            bad(&[("RETRAIN_DATA_QUALITY_THRESHOLD", "1.5")]),
+            "environment variable RETRAIN_DATA_QUALITY_THRESHOLD=1.5: data.quality_threshold: expected a number \
+             from 0 to 1, got 1.5"
+        );
+        let err = bad(&[("RETRAIN_GATES_MIN_F1", "high")]);
+        assert!(
+            err.starts_with("environment variable RETRAIN_GATES_MIN_F1=high: gates.min_f1: invalid type"),
+            "{err}"
+        );
+        let err = bad(&[("RETRAIN_DATA_INTERVAL", "7x")]);
+        assert!(err.contains("data.interval: invalid interval \"7x\""), "{err}");
+        let err = bad(&[("RETRAIN_GATE_MIN_F1", "0.5")]);
+        assert!(err.starts_with("environment variable RETRAIN_GATE_MIN_F1 names no config key"), "{err}");
+        let missing = dir.path().join("none").join("config.yaml");
+        let err = load_with(Some(&missing), vars(&[])).unwrap_err().to_string();
+        assert!(err.contains("does not exist"), "{err}");
     }
 }

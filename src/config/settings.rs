@@ -4,6 +4,9 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+use crate::candles::Interval;
+use crate::symbol::Symbol;
+
 /// Everything `retrain` can be told, section by section as in `config.yaml`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -59,7 +62,7 @@ impl Default for StateSettings {
 #[serde(default, deny_unknown_fields)]
 pub struct DataSettings {
     /// Interval used when a command is given none.
-    pub interval: String,
+    pub interval: Interval,
     /// A batch whose quality score is below this is refused and nothing of it is written.
     pub quality_threshold: f64,
     /// Runs of more consecutive zero-volume candles than this count as defects.
@@ -71,7 +74,7 @@ pub struct DataSettings {
 impl Default for DataSettings {
     fn default() -> Self {
         DataSettings {
-            interval: "5m".into(),
+            interval: Interval::from_millis(300_000).expect("five minutes is an interval"),
             quality_threshold: 0.8,
             max_zero_volume_run: 5,
             source: SourceSettings::default(),
@@ -140,6 +143,8 @@ impl std::fmt::Display for Regime {
     }
 }
 
+crate::kinds::sql_text!(Regime);
+
 impl std::str::FromStr for Regime {
     type Err = String;
 
@@ -163,11 +168,11 @@ pub enum SymbolSource {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SymbolSettings {
-    /// Symbol as stored, e.g. BTCUSDT.
-    pub symbol: String,
+    /// Symbol as stored, e.g. BTCUSDT: letters, digits, '.', '_' or '-'.
+    pub symbol: Symbol,
     /// Interval of its models [default: data.interval].
     #[serde(default)]
-    pub interval: Option<String>,
+    pub interval: Option<Interval>,
     /// Regimes that get a model [default: all four].
     #[serde(default = "all_regimes")]
     pub regimes: Vec<Regime>,
@@ -178,6 +183,15 @@ pub struct SymbolSettings {
 
 fn all_regimes() -> Vec<Regime> {
     Regime::ALL.to_vec()
+}
+
+impl SymbolSource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SymbolSource::None => "none",
+            SymbolSource::Binance => "binance",
+        }
+    }
 }
 
 fn no_source() -> SymbolSource {
@@ -279,6 +293,29 @@ pub enum ModelKind {
     DecisionTree,
     RandomForest,
 }
+
+impl ModelKind {
+    /// The name as the config, the registry and the command line spell it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ModelKind::DecisionTree => "decision-tree",
+            ModelKind::RandomForest => "random-forest",
+        }
+    }
+}
+
+impl std::str::FromStr for ModelKind {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<ModelKind, String> {
+        [ModelKind::DecisionTree, ModelKind::RandomForest]
+            .into_iter()
+            .find(|m| m.as_str() == text)
+            .ok_or_else(|| format!("unknown model {text:?}: expected decision-tree or random-forest"))
+    }
+}
+
+crate::kinds::sql_text!(ModelKind);
 
 /// Metrics the search and the gates can optimise.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -461,7 +498,25 @@ pub enum Severity {
 
 impl Severity {
     pub const ALL: [Severity; 4] = [Severity::Low, Severity::Medium, Severity::High, Severity::Critical];
+
+    /// The name as the config, the state and the output spell it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Low => "low",
+            Severity::Medium => "medium",
+            Severity::High => "high",
+            Severity::Critical => "critical",
+        }
+    }
 }
+
+impl std::fmt::Display for Severity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+crate::kinds::sql_text!(Severity);
 
 impl std::str::FromStr for Severity {
     type Err = String;

@@ -2,11 +2,6 @@
 //! key and what was expected.
 
 use super::Settings;
-use crate::candles::Interval;
-
-pub(super) fn parse_interval(key: &str, text: &str) -> Result<Interval, String> {
-    text.parse().map_err(|e| format!("{key}: {e}"))
-}
 
 fn check(ok: bool, key: &str, expected: &str, value: impl std::fmt::Display) -> Result<(), String> {
     if ok { Ok(()) } else { Err(format!("{key}: expected {expected}, got {value}")) }
@@ -37,7 +32,6 @@ pub(super) fn validate(s: &Settings) -> Result<(), String> {
     check(!s.state.database.as_os_str().is_empty(), "state.database", "a file path", "\"\"")?;
     check(!s.state.models_dir.as_os_str().is_empty(), "state.models_dir", "a folder path", "\"\"")?;
 
-    parse_interval("data.interval", &s.data.interval)?;
     share("data.quality_threshold", s.data.quality_threshold)?;
     let src = &s.data.source;
     check(
@@ -56,12 +50,14 @@ pub(super) fn validate(s: &Settings) -> Result<(), String> {
     )?;
 
     for (i, sym) in s.symbols.iter().enumerate() {
-        let key = format!("symbols[{i}]");
-        check(!sym.symbol.trim().is_empty(), &format!("{key}.symbol"), "a symbol", "\"\"")?;
-        if let Some(interval) = &sym.interval {
-            parse_interval(&format!("{key}.interval"), interval)?;
+        non_empty(&format!("symbols[{i}].regimes"), &sym.regimes)?;
+        let first = s.symbols.iter().position(|other| other.symbol == sym.symbol);
+        if let Some(first) = first.filter(|first| *first < i) {
+            return Err(format!(
+                "symbols[{i}].symbol: {} is listed already (symbols[{first}]); give each symbol one entry",
+                sym.symbol
+            ));
         }
-        non_empty(&format!("{key}.regimes"), &sym.regimes)?;
     }
 
     let f = &s.features;

@@ -6,20 +6,11 @@ use sha2::{Digest, Sha256};
 use super::signals::{Summary, summary, z_test};
 use crate::store::Outcome;
 
-/// The arm that serves a prediction.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Arm {
-    Champion,
-    Challenger,
-}
-
-impl Arm {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Arm::Champion => "champion",
-            Arm::Challenger => "challenger",
-        }
+crate::kinds::text_enum! {
+    /// The arm that serves a prediction.
+    pub enum Arm {
+        Champion => "champion",
+        Challenger => "challenger",
     }
 }
 

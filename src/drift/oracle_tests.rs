@@ -14,7 +14,8 @@ fn column(file: &str, name: &str, rows: (usize, usize)) -> Option<Vec<f64>> {
         return None;
     }
     let loaded =
-        ingest::read_file(&path, crate::cli::Format::Auto, None, &indicatif::ProgressBar::hidden()).unwrap();
+        ingest::read_file(&path, crate::ingest::Format::Auto, None, &indicatif::ProgressBar::hidden())
+            .unwrap();
     let Rows::Candles(candles) = loaded.rows else { panic!("candles expected") };
     let values = candles[rows.0..rows.1].iter().map(|row| match name {
         "volume" => row.candle.volume,

@@ -16,7 +16,8 @@ fn btc(rows: usize) -> Option<Vec<Candle>> {
         return None;
     }
     let loaded =
-        ingest::read_file(&path, crate::cli::Format::Auto, None, &indicatif::ProgressBar::hidden()).unwrap();
+        ingest::read_file(&path, crate::ingest::Format::Auto, None, &indicatif::ProgressBar::hidden())
+            .unwrap();
     let Rows::Candles(all) = loaded.rows else { panic!("candles expected") };
     Some(all.into_iter().take(rows).map(|row| row.candle).collect())
 }

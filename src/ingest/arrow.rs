@@ -84,7 +84,7 @@ pub fn read(
 
 /// Decode the whole file. A corrupt file must be an error, never a crash: should the
 /// decoder panic on some malformed input, the panic is caught, kept quiet and reported.
-fn decode(bytes: &[u8], container: Container) -> Result<DataFrame, String> {
+pub(super) fn decode(bytes: &[u8], container: Container) -> Result<DataFrame, String> {
     let previous_hook = std::panic::take_hook();
     std::panic::set_hook(Box::new(|_| {}));
     let outcome = std::panic::catch_unwind(|| -> PolarsResult<DataFrame> {

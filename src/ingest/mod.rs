@@ -14,8 +14,24 @@ use std::io::{Cursor, Read};
 use std::path::Path;
 
 use crate::candles::{SourceRow, Tick};
-use crate::cli::Format;
 use crate::error::Failure;
+
+/// The formats candle files come in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// Decide from the file name and its first bytes.
+    Auto,
+    /// Delimited text: a header naming the columns, or time,open,high,low,close,volume.
+    Csv,
+    /// Binance's public kline dump: 12 columns, no header, epoch ms or us.
+    Binance,
+    /// freqtrade's JSON: an array of [time, open, high, low, close, volume].
+    FreqtradeJson,
+    /// Arrow IPC file (feather v2).
+    Feather,
+    /// Apache Parquet.
+    Parquet,
+}
 
 /// What a file held: candles, or market trades still to be bucketed into candles.
 #[derive(Debug)]

@@ -1,11 +1,11 @@
 //! Numeric tables for ad hoc drift checks: every numeric column of a CSV (with a header),
 //! feather or Parquet file, by name.
 
-use std::io::Cursor;
 use std::path::Path;
 
-use polars::prelude::{DataFrame, DataType, IpcReader, ParquetReader, SerReader};
+use polars::prelude::{DataFrame, DataType};
 
+use super::arrow::{Container, decode};
 use crate::error::Failure;
 
 /// The file's numeric columns in file order: name and values (NaN for missing values).
@@ -16,16 +16,16 @@ pub fn read_numeric(path: &Path) -> Result<Vec<(String, Vec<f64>)>, Failure> {
         return Err(Failure::Input(format!("{label}: the file is empty")));
     }
     let name = path.file_name().map(|n| n.to_string_lossy().to_lowercase()).unwrap_or_default();
-    if name.ends_with(".parquet") || bytes.starts_with(b"PAR1") {
-        let frame = ParquetReader::new(Cursor::new(bytes))
-            .finish()
-            .map_err(|e| Failure::Input(format!("{label}: {e}")))?;
-        return frame_columns(&frame, &label);
-    }
-    if name.ends_with(".feather") || name.ends_with(".arrow") || bytes.starts_with(b"ARROW1") {
-        let frame = IpcReader::new(Cursor::new(bytes))
-            .finish()
-            .map_err(|e| Failure::Input(format!("{label}: {e}")))?;
+    // The decoder's guard turns a panic on malformed content into an error naming the file.
+    let container = if name.ends_with(".parquet") || bytes.starts_with(b"PAR1") {
+        Some(Container::Parquet)
+    } else if name.ends_with(".feather") || name.ends_with(".arrow") || bytes.starts_with(b"ARROW1") {
+        Some(Container::Ipc)
+    } else {
+        None
+    };
+    if let Some(container) = container {
+        let frame = decode(&bytes, container).map_err(|e| Failure::Input(format!("{label}: {e}")))?;
         return frame_columns(&frame, &label);
     }
     csv_columns(&bytes, &label)

@@ -1,21 +1,25 @@
 //! Alerts: raised once per (kind, model, version, severity) until resolved.
 
 use rusqlite::{OptionalExtension, params};
+use serde::Serialize;
 
 use super::Store;
-use crate::config::Severity;
+use crate::config::{Regime, Severity};
+use crate::kinds::AlertKind;
 
 /// An alert to raise.
 #[derive(Debug, Clone)]
 pub struct NewAlert {
-    pub kind: String,
+    pub kind: AlertKind,
     pub severity: Severity,
     pub symbol: String,
-    pub regime: String,
+    /// `None` for alerts about a whole symbol (stale data).
+    pub regime: Option<Regime>,
     /// `None` for alerts about a model rather than a version (a failed training).
     pub version_id: Option<i64>,
     pub message: String,
-    pub details: String,
+    /// JSON object with the facts behind the message.
+    pub details: serde_json::Value,
     pub created_at: i64,
 }
 
@@ -26,15 +30,6 @@ pub enum Raised {
     AlreadyOpen(i64),
 }
 
-pub fn severity_name(severity: Severity) -> &'static str {
-    match severity {
-        Severity::Low => "low",
-        Severity::Medium => "medium",
-        Severity::High => "high",
-        Severity::Critical => "critical",
-    }
-}
-
 impl Store {
     /// Raise an alert unless one of the same kind, model, version and severity is still open.
     pub fn raise_alert(&mut self, alert: &NewAlert) -> anyhow::Result<Raised> {
@@ -43,9 +38,9 @@ impl Store {
         let open: Option<i64> = tx
             .query_row(
                 "SELECT id FROM alerts WHERE resolved_at IS NULL AND kind = ?1 AND version_id IS ?2 AND severity = ?3
-                     AND symbol = ?4 AND regime = ?5
+                     AND symbol = ?4 AND regime IS ?5
                  ORDER BY id LIMIT 1",
-                params![alert.kind, alert.version_id, severity_name(alert.severity), alert.symbol, alert.regime],
+                params![alert.kind, alert.version_id, alert.severity, alert.symbol, alert.regime],
                 |r| r.get(0),
             )
             .optional()?;
@@ -57,12 +52,12 @@ impl Store {
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
             params![
                 alert.kind,
-                severity_name(alert.severity),
+                alert.severity,
                 alert.symbol,
                 alert.regime,
                 alert.version_id,
                 alert.message,
-                alert.details,
+                alert.details.to_string(),
                 alert.created_at
             ],
         )?;
@@ -76,10 +71,10 @@ impl Store {
 #[derive(Debug, Clone, PartialEq)]
 pub struct AlertRow {
     pub id: i64,
-    pub kind: String,
-    pub severity: String,
+    pub kind: AlertKind,
+    pub severity: Severity,
     pub symbol: Option<String>,
-    pub regime: Option<String>,
+    pub regime: Option<Regime>,
     pub message: String,
     pub created_at: i64,
     pub acknowledged_at: Option<i64>,
@@ -127,16 +122,50 @@ impl Store {
         )? == 1)
     }
 
-    /// The newest run that finished with no failed job: (its clock, when it ended).
-    pub fn last_successful_run(&self) -> anyhow::Result<Option<(i64, i64)>> {
-        Ok(self
-            .query_row(
-                "SELECT r.now, r.finished_at FROM runs r WHERE r.status = 'finished' AND r.dry_run = 0
-                 AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.run_id = r.id AND j.status = 'failed')
-                 ORDER BY r.id DESC LIMIT 1",
-                [],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .optional()?)
+    /// Open alerts by severity.
+    pub fn open_alert_counts(&self) -> anyhow::Result<AlertCounts> {
+        let mut counts = AlertCounts::default();
+        let mut statement = self.conn.prepare_cached(
+            "SELECT severity, COUNT(*) FROM alerts WHERE resolved_at IS NULL GROUP BY severity",
+        )?;
+        let rows = statement.query_map([], |r| Ok((r.get::<_, Severity>(0)?, r.get::<_, i64>(1)?)))?;
+        for row in rows {
+            let (severity, n) = row?;
+            *counts.get_mut(severity) = n as usize;
+        }
+        Ok(counts)
+    }
+}
+
+/// Open alerts by severity.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct AlertCounts {
+    pub critical: usize,
+    pub high: usize,
+    pub medium: usize,
+    pub low: usize,
+}
+
+impl AlertCounts {
+    pub fn get(self, severity: Severity) -> usize {
+        match severity {
+            Severity::Critical => self.critical,
+            Severity::High => self.high,
+            Severity::Medium => self.medium,
+            Severity::Low => self.low,
+        }
+    }
+
+    fn get_mut(&mut self, severity: Severity) -> &mut usize {
+        match severity {
+            Severity::Critical => &mut self.critical,
+            Severity::High => &mut self.high,
+            Severity::Medium => &mut self.medium,
+            Severity::Low => &mut self.low,
+        }
+    }
+
+    pub fn total(self) -> usize {
+        self.critical + self.high + self.medium + self.low
     }
 }

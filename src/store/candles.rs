@@ -31,7 +31,7 @@ pub struct CollectRecord {
 #[derive(Debug, Clone, PartialEq)]
 pub struct SeriesSummary {
     pub symbol: String,
-    pub interval: String,
+    pub interval: Interval,
     pub candles: u64,
     pub first_open_time: i64,
     pub last_open_time: i64,
@@ -137,16 +137,6 @@ impl Store {
         )?)
     }
 
-    /// How many candles a series has.
-    pub fn candle_count(&self, symbol: &str, interval: Interval) -> anyhow::Result<usize> {
-        let n: i64 = self.query_row(
-            "SELECT COUNT(*) FROM candles WHERE symbol = ?1 AND interval = ?2",
-            params![symbol, interval.to_string()],
-            |row| row.get(0),
-        )?;
-        Ok(n as usize)
-    }
-
     /// Candles of a series in time order, optionally from `from` (inclusive).
     pub fn candles(
         &self,
@@ -166,7 +156,7 @@ impl Store {
         let rows = statement.query_map([], |row| {
             Ok((
                 row.get::<_, String>(0)?,
-                row.get::<_, String>(1)?,
+                row.get::<_, Interval>(1)?,
                 row.get::<_, i64>(2)?,
                 row.get(3)?,
                 row.get(4)?,
@@ -175,7 +165,7 @@ impl Store {
         let mut summaries = Vec::new();
         for row in rows {
             let (symbol, interval, count, first, last) = row?;
-            let step = interval.parse::<Interval>().map_or(i64::MAX, Interval::millis);
+            let step = interval.millis();
             let (gaps, missing): (i64, i64) = self.query_row(
                 "SELECT COUNT(*), COALESCE(SUM(step / ?3 - 1), 0) FROM (
                      SELECT open_time - LAG(open_time) OVER (ORDER BY open_time) AS step

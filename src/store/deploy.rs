@@ -5,16 +5,18 @@
 use rusqlite::{OptionalExtension, Transaction, TransactionBehavior, params};
 
 use super::Store;
+use crate::config::Regime;
 use crate::failpoint;
+use crate::kinds::{DeploymentAction, VersionStatus};
 
 /// What a deployment row records besides the versions.
 #[derive(Debug, Clone)]
 pub struct Change {
     pub symbol: String,
-    pub regime: String,
+    pub regime: Regime,
     pub reason: String,
-    /// The gates as checked (JSON), for promotions and canary starts.
-    pub gates: Option<String>,
+    /// The gates as checked, for promotions and canary starts.
+    pub gates: Option<serde_json::Value>,
     pub forced: bool,
     /// Who: the user name, or `run`.
     pub actor: String,
@@ -26,13 +28,14 @@ pub struct Change {
 pub struct DeploymentRow {
     pub id: i64,
     pub symbol: String,
-    pub regime: String,
-    pub action: String,
+    pub regime: Regime,
+    pub action: DeploymentAction,
     pub from_version: Option<i64>,
     pub to_version: Option<i64>,
     pub canary_version: Option<i64>,
     pub reason: String,
-    pub gates: Option<String>,
+    /// The gates as checked, for promotions and canary starts.
+    pub gates: Option<serde_json::Value>,
     pub forced: bool,
     pub actor: String,
     pub created_at: i64,
@@ -43,7 +46,7 @@ pub struct DeploymentRow {
 pub struct AbTest {
     pub id: i64,
     pub symbol: String,
-    pub regime: String,
+    pub regime: Regime,
     pub champion_id: i64,
     pub challenger_id: i64,
     pub traffic_split: f64,
@@ -61,7 +64,7 @@ pub enum CanaryEnd {
 
 impl Store {
     /// Time of the last deployment row of (symbol, regime).
-    pub fn last_deployment_at(&self, symbol: &str, regime: &str) -> anyhow::Result<Option<i64>> {
+    pub fn last_deployment_at(&self, symbol: &str, regime: Regime) -> anyhow::Result<Option<i64>> {
         Ok(self.query_row(
             "SELECT MAX(created_at) FROM deployments WHERE symbol = ?1 AND regime = ?2",
             params![symbol, regime],
@@ -80,7 +83,14 @@ impl Store {
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let from = checked_production(&tx, change, expected_from)?;
         no_running_test(&tx, change)?;
-        let id = switch(&tx, change, "promote", from, target, &["candidate", "archived"])?;
+        let id = switch(
+            &tx,
+            change,
+            DeploymentAction::Promote,
+            from,
+            target,
+            &[VersionStatus::Candidate, VersionStatus::Archived],
+        )?;
         tx.commit()?;
         Ok(id)
     }
@@ -95,17 +105,25 @@ impl Store {
     ) -> anyhow::Result<i64> {
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let from = checked_production(&tx, change, expected_from)?;
-        if let Some(test) = running_test(&tx, &change.symbol, &change.regime)? {
-            set_status(&tx, test.challenger_id, &["canary"], "archived")?;
+        if let Some(test) = running_test(&tx, &change.symbol, change.regime)? {
+            set_status(&tx, test.challenger_id, &[VersionStatus::Canary], VersionStatus::Archived)?;
             tx.execute(
                 "UPDATE ab_tests SET ended_at = ?1, outcome = 'aborted', result = ?2 WHERE id = ?3",
                 params![change.at, "aborted by a rollback", test.id],
             )?;
             let aborted =
                 Change { reason: format!("aborted by a rollback: {}", change.reason), ..change.clone() };
-            insert_row(&tx, &aborted, "canary_end", from, from, Some(test.challenger_id), Some(test.id))?;
+            insert_row(
+                &tx,
+                &aborted,
+                DeploymentAction::CanaryEnd,
+                from,
+                from,
+                Some(test.challenger_id),
+                Some(test.id),
+            )?;
         }
-        let id = switch(&tx, change, "rollback", from, target, &["archived"])?;
+        let id = switch(&tx, change, DeploymentAction::Rollback, from, target, &[VersionStatus::Archived])?;
         tx.commit()?;
         Ok(id)
     }
@@ -121,7 +139,12 @@ impl Store {
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         checked_production(&tx, change, Some(champion))?;
         no_running_test(&tx, change)?;
-        set_status(&tx, challenger, &["candidate", "archived"], "canary")?;
+        set_status(
+            &tx,
+            challenger,
+            &[VersionStatus::Candidate, VersionStatus::Archived],
+            VersionStatus::Canary,
+        )?;
         failpoint::hit("canary:marked");
         tx.execute(
             "INSERT INTO ab_tests (symbol, regime, champion_id, challenger_id, traffic_split, started_at)
@@ -132,7 +155,7 @@ impl Store {
         insert_row(
             &tx,
             change,
-            "canary_start",
+            DeploymentAction::CanaryStart,
             Some(champion),
             Some(champion),
             Some(challenger),
@@ -147,26 +170,26 @@ impl Store {
         &mut self,
         test: &AbTest,
         end: CanaryEnd,
-        result: &str,
+        result: &serde_json::Value,
         change: &Change,
     ) -> anyhow::Result<()> {
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         checked_production(&tx, change, Some(test.champion_id))?;
         let (outcome, to) = match end {
             CanaryEnd::Promoted => {
-                set_status(&tx, test.champion_id, &["production"], "archived")?;
-                set_status(&tx, test.challenger_id, &["canary"], "production")?;
+                set_status(&tx, test.champion_id, &[VersionStatus::Production], VersionStatus::Archived)?;
+                set_status(&tx, test.challenger_id, &[VersionStatus::Canary], VersionStatus::Production)?;
                 ("promoted", test.challenger_id)
             }
             CanaryEnd::Kept => {
-                set_status(&tx, test.challenger_id, &["canary"], "archived")?;
+                set_status(&tx, test.challenger_id, &[VersionStatus::Canary], VersionStatus::Archived)?;
                 ("kept", test.champion_id)
             }
         };
         failpoint::hit("canary:switched");
         let changed = tx.execute(
             "UPDATE ab_tests SET ended_at = ?1, outcome = ?2, result = ?3 WHERE id = ?4 AND ended_at IS NULL",
-            params![change.at, outcome, result, test.id],
+            params![change.at, outcome, result.to_string(), test.id],
         )?;
         anyhow::ensure!(
             changed == 1,
@@ -177,7 +200,7 @@ impl Store {
         insert_row(
             &tx,
             change,
-            "canary_end",
+            DeploymentAction::CanaryEnd,
             Some(test.champion_id),
             Some(to),
             Some(test.challenger_id),
@@ -188,13 +211,13 @@ impl Store {
     }
 
     /// The running canary test of (symbol, regime), if any.
-    pub fn running_test(&self, symbol: &str, regime: &str) -> anyhow::Result<Option<AbTest>> {
+    pub fn running_test(&self, symbol: &str, regime: Regime) -> anyhow::Result<Option<AbTest>> {
         running_test(&self.conn, symbol, regime)
     }
 
     /// When a version last became production: the newest deployment to it from another
     /// version (or from none), if any.
-    pub fn promoted_at(&self, symbol: &str, regime: &str, version_id: i64) -> anyhow::Result<Option<i64>> {
+    pub fn promoted_at(&self, symbol: &str, regime: Regime, version_id: i64) -> anyhow::Result<Option<i64>> {
         Ok(self
             .query_row(
                 "SELECT created_at FROM deployments
@@ -210,7 +233,7 @@ impl Store {
     pub fn deployments(
         &self,
         symbol: Option<&str>,
-        regime: Option<&str>,
+        regime: Option<Regime>,
     ) -> anyhow::Result<Vec<DeploymentRow>> {
         // The filters are spelled out rather than `(?1 IS NULL OR ...)`, which SQLite cannot
         // seek an index with: a fleet's status asks this once per model.
@@ -240,7 +263,10 @@ impl Store {
                 to_version: r.get(5)?,
                 canary_version: r.get(6)?,
                 reason: r.get(7)?,
-                gates: r.get(8)?,
+                gates: match r.get_ref(8)?.as_str_or_null()? {
+                    Some(_) => Some(super::json_column(r, 8)?),
+                    None => None,
+                },
                 forced: r.get(9)?,
                 actor: r.get(10)?,
                 created_at: r.get(11)?,
@@ -250,7 +276,7 @@ impl Store {
     }
 }
 
-fn production_id(conn: &rusqlite::Connection, symbol: &str, regime: &str) -> anyhow::Result<Option<i64>> {
+fn production_id(conn: &rusqlite::Connection, symbol: &str, regime: Regime) -> anyhow::Result<Option<i64>> {
     Ok(conn
         .query_row(
             "SELECT id FROM model_versions WHERE symbol = ?1 AND regime = ?2 AND status = 'production'",
@@ -260,7 +286,7 @@ fn production_id(conn: &rusqlite::Connection, symbol: &str, regime: &str) -> any
         .optional()?)
 }
 
-fn running_test(conn: &rusqlite::Connection, symbol: &str, regime: &str) -> anyhow::Result<Option<AbTest>> {
+fn running_test(conn: &rusqlite::Connection, symbol: &str, regime: Regime) -> anyhow::Result<Option<AbTest>> {
     Ok(conn
         .prepare_cached(
             "SELECT id, symbol, regime, champion_id, challenger_id, traffic_split, started_at FROM ab_tests
@@ -287,7 +313,7 @@ fn checked_production(
     change: &Change,
     expected: Option<i64>,
 ) -> anyhow::Result<Option<i64>> {
-    let found = production_id(tx, &change.symbol, &change.regime)?;
+    let found = production_id(tx, &change.symbol, change.regime)?;
     anyhow::ensure!(
         found == expected,
         "the production version of {} {} changed while this command ran; nothing was changed, run it again",
@@ -302,16 +328,16 @@ fn checked_production(
 fn switch(
     tx: &Transaction,
     change: &Change,
-    action: &str,
+    action: DeploymentAction,
     from: Option<i64>,
     target: i64,
-    allowed: &[&str],
+    allowed: &[VersionStatus],
 ) -> anyhow::Result<i64> {
     if let Some(from) = from {
-        set_status(tx, from, &["production"], "archived")?;
+        set_status(tx, from, &[VersionStatus::Production], VersionStatus::Archived)?;
         failpoint::hit(&format!("{action}:archived"));
     }
-    set_status(tx, target, allowed, "production")?;
+    set_status(tx, target, allowed, VersionStatus::Production)?;
     failpoint::hit(&format!("{action}:switched"));
     let id = insert_row(tx, change, action, from, Some(target), None, None)?;
     failpoint::hit(&format!("{action}:recorded"));
@@ -321,7 +347,7 @@ fn switch(
 /// Refuse inside the transaction if a canary test started since the caller looked.
 fn no_running_test(tx: &Transaction, change: &Change) -> anyhow::Result<()> {
     anyhow::ensure!(
-        running_test(tx, &change.symbol, &change.regime)?.is_none(),
+        running_test(tx, &change.symbol, change.regime)?.is_none(),
         "a canary test of {} {} started while this command ran; nothing was changed",
         change.symbol,
         change.regime
@@ -329,13 +355,13 @@ fn no_running_test(tx: &Transaction, change: &Change) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn set_status(tx: &Transaction, id: i64, from: &[&str], to: &str) -> anyhow::Result<()> {
-    let current: String =
+fn set_status(tx: &Transaction, id: i64, from: &[VersionStatus], to: VersionStatus) -> anyhow::Result<()> {
+    let current: VersionStatus =
         tx.query_row("SELECT status FROM model_versions WHERE id = ?1", [id], |r| r.get(0))?;
     anyhow::ensure!(
-        from.contains(&current.as_str()),
+        from.contains(&current),
         "version id {id} is {current}, not {}",
-        from.join(" or ")
+        from.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(" or ")
     );
     tx.execute("UPDATE model_versions SET status = ?1 WHERE id = ?2", params![to, id])?;
     Ok(())
@@ -344,7 +370,7 @@ fn set_status(tx: &Transaction, id: i64, from: &[&str], to: &str) -> anyhow::Res
 fn insert_row(
     tx: &Transaction,
     change: &Change,
-    action: &str,
+    action: DeploymentAction,
     from: Option<i64>,
     to: Option<i64>,
     canary: Option<i64>,
@@ -363,7 +389,7 @@ fn insert_row(
             canary,
             ab_test,
             change.reason,
-            change.gates,
+            change.gates.as_ref().map(|g| g.to_string()),
             change.forced,
             change.actor,
             change.at

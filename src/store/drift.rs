@@ -1,10 +1,20 @@
 //! Drift reports and their per-feature rows.
 
-use rusqlite::params;
+use rusqlite::{OptionalExtension, params};
 
 use super::Store;
-use super::alerts::severity_name;
+use crate::config::Severity;
 use crate::drift::Report;
+
+/// The facts of a stored drift report that decisions and `status` read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DriftSummary {
+    /// Open time of the window's last bar.
+    pub window_to: i64,
+    /// `None` when no feature drifted.
+    pub severity: Option<Severity>,
+    pub created_at: i64,
+}
 
 impl Store {
     /// Record a drift check in one transaction; returns the report's id.
@@ -29,7 +39,7 @@ impl Store {
                 report.drifted_features as i64,
                 report.share_drifted,
                 report.dataset_drift,
-                report.severity.map(severity_name),
+                report.severity,
                 report.prediction.as_ref().map(serde_json::to_string).transpose()?,
                 report.label.as_ref().map(serde_json::to_string).transpose()?,
                 created_at
@@ -54,12 +64,23 @@ impl Store {
                     f.js_distance,
                     f.wasserstein,
                     f.drifted,
-                    f.severity.map(severity_name),
+                    f.severity,
                     f.note
                 ])?;
             }
         }
         tx.commit()?;
         Ok(id)
+    }
+
+    /// The newest drift report of a version.
+    pub fn latest_drift(&self, version_id: i64) -> anyhow::Result<Option<DriftSummary>> {
+        Ok(self
+            .query_row(
+                "SELECT window_to, severity, created_at FROM drift_reports WHERE version_id = ?1 ORDER BY id DESC LIMIT 1",
+                [version_id],
+                |r| Ok(DriftSummary { window_to: r.get(0)?, severity: r.get(1)?, created_at: r.get(2)? }),
+            )
+            .optional()?)
     }
 }

@@ -3,17 +3,20 @@
 use rusqlite::{OptionalExtension, params};
 
 use super::Store;
+use crate::config::{Regime, Severity};
+use crate::kinds::{AlertKind, JobStage, JobStatus};
+use crate::triggers::{Priority, TriggerKind};
 
 /// A job as stored.
 #[derive(Debug, Clone, PartialEq)]
 pub struct JobRow {
     pub id: i64,
     pub symbol: String,
-    pub regime: String,
-    pub trigger: String,
+    pub regime: Regime,
+    pub trigger: TriggerKind,
     pub reason: String,
-    pub priority: String,
-    pub status: String,
+    pub priority: Priority,
+    pub status: JobStatus,
     pub requested_at: i64,
     /// The clock of the run that took it (`--now`).
     pub run_now: Option<i64>,
@@ -28,10 +31,10 @@ pub struct JobRow {
 pub struct RunningJob {
     pub id: i64,
     pub symbol: String,
-    pub regime: String,
-    pub trigger: String,
-    /// train, evaluate, drift-check or promote; `None` before the first.
-    pub stage: Option<String>,
+    pub regime: Regime,
+    pub trigger: TriggerKind,
+    /// `None` before the first step.
+    pub stage: Option<JobStage>,
     /// Wall-clock start of its run.
     pub run_started_at: i64,
 }
@@ -40,10 +43,10 @@ pub struct RunningJob {
 #[derive(Debug, Clone)]
 pub struct NewJob {
     pub symbol: String,
-    pub regime: String,
-    pub trigger: String,
+    pub regime: Regime,
+    pub trigger: TriggerKind,
     pub reason: String,
-    pub priority: String,
+    pub priority: Priority,
 }
 
 /// How a job ended: failed when `error` is set.
@@ -59,9 +62,51 @@ pub struct JobResult {
 #[derive(Debug, Clone)]
 pub struct Unsent {
     pub id: i64,
-    pub kind: String,
-    pub severity: String,
+    pub kind: AlertKind,
+    pub severity: Severity,
     pub message: String,
+}
+
+/// A run just begun.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BegunRun {
+    pub id: i64,
+    /// Jobs left running by killed runs, now marked abandoned.
+    pub abandoned: usize,
+}
+
+/// A run still marked running.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RunRow {
+    pub pid: i64,
+    /// Wall-clock start.
+    pub started_at: i64,
+}
+
+/// The newest run that finished with no failed job or collect.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SuccessfulRun {
+    /// The run's clock (`--now`).
+    pub now: i64,
+    /// Wall-clock end.
+    pub finished_at: i64,
+}
+
+/// A model's newest job that a run took.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LastJob {
+    pub trigger: TriggerKind,
+    /// The clock of the run that took it.
+    pub at: i64,
+    pub status: JobStatus,
+}
+
+/// Counts over the newest finished jobs.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct JobTotals {
+    pub finished: i64,
+    pub succeeded: i64,
+    pub average_seconds: Option<f64>,
 }
 
 impl Store {
@@ -73,7 +118,7 @@ impl Store {
         now: i64,
         started_at: i64,
         dry_run: bool,
-    ) -> anyhow::Result<(i64, usize)> {
+    ) -> anyhow::Result<BegunRun> {
         let tx = self.conn.transaction()?;
         let abandoned = tx.execute(
             "UPDATE jobs SET status = 'abandoned', error = 'the run that took it was killed', finished_at = ?1
@@ -87,22 +132,23 @@ impl Store {
         )?;
         let id = tx.last_insert_rowid();
         tx.commit()?;
-        Ok((id, abandoned))
+        Ok(BegunRun { id, abandoned })
     }
 
-    /// Runs still marked running: (pid, wall-clock start).
-    pub fn running_runs(&self) -> anyhow::Result<Vec<(i64, i64)>> {
+    /// Runs still marked running, oldest first.
+    pub fn running_runs(&self) -> anyhow::Result<Vec<RunRow>> {
         let mut statement = self
             .conn
             .prepare_cached("SELECT pid, started_at FROM runs WHERE status = 'running' ORDER BY id")?;
-        let rows = statement.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        let rows = statement.query_map([], |r| Ok(RunRow { pid: r.get(0)?, started_at: r.get(1)? }))?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    pub fn finish_run(&mut self, run: i64, finished_at: i64) -> anyhow::Result<()> {
+    /// End a run, with how many of its collects failed.
+    pub fn finish_run(&mut self, run: i64, finished_at: i64, failed_collects: usize) -> anyhow::Result<()> {
         self.conn.execute(
-            "UPDATE runs SET status = 'finished', finished_at = ?1 WHERE id = ?2",
-            params![finished_at, run],
+            "UPDATE runs SET status = 'finished', finished_at = ?1, failed_collects = ?2 WHERE id = ?3",
+            params![finished_at, failed_collects as i64, run],
         )?;
         Ok(())
     }
@@ -171,7 +217,7 @@ impl Store {
             "UPDATE jobs SET status = ?1, finished_at = ?2, seconds = ?3, version_id = ?4, outcome = ?5, error = ?6
              WHERE id = ?7",
             params![
-                if result.error.is_none() { "succeeded" } else { "failed" },
+                if result.error.is_none() { JobStatus::Succeeded } else { JobStatus::Failed },
                 finished_at,
                 result.seconds,
                 result.version_id,
@@ -183,8 +229,8 @@ impl Store {
         Ok(())
     }
 
-    /// Say which step a running job is at (train, evaluate, drift-check, promote).
-    pub fn set_job_stage(&mut self, id: i64, stage: &str) -> anyhow::Result<()> {
+    /// Say which step a running job is at.
+    pub fn set_job_stage(&mut self, id: i64, stage: JobStage) -> anyhow::Result<()> {
         self.conn.execute("UPDATE jobs SET stage = ?1 WHERE id = ?2", params![stage, id])?;
         Ok(())
     }
@@ -224,7 +270,7 @@ impl Store {
     }
 
     /// Jobs, oldest first; `status` filters.
-    pub fn jobs(&self, status: Option<&str>) -> anyhow::Result<Vec<JobRow>> {
+    pub fn jobs(&self, status: Option<JobStatus>) -> anyhow::Result<Vec<JobRow>> {
         // Spelled out so that a status (the queue, say) seeks its index.
         let filter = if status.is_some() { "j.status = ?1" } else { "?1 IS NULL" };
         let mut statement = self.conn.prepare_cached(&format!(
@@ -253,25 +299,21 @@ impl Store {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    /// The model's newest job that a run took: (trigger, the run's clock, status).
-    pub fn last_job(&self, symbol: &str, regime: &str) -> anyhow::Result<Option<(String, i64, String)>> {
+    /// The model's newest job that a run took.
+    pub fn last_job(&self, symbol: &str, regime: Regime) -> anyhow::Result<Option<LastJob>> {
         Ok(self
             .query_row(
                 "SELECT j.trigger, r.now, j.status FROM jobs j JOIN runs r ON r.id = j.run_id
                  WHERE j.symbol = ?1 AND j.regime = ?2 ORDER BY j.id DESC LIMIT 1",
                 params![symbol, regime],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                |r| Ok(LastJob { trigger: r.get(0)?, at: r.get(1)?, status: r.get(2)? }),
             )
             .optional()?)
     }
 
-    /// The newest `recent` finished jobs: (count, succeeded, average seconds); of one
-    /// model when given. Newest first by id, so that the answer never reads history.
-    pub fn job_totals(
-        &self,
-        model: Option<(&str, &str)>,
-        recent: usize,
-    ) -> anyhow::Result<(i64, i64, Option<f64>)> {
+    /// Totals over the newest `recent` finished jobs, of one model when given. Newest
+    /// first by id, so that the answer never reads history.
+    pub fn job_totals(&self, model: Option<(&str, Regime)>, recent: usize) -> anyhow::Result<JobTotals> {
         // A model's jobs seek their index; the fleet's walk the table back from the newest
         // (`+status` keeps SQLite from sorting every job found through the status index).
         let filter = if model.is_some() {
@@ -286,13 +328,13 @@ impl Store {
                  (SELECT status, seconds FROM jobs WHERE {filter} ORDER BY id DESC LIMIT ?3)"
             ),
             params![symbol, regime, recent as i64],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            |r| Ok(JobTotals { finished: r.get(0)?, succeeded: r.get(1)?, average_seconds: r.get(2)? }),
         )?)
     }
 
     /// The clock of the run that took the model's newest job that ran to an end (or runs
     /// now); an abandoned job did not do its work and does not count.
-    pub fn last_job_at(&self, symbol: &str, regime: &str) -> anyhow::Result<Option<i64>> {
+    pub fn last_job_at(&self, symbol: &str, regime: Regime) -> anyhow::Result<Option<i64>> {
         Ok(self
             .query_row(
                 "SELECT r.now FROM jobs j JOIN runs r ON r.id = j.run_id
@@ -304,36 +346,9 @@ impl Store {
             .optional()?)
     }
 
-    /// The newest evaluation of `kind` of a version: (window end, metrics JSON, when).
-    pub fn latest_evaluation(
-        &self,
-        version_id: i64,
-        kind: &str,
-    ) -> anyhow::Result<Option<(i64, String, i64)>> {
-        Ok(self
-            .query_row(
-                "SELECT window_to, metrics, created_at FROM evaluations WHERE version_id = ?1 AND kind = ?2
-                 ORDER BY id DESC LIMIT 1",
-                params![version_id, kind],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-            )
-            .optional()?)
-    }
-
-    /// The newest drift report of a version: (window end, severity, when).
-    pub fn latest_drift(&self, version_id: i64) -> anyhow::Result<Option<(i64, Option<String>, i64)>> {
-        Ok(self
-            .query_row(
-                "SELECT window_to, severity, created_at FROM drift_reports WHERE version_id = ?1 ORDER BY id DESC LIMIT 1",
-                [version_id],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-            )
-            .optional()?)
-    }
-
-    /// Open alerts of the severities given that were never delivered (a failed post is
-    /// tried again by the next run).
-    pub fn unsent_alerts(&self, severities: &[&str]) -> anyhow::Result<Vec<Unsent>> {
+    /// Open alerts at or above `min` that were never delivered (a failed post is tried
+    /// again by the next run).
+    pub fn unsent_alerts(&self, min: Severity) -> anyhow::Result<Vec<Unsent>> {
         let mut statement = self.conn.prepare_cached(
             "SELECT a.id, a.kind, a.severity, a.message FROM alerts a
              WHERE a.resolved_at IS NULL
@@ -343,9 +358,21 @@ impl Store {
         let rows = statement.query_map([], |r| {
             Ok(Unsent { id: r.get(0)?, kind: r.get(1)?, severity: r.get(2)?, message: r.get(3)? })
         })?;
-        Ok(rows
-            .filter(|r| r.as_ref().map_or(true, |u| severities.contains(&u.severity.as_str())))
-            .collect::<Result<_, _>>()?)
+        Ok(rows.filter(|r| r.as_ref().map_or(true, |u| u.severity >= min)).collect::<Result<_, _>>()?)
+    }
+
+    /// The newest run that finished with no failed job or collect.
+    pub fn last_successful_run(&self) -> anyhow::Result<Option<SuccessfulRun>> {
+        Ok(self
+            .query_row(
+                "SELECT r.now, r.finished_at FROM runs r
+                 WHERE r.status = 'finished' AND r.dry_run = 0 AND r.failed_collects = 0
+                 AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.run_id = r.id AND j.status = 'failed')
+                 ORDER BY r.id DESC LIMIT 1",
+                [],
+                |r| Ok(SuccessfulRun { now: r.get(0)?, finished_at: r.get(1)? }),
+            )
+            .optional()?)
     }
 
     pub fn record_notification(

@@ -293,6 +293,13 @@ pub const MIGRATIONS: &[Migration] = &[
                 WHERE status IN ('production', 'canary', 'candidate');
         ",
     },
+    Migration {
+        why: "a run whose collect failed is a failed run: its exit code says so, and the health probe must not \
+              count it as the last successful run",
+        sql: "
+            ALTER TABLE runs ADD COLUMN failed_collects INTEGER NOT NULL DEFAULT 0;
+        ",
+    },
 ];
 
 /// Why the schema could not be brought up to date.

@@ -16,13 +16,20 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use rusqlite::Connection;
 
-pub use alerts::{AlertRow, NewAlert, Raised, severity_name};
+pub use alerts::{AlertCounts, AlertRow, NewAlert, Raised};
 pub use candles::{CollectRecord, LastCollect, SeriesSummary, UpsertCounts};
 pub use deploy::{AbTest, CanaryEnd, Change, DeploymentRow};
-pub use jobs::{JobResult, JobRow, NewJob, RunningJob, Unsent};
+pub use drift::DriftSummary;
+pub use jobs::{
+    BegunRun, JobResult, JobRow, JobTotals, LastJob, NewJob, RunRow, RunningJob, SuccessfulRun, Unsent,
+};
 pub use migrations::MIGRATIONS;
-pub use models::{NewEvaluation, NewVersion, VersionRow};
-pub use signals::{NewSignal, Outcome, Pending, Resolution, SignalRow};
+pub use models::{
+    ComparisonRecord, LatestEvaluation, NewEvaluation, NewVersion, RegisteredModel, StoredEvaluation,
+    VersionRow,
+};
+pub use signals::{NewSignal, Outcome, Pending, Resolution, SignalRow, StoredSignal};
+pub use trades::TradeOutcomeCount;
 
 /// An open, migrated database.
 pub struct Store {
@@ -64,6 +71,15 @@ impl Store {
     {
         self.conn.prepare_cached(sql)?.query_row(params, f)
     }
+}
+
+/// Column `index` of `row`, JSON text decoded into `T`: stored metrics and reports are read
+/// back into their types here, once, and a row that does not decode is an error naming it.
+fn json_column<T: serde::de::DeserializeOwned>(row: &rusqlite::Row<'_>, index: usize) -> rusqlite::Result<T> {
+    let text: String = row.get(index)?;
+    serde_json::from_str(&text).map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(index, rusqlite::types::Type::Text, Box::new(e))
+    })
 }
 
 /// WAL for readers beside one writer, foreign keys enforced, a wait instead of an

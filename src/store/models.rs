@@ -1,9 +1,15 @@
-//! The model registry: version numbers, versions, evaluations.
+//! The model registry: version numbers, versions, evaluations. Metrics are stored as JSON
+//! and decoded here, once, into [`Record`]s.
 
 use rusqlite::{OptionalExtension, TransactionBehavior, params};
+use serde::{Deserialize, Serialize};
 
-use super::Store;
-use crate::config::Regime;
+use super::{Store, json_column};
+use crate::candles::Interval;
+use crate::config::{ModelKind, Regime};
+use crate::evaluation::Record;
+use crate::evaluation::compare::Comparison;
+use crate::kinds::{EvaluationKind, VersionStatus};
 
 /// A version to record; its artifact is already complete on disk.
 #[derive(Debug, Clone)]
@@ -11,8 +17,9 @@ pub struct NewVersion {
     pub symbol: String,
     pub regime: Regime,
     pub version: i64,
-    pub interval: String,
-    pub model_kind: String,
+    pub interval: Interval,
+    pub model_kind: ModelKind,
+    /// The chosen hyperparameters, as JSON.
     pub hyperparameters: String,
     pub seed: u64,
     pub train: (i64, i64),
@@ -25,14 +32,37 @@ pub struct NewVersion {
     pub created_at: i64,
 }
 
-/// An evaluation to record with a version.
+/// A test or backtest evaluation to record.
 #[derive(Debug, Clone)]
 pub struct NewEvaluation {
-    pub kind: String,
+    pub kind: EvaluationKind,
     pub window: (i64, i64),
     pub rows: usize,
-    /// JSON object of the metrics.
-    pub metrics: String,
+    pub record: Record,
+}
+
+/// What a `compare` evaluation stores with the challenger.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ComparisonRecord {
+    pub champion: i64,
+    pub challenger: i64,
+    pub comparison: Comparison,
+}
+
+/// A stored evaluation's window end, metrics and time.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredEvaluation {
+    /// Open time of the window's last bar.
+    pub window_to: i64,
+    pub record: Record,
+    pub created_at: i64,
+}
+
+/// The kind and metrics of a version's latest test or backtest evaluation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LatestEvaluation {
+    pub kind: EvaluationKind,
+    pub record: Record,
 }
 
 /// A stored version with its latest evaluation.
@@ -40,11 +70,12 @@ pub struct NewEvaluation {
 pub struct VersionRow {
     pub id: i64,
     pub symbol: String,
-    pub regime: String,
+    pub regime: Regime,
     pub version: i64,
-    pub interval: String,
-    pub status: String,
-    pub model_kind: String,
+    pub interval: Interval,
+    pub status: VersionStatus,
+    pub model_kind: ModelKind,
+    /// The chosen hyperparameters, as JSON.
     pub hyperparameters: String,
     pub train: (i64, i64),
     pub validation: (i64, i64),
@@ -53,8 +84,17 @@ pub struct VersionRow {
     pub sha256: String,
     pub parent_id: Option<i64>,
     pub created_at: i64,
-    /// (kind, metrics JSON) of the latest test or backtest evaluation.
-    pub latest_evaluation: Option<(String, String)>,
+    /// Left out by [`Store::active_versions`].
+    pub latest_evaluation: Option<LatestEvaluation>,
+}
+
+/// A model the registry knows: a (symbol, regime) with at least one version.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RegisteredModel {
+    pub symbol: String,
+    pub regime: Regime,
+    /// The interval of its newest version.
+    pub interval: Interval,
 }
 
 impl Store {
@@ -65,7 +105,7 @@ impl Store {
         let stored: Option<i64> = tx
             .query_row(
                 "SELECT last_version FROM version_counters WHERE symbol = ?1 AND regime = ?2",
-                params![symbol, regime.as_str()],
+                params![symbol, regime],
                 |r| r.get(0),
             )
             .optional()?;
@@ -73,7 +113,7 @@ impl Store {
         tx.execute(
             "INSERT INTO version_counters (symbol, regime, last_version) VALUES (?1, ?2, ?3)
              ON CONFLICT (symbol, regime) DO UPDATE SET last_version = ?3",
-            params![symbol, regime.as_str(), next],
+            params![symbol, regime, next],
         )?;
         tx.commit()?;
         Ok(next)
@@ -87,7 +127,7 @@ impl Store {
         let parent: Option<i64> = tx
             .query_row(
                 "SELECT id FROM model_versions WHERE symbol = ?1 AND regime = ?2 ORDER BY version DESC LIMIT 1",
-                params![v.symbol, v.regime.as_str()],
+                params![v.symbol, v.regime],
                 |r| r.get(0),
             )
             .optional()?;
@@ -95,12 +135,13 @@ impl Store {
             "INSERT INTO model_versions (symbol, regime, version, interval, status, model_kind, hyperparameters,
                  seed, train_from, train_to, validation_from, validation_to, test_from, test_to,
                  data_fingerprint, config_hash, artifact_path, sha256, parent_id, created_at)
-             VALUES (?1, ?2, ?3, ?4, 'candidate', ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)",
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)",
             params![
                 v.symbol,
-                v.regime.as_str(),
+                v.regime,
                 v.version,
                 v.interval,
+                VersionStatus::Candidate,
                 v.model_kind,
                 v.hyperparameters,
                 v.seed as i64,
@@ -119,48 +160,89 @@ impl Store {
             ],
         )?;
         let id = tx.last_insert_rowid();
-        add_evaluation(&tx, id, evaluation, v.created_at)?;
+        add_evaluation(
+            &tx,
+            id,
+            evaluation.kind,
+            evaluation.window,
+            evaluation.rows,
+            &evaluation.record,
+            v.created_at,
+        )?;
         tx.commit()?;
         Ok(id)
     }
 
-    /// Record an evaluation of a version.
+    /// Record a test or backtest evaluation of a version.
     pub fn insert_evaluation(
         &mut self,
         version_id: i64,
         evaluation: &NewEvaluation,
         created_at: i64,
     ) -> anyhow::Result<i64> {
-        add_evaluation(&self.conn, version_id, evaluation, created_at)
+        let e = evaluation;
+        add_evaluation(&self.conn, version_id, e.kind, e.window, e.rows, &e.record, created_at)
     }
 
-    /// The evaluation of `kind` a version got when it was trained (its test metrics), as JSON.
-    pub fn evaluation_of_kind(&self, version_id: i64, kind: &str) -> anyhow::Result<Option<String>> {
+    /// Record a comparison with the challenger's version.
+    pub fn insert_comparison(
+        &mut self,
+        challenger_id: i64,
+        window: (i64, i64),
+        bars: usize,
+        record: &ComparisonRecord,
+        created_at: i64,
+    ) -> anyhow::Result<i64> {
+        add_evaluation(&self.conn, challenger_id, EvaluationKind::Compare, window, bars, record, created_at)
+    }
+
+    /// The metrics a version got on its test window when it was trained.
+    pub fn test_record(&self, version_id: i64) -> anyhow::Result<Option<Record>> {
         Ok(self
             .query_row(
                 "SELECT metrics FROM evaluations WHERE version_id = ?1 AND kind = ?2 ORDER BY id LIMIT 1",
-                params![version_id, kind],
-                |r| r.get(0),
+                params![version_id, EvaluationKind::Test],
+                |r| json_column(r, 0),
             )
             .optional()?)
     }
 
-    /// The test evaluations (metrics JSON) of the newest `limit` versions of a model,
-    /// newest first.
-    pub fn test_evaluations(
-        &self,
-        symbol: &str,
-        regime: Regime,
-        limit: usize,
-    ) -> anyhow::Result<Vec<String>> {
+    /// The test metrics of the newest `limit` versions of a model, newest first.
+    pub fn test_records(&self, symbol: &str, regime: Regime, limit: usize) -> anyhow::Result<Vec<Record>> {
         let mut statement = self.conn.prepare_cached(
             "SELECT (SELECT e.metrics FROM evaluations e WHERE e.version_id = v.id AND e.kind = 'test'
                      ORDER BY e.id LIMIT 1)
              FROM model_versions v WHERE v.symbol = ?1 AND v.regime = ?2 ORDER BY v.version DESC LIMIT ?3",
         )?;
-        let rows = statement
-            .query_map(params![symbol, regime.as_str(), limit as i64], |r| r.get::<_, Option<String>>(0))?;
+        let rows = statement.query_map(params![symbol, regime, limit as i64], |r| {
+            Ok(match r.get_ref(0)?.as_str_or_null()? {
+                Some(_) => Some(json_column::<Record>(r, 0)?),
+                None => None,
+            })
+        })?;
         Ok(rows.filter_map(|r| r.transpose()).collect::<Result<_, _>>()?)
+    }
+
+    /// The newest evaluation of `kind` (test or backtest) of a version.
+    pub fn latest_evaluation(
+        &self,
+        version_id: i64,
+        kind: EvaluationKind,
+    ) -> anyhow::Result<Option<StoredEvaluation>> {
+        Ok(self
+            .query_row(
+                "SELECT window_to, metrics, created_at FROM evaluations WHERE version_id = ?1 AND kind = ?2
+                 ORDER BY id DESC LIMIT 1",
+                params![version_id, kind],
+                |r| {
+                    Ok(StoredEvaluation {
+                        window_to: r.get(0)?,
+                        record: json_column(r, 1)?,
+                        created_at: r.get(2)?,
+                    })
+                },
+            )
+            .optional()?)
     }
 
     /// Versions of (symbol, regime), newest first; every (symbol, regime) when `regime` is None.
@@ -175,7 +257,7 @@ impl Store {
              WHERE v.symbol = ?1 AND {filter}
              ORDER BY v.regime, v.version DESC"
         ))?;
-        let rows = statement.query_map(params![symbol, regime.map(Regime::as_str)], version_row)?;
+        let rows = statement.query_map(params![symbol, regime], version_row)?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
@@ -187,7 +269,21 @@ impl Store {
              WHERE v.symbol = ?1 AND v.regime = ?2 AND v.status IN ('production', 'canary', 'candidate')
              ORDER BY v.version DESC"
         ))?;
-        let rows = statement.query_map(params![symbol, regime.as_str()], version_row)?;
+        let rows = statement.query_map(params![symbol, regime], version_row)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Every model with a version, by symbol and regime, with its newest version's interval.
+    pub fn registered_models(&self) -> anyhow::Result<Vec<RegisteredModel>> {
+        let mut statement = self.conn.prepare_cached(
+            "SELECT v.symbol, v.regime, v.interval FROM model_versions v
+             WHERE v.version = (SELECT MAX(x.version) FROM model_versions x
+                                WHERE x.symbol = v.symbol AND x.regime = v.regime)
+             ORDER BY v.symbol, v.regime",
+        )?;
+        let rows = statement.query_map([], |r| {
+            Ok(RegisteredModel { symbol: r.get(0)?, regime: r.get(1)?, interval: r.get(2)? })
+        })?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 }
@@ -198,8 +294,11 @@ const VERSION_COLUMNS: &str = "v.id, v.symbol, v.regime, v.version, v.interval, 
 
 /// A [`VersionRow`] from [`VERSION_COLUMNS`] followed by the evaluation's kind and metrics.
 fn version_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<VersionRow> {
-    let kind: Option<String> = r.get(18)?;
-    let metrics: Option<String> = r.get(19)?;
+    let kind: Option<EvaluationKind> = r.get(18)?;
+    let latest_evaluation = match kind {
+        Some(kind) => Some(LatestEvaluation { kind, record: json_column(r, 19)? }),
+        None => None,
+    };
     Ok(VersionRow {
         id: r.get(0)?,
         symbol: r.get(1)?,
@@ -216,20 +315,31 @@ fn version_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<VersionRow> {
         sha256: r.get(15)?,
         parent_id: r.get(16)?,
         created_at: r.get(17)?,
-        latest_evaluation: kind.zip(metrics),
+        latest_evaluation,
     })
 }
 
-fn add_evaluation(
+fn add_evaluation<T: Serialize>(
     conn: &rusqlite::Connection,
     version_id: i64,
-    e: &NewEvaluation,
+    kind: EvaluationKind,
+    window: (i64, i64),
+    rows: usize,
+    metrics: &T,
     created_at: i64,
 ) -> anyhow::Result<i64> {
     conn.execute(
         "INSERT INTO evaluations (version_id, kind, window_from, window_to, rows, metrics, created_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-        params![version_id, e.kind, e.window.0, e.window.1, e.rows as i64, e.metrics, created_at],
+        params![
+            version_id,
+            kind,
+            window.0,
+            window.1,
+            rows as i64,
+            serde_json::to_string(metrics)?,
+            created_at
+        ],
     )?;
     Ok(conn.last_insert_rowid())
 }
@@ -244,8 +354,8 @@ pub(crate) mod tests {
             symbol: "BTC".into(),
             regime: Regime::Trending,
             version: n,
-            interval: "5m".into(),
-            model_kind: "random-forest".into(),
+            interval: "5m".parse().unwrap(),
+            model_kind: ModelKind::RandomForest,
             hyperparameters: "{}".into(),
             seed: 42,
             train: (0, 1),
@@ -269,14 +379,24 @@ pub(crate) mod tests {
         assert_eq!((first, abandoned, third), (1, 2, 3));
         assert_eq!(store.reserve_version("BTC", Regime::Volatile).unwrap(), 1);
 
-        let evaluation =
-            NewEvaluation { kind: "test".into(), window: (4, 5), rows: 10, metrics: "{\"f1\":0.5}".into() };
+        let record = Record { classification: None, trading: None };
+        let evaluation = NewEvaluation { kind: EvaluationKind::Test, window: (4, 5), rows: 10, record };
         let id1 = store.insert_version(&version(first), &evaluation).unwrap();
         store.insert_version(&version(third), &evaluation).unwrap();
         let rows = store.versions("BTC", Some(Regime::Trending)).unwrap();
         assert_eq!(rows.iter().map(|r| r.version).collect::<Vec<_>>(), [3, 1]);
         assert_eq!(rows[0].parent_id, Some(id1));
-        assert_eq!(rows[0].status, "candidate");
-        assert_eq!(rows[0].latest_evaluation, Some(("test".into(), "{\"f1\":0.5}".into())));
+        assert_eq!(rows[0].status, VersionStatus::Candidate);
+        assert_eq!(rows[0].latest_evaluation, Some(LatestEvaluation { kind: EvaluationKind::Test, record }));
+        assert_eq!(store.test_record(id1).unwrap(), Some(record));
+        let models = store.registered_models().unwrap();
+        assert_eq!(
+            models,
+            [RegisteredModel {
+                symbol: "BTC".into(),
+                regime: Regime::Trending,
+                interval: "5m".parse().unwrap()
+            }]
+        );
     }
 }

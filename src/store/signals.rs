@@ -3,18 +3,21 @@
 use rusqlite::params;
 
 use super::Store;
+use crate::candles::Interval;
+use crate::config::Regime;
+use crate::deploy::canary::Arm;
 use crate::deploy::signals::Summary;
 
 /// A prediction to record.
 #[derive(Debug, Clone)]
 pub struct NewSignal {
     pub symbol: String,
-    pub interval: String,
-    pub regime: String,
+    pub interval: Interval,
+    pub regime: Regime,
     pub open_time: i64,
     pub version_id: i64,
     /// The canary test and the arm that served it, during a test.
-    pub ab_test: Option<(i64, &'static str)>,
+    pub ab_test: Option<(i64, Arm)>,
     pub probability: f64,
     pub position: i8,
     /// The close of the bar as the model saw it: the entry price.
@@ -45,12 +48,22 @@ pub struct Resolution {
     pub win: Option<bool>,
 }
 
+/// A signal as `insert_signal` found it stored: the first record of its bar stands.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct StoredSignal {
+    pub id: i64,
+    pub probability: f64,
+    pub position: i8,
+    /// Whether this call recorded it (else an earlier predict of the same bar did).
+    pub new: bool,
+}
+
 /// A stored signal, for display.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SignalRow {
     pub open_time: i64,
     pub version: i64,
-    pub arm: Option<String>,
+    pub arm: Option<Arm>,
     pub probability: f64,
     pub position: i8,
     pub realised_return: Option<f64>,
@@ -68,9 +81,8 @@ pub struct Outcome {
 
 impl Store {
     /// Record a signal; the same version on the same bar is recorded once (a concurrent
-    /// `predict` of the same bar finds the first one). Returns the stored signal's id,
-    /// probability and position, and whether it is new.
-    pub fn insert_signal(&mut self, s: &NewSignal) -> anyhow::Result<(i64, f64, i8, bool)> {
+    /// `predict` of the same bar finds the first one).
+    pub fn insert_signal(&mut self, s: &NewSignal) -> anyhow::Result<StoredSignal> {
         let inserted = self.conn.execute(
             "INSERT INTO signals (symbol, interval, regime, open_time, version_id, ab_test_id, arm, probability,
                  position, entry_close, horizon_bars, cost_per_side, created_at)
@@ -92,16 +104,27 @@ impl Store {
                 s.created_at
             ],
         )?;
-        let (id, probability, position): (i64, f64, i8) = self.query_row(
+        Ok(self.query_row(
             "SELECT id, probability, position FROM signals WHERE version_id = ?1 AND open_time = ?2",
             params![s.version_id, s.open_time],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-        )?;
-        Ok((id, probability, position, inserted == 1))
+            |r| {
+                Ok(StoredSignal {
+                    id: r.get(0)?,
+                    probability: r.get(1)?,
+                    position: r.get(2)?,
+                    new: inserted == 1,
+                })
+            },
+        )?)
     }
 
     /// The newest `limit` signals of a model, newest first.
-    pub fn recent_signals(&self, symbol: &str, regime: &str, limit: usize) -> anyhow::Result<Vec<SignalRow>> {
+    pub fn recent_signals(
+        &self,
+        symbol: &str,
+        regime: Regime,
+        limit: usize,
+    ) -> anyhow::Result<Vec<SignalRow>> {
         let mut statement = self.conn.prepare_cached(
             "SELECT s.open_time, v.version, s.arm, s.probability, s.position, s.realised_return, s.win
              FROM signals s JOIN model_versions v ON v.id = s.version_id
@@ -122,7 +145,7 @@ impl Store {
     }
 
     /// Unresolved signals of a series, oldest first.
-    pub fn pending_signals(&self, symbol: &str, interval: &str) -> anyhow::Result<Vec<Pending>> {
+    pub fn pending_signals(&self, symbol: &str, interval: Interval) -> anyhow::Result<Vec<Pending>> {
         let mut statement = self.conn.prepare_cached(
             "SELECT id, open_time, position, entry_close, horizon_bars, cost_per_side FROM signals
              WHERE symbol = ?1 AND interval = ?2 AND resolved_at IS NULL ORDER BY open_time, id",
@@ -207,7 +230,12 @@ mod tests {
     use crate::store::NewEvaluation;
 
     fn version(store: &mut Store) -> i64 {
-        let test = NewEvaluation { kind: "test".into(), window: (4, 5), rows: 1, metrics: "{}".into() };
+        let test = NewEvaluation {
+            kind: crate::kinds::EvaluationKind::Test,
+            window: (4, 5),
+            rows: 1,
+            record: Default::default(),
+        };
         store.insert_version(&crate::store::models::tests::version(1), &test).unwrap()
     }
 
@@ -224,8 +252,8 @@ mod tests {
             let position = [-1i8, 0, 1][(rng.next_u64() % 3) as usize];
             let signal = NewSignal {
                 symbol: "BTC".into(),
-                interval: "5m".into(),
-                regime: "trending".into(),
+                interval: "5m".parse().unwrap(),
+                regime: Regime::Trending,
                 open_time: 300_000 * i,
                 version_id: id,
                 ab_test: None,
@@ -236,7 +264,7 @@ mod tests {
                 cost_per_side: 0.0007,
                 created_at: 1000 + i,
             };
-            let (signal_id, ..) = store.insert_signal(&signal).unwrap();
+            let signal_id = store.insert_signal(&signal).unwrap().id;
             if i < 288 {
                 let market_return = rng.normal() * 0.01;
                 let (realised_return, win) = outcome(position, market_return, 0.0007);

@@ -67,12 +67,27 @@ impl Store {
         Ok(counts)
     }
 
-    /// Stored trade outcomes per symbol: (symbol, count, last closed_at).
-    pub fn trade_outcome_counts(&self) -> anyhow::Result<Vec<(String, u64, i64)>> {
+    /// Stored trade outcomes per symbol.
+    pub fn trade_outcome_counts(&self) -> anyhow::Result<Vec<TradeOutcomeCount>> {
         let mut statement = self.conn.prepare_cached(
             "SELECT symbol, COUNT(*), MAX(closed_at) FROM trade_outcomes GROUP BY symbol ORDER BY symbol",
         )?;
-        let rows = statement.query_map([], |r| Ok((r.get(0)?, r.get::<_, i64>(1)? as u64, r.get(2)?)))?;
+        let rows = statement.query_map([], |r| {
+            Ok(TradeOutcomeCount {
+                symbol: r.get(0)?,
+                count: r.get::<_, i64>(1)? as u64,
+                last_closed_at: r.get(2)?,
+            })
+        })?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
+}
+
+/// The trade outcomes stored for one symbol.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TradeOutcomeCount {
+    pub symbol: String,
+    pub count: u64,
+    /// Close time of the newest.
+    pub last_closed_at: i64,
 }

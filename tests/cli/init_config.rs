@@ -57,7 +57,7 @@ fn usage_errors_exit_with_two() {
     case.run(["collect", "--symbol", "X"]).assert_exit(2).stderr_contains("--file");
     case.run(["collect", "--symbol", "X", "--interval", "7x", "--file", "a.csv"])
         .assert_exit(2)
-        .stderr_contains("--interval: invalid interval \"7x\"");
+        .stderr_contains("--interval <INTERVAL>': invalid interval \"7x\"");
     case.run(["collect", "--symbol", "BTC/USDT", "--file", "a.csv"])
         .assert_exit(2)
         .stderr_contains("names a folder");

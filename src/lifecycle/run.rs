@@ -1,0 +1,469 @@
+//! A run: the cron entry point's work at one instant. Takes the run lock, collects what
+//! has a source, ends due canary tests and watches fresh promotions, assesses every model,
+//! then runs the jobs in priority order on a bounded pool. One line per decision and per
+//! job result; a failed step leaves production as it was.
+
+use std::collections::VecDeque;
+use std::sync::Mutex;
+use std::time::Instant;
+
+use serde_json::json;
+
+use super::assess::{self, Assessed, Keeping, Mode};
+use super::collect::{self, Input, Request};
+use super::deploy::{self, GoLive};
+use super::drift as drift_step;
+use super::evaluate;
+use super::train::{self, Spec};
+use crate::candles::Interval;
+use crate::candles::time::{format_minute, format_rfc3339, wall_millis};
+use crate::config::{Regime, Resolved, Severity, SymbolSource};
+use crate::error::{Failure, code};
+use crate::evaluation::score::Requested;
+use crate::failpoint;
+use crate::kinds::{AlertKind, JobStage, VersionStatus};
+use crate::lock::{Busy, RunLock};
+use crate::output::event;
+use crate::store::{Change, JobResult, NewAlert, NewJob, Store};
+use crate::symbol::Symbol;
+use crate::triggers::{self, Trigger};
+
+/// Who `run` records as the actor of its deployments.
+pub const ACTOR: &str = "run";
+
+/// How to run.
+#[derive(Debug, Clone, Copy)]
+pub struct Options {
+    /// The instant the run acts at: everything it records carries this time.
+    pub now: i64,
+    /// Say what would run and why; change nothing (no lock, no collect, no job).
+    pub dry_run: bool,
+}
+
+/// A job the run decided on.
+#[derive(Debug, Clone)]
+struct Planned {
+    symbol: Symbol,
+    regime: Regime,
+    interval: Interval,
+    trigger: Trigger,
+    queued: Vec<i64>,
+    requested_at: i64,
+}
+
+/// Run once; the result is the exit code: 0, 1 when a job or a collect failed, 5 when
+/// another run holds the lock.
+pub fn run(resolved: &Resolved, options: Options) -> anyhow::Result<u8> {
+    let (now, dry_run) = (options.now, options.dry_run);
+    let settings = &resolved.settings;
+    if settings.symbols.is_empty() && !resolved.database_path().exists() {
+        let file = resolved
+            .file
+            .as_ref()
+            .map_or("the config (none was found)".to_string(), |f| f.display().to_string());
+        return Err(Failure::Usage(format!(
+            "{file} lists no symbols: add a `symbols:` entry for each market run keeps fresh"
+        ))
+        .into());
+    }
+    let pid = std::process::id();
+    let lock_path = resolved.database_path().with_file_name("retrain.lock");
+    let _lock = if dry_run {
+        None
+    } else {
+        let holder = format!("pid {pid}, started {}", format_rfc3339(wall_millis()));
+        match RunLock::acquire(&lock_path, &holder) {
+            Ok(lock) => Some(lock),
+            Err(Busy::Held(by)) => {
+                eprintln!(
+                    "error: another `retrain run` holds {} ({by}); this one did nothing",
+                    lock_path.display()
+                );
+                return Ok(code::LOCKED);
+            }
+            Err(Busy::Io(e)) => {
+                return Err(anyhow::anyhow!("taking the run lock {}: {e}", lock_path.display()));
+            }
+        }
+    };
+    // A dry run never creates the database.
+    let mut store = if dry_run {
+        let path = resolved.database_path();
+        if !path.exists() {
+            return Err(Failure::Usage(format!(
+                "no database at {}: run `retrain init` and `retrain collect` first",
+                path.display()
+            ))
+            .into());
+        }
+        Store::open(&path)?
+    } else {
+        Store::open(&resolved.database_path())?
+    };
+    let run_id = if dry_run {
+        None
+    } else {
+        let begun = store.begin_run(pid, now, wall_millis(), false)?;
+        if begun.abandoned > 0 {
+            event(&format!("{} job(s) left running by a killed run are marked abandoned", begun.abandoned));
+        }
+        Some(begun.id)
+    };
+    let previous = store.previous_run_now(run_id)?;
+    event(&format!(
+        "run at {}{}{}",
+        format_minute(now),
+        previous
+            .map_or(" (the first run)".to_string(), |p| format!(", previous run at {}", format_minute(p))),
+        if dry_run { ": dry run, nothing will change" } else { "" }
+    ));
+
+    let mut failed_collects = 0;
+    if !dry_run {
+        failed_collects = collect_sources(resolved, &mut store, now)?;
+        for s in &settings.symbols {
+            for regime in &s.regimes {
+                if let Some(standing) =
+                    super::live::decide_canary(resolved, &mut store, &s.symbol, *regime, ACTOR, now)?
+                    && standing.end.is_some()
+                {
+                    event(&format!("{} {regime}: canary test ended: {}", s.symbol, standing.decision.reason));
+                }
+            }
+            for done in super::live::watch(resolved, &mut store, &s.symbol, ACTOR, now)? {
+                event(&done);
+            }
+        }
+    }
+
+    let mode = if dry_run { Mode::Measure } else { Mode::Record };
+    let (models, skipped) = assess::assess(resolved, &mut store, now, previous, mode)?;
+    for note in &skipped {
+        event(note);
+    }
+    let plan = plan(resolved, &models, now);
+    if plan.is_empty() {
+        event("nothing is due");
+    }
+    for (i, job) in plan.iter().enumerate() {
+        event(&format!(
+            "{} {} {}: {} ({}, {}): {}",
+            if dry_run { "would run" } else { "will run" },
+            job.symbol,
+            job.regime,
+            i + 1,
+            job.trigger.kind,
+            job.trigger.priority,
+            job.trigger.reason
+        ));
+    }
+    if dry_run {
+        return Ok(code::OK);
+    }
+    let run_id = run_id.unwrap_or_default();
+    let failed_jobs = execute(resolved, &plan, run_id, now);
+    notify(resolved, &mut store, now)?;
+    store.finish_run(run_id, wall_millis(), failed_collects)?;
+    event(&format!(
+        "run done: {} job(s), {failed_jobs} failed{}",
+        plan.len(),
+        if failed_collects > 0 { format!("; {failed_collects} collect(s) failed") } else { String::new() }
+    ));
+    Ok(if failed_jobs + failed_collects > 0 { code::RUNTIME } else { code::OK })
+}
+
+/// Collect every configured symbol that has a source, once, at the start: triggers need
+/// fresh candles. A failure is a failed step: the models are still checked on the stored
+/// candles, and a symbol left without its last closed bar raises a `stale_data` alert.
+/// Returns how many collects failed.
+fn collect_sources(resolved: &Resolved, store: &mut Store, now: i64) -> anyhow::Result<usize> {
+    let mut failed = 0;
+    for s in resolved.settings.symbols.iter().filter(|s| s.source != SymbolSource::None) {
+        let interval = s.interval.unwrap_or(resolved.settings.data.interval);
+        let request = Request {
+            symbol: &s.symbol,
+            interval,
+            input: Input::Binance { days: None, base_url: None },
+            resample: None,
+        };
+        let error = match collect::collect(resolved, &request, ACTOR, now, &mut |line| event(line)) {
+            Ok(collected) => {
+                event(&collected.summary);
+                for note in &collected.notes {
+                    event(&format!("{} {interval}: note: {note}", s.symbol));
+                }
+                if collected.resolved.signals > 0 {
+                    event(&collect::resolved_line(&s.symbol, interval, collected.resolved));
+                }
+                for done in &collected.rolled_back {
+                    event(done);
+                }
+                continue;
+            }
+            Err(e) => e,
+        };
+        failed += 1;
+        event(&format!(
+            "{}: collect failed: {error:#}; its models are checked on the stored candles",
+            s.symbol
+        ));
+        let last = store.last_open_time(&s.symbol, interval)?;
+        if collect::is_stale(last, interval, now) {
+            let newest = last
+                .map_or("none is stored".to_string(), |t| format!("the newest opened {}", format_minute(t)));
+            let message = format!(
+                "{} {interval}: collecting from {} failed and its candles are stale ({newest}, the last closed bar \
+                 opened {}): {error:#}",
+                s.symbol,
+                s.source.as_str(),
+                format_minute(interval.bucket(now) - interval.millis())
+            );
+            let raised = store.raise_alert(&NewAlert {
+                kind: AlertKind::StaleData,
+                severity: Severity::High,
+                symbol: s.symbol.to_string(),
+                regime: None,
+                version_id: None,
+                message: message.clone(),
+                details: json!({"interval": interval, "last_open_time": last, "error": format!("{error:#}")}),
+                created_at: now,
+            })?;
+            let state = if matches!(raised, crate::store::Raised::New(_)) { "raised" } else { "still open" };
+            event(&format!("stale_data alert {state}: {message}"));
+        }
+    }
+    Ok(failed)
+}
+
+/// The jobs of the assessed models, in run order; every kept model that is not due says why.
+fn plan(resolved: &Resolved, models: &[Assessed], now: i64) -> Vec<Planned> {
+    let mut plan = Vec::new();
+    for a in models {
+        for note in &a.notes {
+            event(&format!("{}: {note}", a.name()));
+        }
+        match a.job() {
+            Some(trigger) if a.keeping != Keeping::NotKept => {
+                let requested_at = a.facts.queued.iter().map(|q| q.requested_at).min().unwrap_or(now);
+                plan.push(Planned {
+                    symbol: a.symbol.clone(),
+                    regime: a.regime,
+                    interval: a.interval,
+                    trigger,
+                    queued: a.facts.queued.iter().map(|q| q.id).collect(),
+                    requested_at,
+                });
+            }
+            _ => {
+                if let Some(why) = a.not_due(resolved) {
+                    event(&format!("{}: {why}", a.name()));
+                }
+            }
+        }
+    }
+    plan.sort_by(|a, b| {
+        let (na, nb) = (format!("{}/{}", a.symbol, a.regime), format!("{}/{}", b.symbol, b.regime));
+        triggers::order((&a.trigger, a.requested_at, &na), (&b.trigger, b.requested_at, &nb))
+    });
+    plan
+}
+
+/// Run the plan on `schedule.max_concurrent_jobs` threads; returns how many failed.
+fn execute(resolved: &Resolved, plan: &[Planned], run: i64, now: i64) -> usize {
+    let queue = Mutex::new(plan.iter().collect::<VecDeque<_>>());
+    let failed = Mutex::new(0usize);
+    let workers = (resolved.settings.schedule.max_concurrent_jobs as usize).clamp(1, plan.len().max(1));
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            scope.spawn(|| {
+                loop {
+                    let next = queue.lock().map(|mut q| q.pop_front()).unwrap_or(None);
+                    let Some(job) = next else { break };
+                    let ok = run_job(resolved, job, run, now).unwrap_or_else(|e| {
+                        event(&format!(
+                            "{} {}: the job could not be recorded: {e:#}",
+                            job.symbol, job.regime
+                        ));
+                        false
+                    });
+                    if !ok && let Ok(mut count) = failed.lock() {
+                        *count += 1;
+                    }
+                }
+            });
+        }
+    });
+    failed.into_inner().unwrap_or(0)
+}
+
+/// One job, in its own connection; returns whether it succeeded.
+fn run_job(resolved: &Resolved, job: &Planned, run: i64, now: i64) -> anyhow::Result<bool> {
+    let mut store = Store::open(&resolved.database_path())?;
+    let name = format!("{} {}", job.symbol, job.regime);
+    let new = NewJob {
+        symbol: job.symbol.to_string(),
+        regime: job.regime,
+        trigger: job.trigger.kind,
+        reason: job.trigger.reason.clone(),
+        priority: job.trigger.priority,
+    };
+    let id = store.start_job(job.queued.first().copied(), &new, run, now)?;
+    failpoint::hit("run:job-started");
+    let started = Instant::now();
+    // Whatever happens inside, the job is finished and recorded: an error or even a panic
+    // is its failure, never a job left `running`.
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        for other in job.queued.iter().skip(1) {
+            store.cancel_job(*other)?;
+        }
+        work(resolved, &mut store, job, id, now)
+    }))
+    .unwrap_or_else(|panic| {
+        let what = panic
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| panic.downcast_ref::<String>().cloned());
+        Err(anyhow::anyhow!("the job panicked: {}", what.unwrap_or_default()))
+    });
+    let seconds = started.elapsed().as_secs_f64();
+    let result = match outcome {
+        Ok((version_id, outcome)) => {
+            event(&format!("job {id} {name} ({}) done in {seconds:.1} s: {outcome}", job.trigger.kind));
+            JobResult { seconds, version_id, outcome: Some(outcome), error: None }
+        }
+        Err(e) => {
+            let error = format!("{e:#}");
+            event(&format!("job {id} {name} ({}) failed in {seconds:.1} s: {error}", job.trigger.kind));
+            JobResult { seconds, version_id: None, outcome: None, error: Some(error) }
+        }
+    };
+    let ok = result.error.is_none();
+    store.finish_job(id, now, &result)?;
+    if let Some(error) = &result.error {
+        let alert = NewAlert {
+            kind: AlertKind::TrainingFailure,
+            severity: Severity::High,
+            symbol: job.symbol.to_string(),
+            regime: Some(job.regime),
+            version_id: None,
+            message: format!("{name}: job {id} ({}) failed: {error}", job.trigger.kind),
+            details: json!({"job": id, "trigger": job.trigger.kind, "reason": job.trigger.reason}),
+            created_at: now,
+        };
+        if let Err(e) = store.raise_alert(&alert) {
+            event(&format!("job {id} {name}: the training_failure alert could not be raised: {e:#}"));
+        }
+    }
+    Ok(ok)
+}
+
+/// Train, evaluate, check drift, and promote (or start a canary) when the gates pass.
+fn work(
+    resolved: &Resolved,
+    store: &mut Store,
+    job: &Planned,
+    id: i64,
+    now: i64,
+) -> anyhow::Result<(Option<i64>, String)> {
+    let settings = &resolved.settings;
+    let candles = store.candles(&job.symbol, job.interval, None)?;
+    if candles.is_empty() {
+        return Err(
+            Failure::Refused(format!("no {} candles of {} are stored", job.interval, job.symbol)).into()
+        );
+    }
+    let spec = Spec {
+        symbol: &job.symbol,
+        regime: job.regime,
+        interval: job.interval,
+        model: settings.training.model,
+        trials: settings.training.search.max_trials,
+        seed: settings.training.seed,
+    };
+    store.set_job_stage(id, JobStage::Train)?;
+    let registered = train::train_and_register(resolved, store, &candles, &spec, now, &mut |_, _| {})?;
+    let versions = store.versions(&job.symbol, Some(job.regime))?;
+    let version = versions
+        .iter()
+        .find(|v| v.id == registered.id)
+        .ok_or_else(|| anyhow::anyhow!("v{} was not registered", registered.version))?;
+    let mut notes = vec![format!("trained v{}", version.version)];
+    store.set_job_stage(id, JobStage::Evaluate)?;
+    match evaluate::backtest(
+        resolved,
+        store,
+        version,
+        Requested::LastDays(settings.evaluation.window_days),
+        true,
+        now,
+    ) {
+        Ok(c) => notes.push(format!(
+            "recent {} {}",
+            settings.evaluation.metric.as_str(),
+            c.record()
+                .value(settings.evaluation.metric)
+                .map_or("undefined".to_string(), |v| format!("{v:.4}"))
+        )),
+        Err(e) => notes.push(format!("not evaluated: {e:#}")),
+    }
+    // A candidate is not live: its drift is recorded for the gates, not alerted on.
+    store.set_job_stage(id, JobStage::DriftCheck)?;
+    let days = Requested::LastDays(settings.drift.window_days);
+    match drift_step::measure(resolved, store, version, days, true, false, now) {
+        Ok(m) => notes
+            .push(format!("drift {}", m.report.and_then(|r| r.severity).map_or("none", Severity::as_str))),
+        Err(e) => notes.push(format!("drift not measured: {e:#}")),
+    }
+    if !settings.deployment.auto_deploy {
+        notes.push("left a candidate: deployment.auto_deploy is off".into());
+        return Ok((Some(version.id), notes.join(", ")));
+    }
+    if store.running_test(&job.symbol, job.regime)?.is_some() {
+        notes.push("left a candidate: a canary test of the model is running".into());
+        return Ok((Some(version.id), notes.join(", ")));
+    }
+    let champion = versions.iter().find(|v| v.status == VersionStatus::Production);
+    store.set_job_stage(id, JobStage::Promote)?;
+    let gates = deploy::check_gates(resolved, store, version, champion, now)?;
+    let failed: Vec<&str> = gates.iter().filter(|g| !g.passed).map(|g| g.name.as_str()).collect();
+    if !failed.is_empty() {
+        notes.push(format!("left a candidate: gates fail ({})", failed.join(", ")));
+        return Ok((Some(version.id), notes.join(", ")));
+    }
+    let change = Change {
+        symbol: job.symbol.to_string(),
+        regime: job.regime,
+        reason: format!("job {id} ({}): every gate passed", job.trigger.kind),
+        gates: Some(serde_json::to_value(&gates)?),
+        forced: false,
+        actor: ACTOR.into(),
+        at: now,
+    };
+    let canary = settings.deployment.canary.enabled && champion.is_some();
+    let how =
+        if canary { GoLive::Canary(settings.deployment.canary.traffic_split) } else { GoLive::Production };
+    deploy::go_live(resolved, store, version, champion, how, &change)?;
+    notes.push(match (how, champion) {
+        (GoLive::Canary(split), Some(c)) => format!("canary test started on {split}% against v{}", c.version),
+        (_, Some(c)) => format!("promoted, v{} archived", c.version),
+        (_, None) => "promoted (the first production version)".into(),
+    });
+    Ok((Some(version.id), notes.join(", ")))
+}
+
+/// Post alerts at or above `notifications.min_severity` that were never posted.
+fn notify(resolved: &Resolved, store: &mut Store, now: i64) -> anyhow::Result<()> {
+    let n = &resolved.settings.notifications;
+    let Some(url) = n.webhook_url.as_deref().filter(|u| !u.trim().is_empty()) else { return Ok(()) };
+    for alert in store.unsent_alerts(n.min_severity)? {
+        let body = crate::notify::message(alert.severity.as_str(), alert.kind.as_str(), &alert.message);
+        let (attempts, outcome) = crate::notify::post(n, url, &body);
+        let error = outcome.as_ref().err().cloned();
+        store.record_notification(alert.id, now, attempts, outcome.is_ok(), error.as_deref())?;
+        match error {
+            None => event(&format!("alert {} posted to the webhook", alert.id)),
+            Some(e) => event(&format!("alert {} not posted after {attempts} attempt(s): {e}", alert.id)),
+        }
+    }
+    Ok(())
+}

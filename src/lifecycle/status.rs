@@ -1,0 +1,638 @@
+//! The status report: the whole fleet (or one symbol's models) at one instant, built once
+//! from the store as typed, serialisable data. `status` renders it as a table, as JSON and
+//! as Prometheus gauges; nothing that renders it queries the store.
+//!
+//! Every model with a version or listed under `symbols:` has a row, and its NEEDS RETRAIN
+//! is the job `run --dry-run` at the same instant would plan, decided by the same code
+//! ([`super::assess`]).
+
+use serde::Serialize;
+
+use super::assess::{self, Assessed, Keeping, Mode};
+use crate::candles::Interval;
+use crate::candles::time::format_rfc3339;
+use crate::config::{Regime, Resolved, SearchMetric, Severity};
+use crate::evaluation::Record;
+use crate::kinds::{DeploymentAction, EvaluationKind, JobStage, JobStatus, VersionStatus};
+use crate::store::{AlertCounts, Store};
+use crate::triggers::{Priority, TriggerKind};
+
+fn rfc3339<S: serde::Serializer>(ms: &i64, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&format_rfc3339(*ms))
+}
+
+fn rfc3339_opt<S: serde::Serializer>(ms: &Option<i64>, s: S) -> Result<S::Ok, S::Error> {
+    match ms {
+        Some(ms) => rfc3339(ms, s),
+        None => s.serialize_none(),
+    }
+}
+
+fn severity_or_none<S: serde::Serializer>(severity: &Option<Severity>, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(severity.map_or("none", Severity::as_str))
+}
+
+/// The fleet at one instant.
+#[derive(Debug, Clone, Serialize)]
+pub struct StatusReport {
+    /// The instant the report describes (the wall clock when it was made).
+    #[serde(serialize_with = "rfc3339")]
+    pub at: i64,
+    pub database: String,
+    pub database_bytes: u64,
+    /// The gate metric (`evaluation.metric`) the TEST figures are in.
+    pub metric: SearchMetric,
+    pub models: Vec<ModelRow>,
+    /// Models left out of the assessment, and why.
+    pub skipped: Vec<String>,
+    pub queue: Vec<QueuedRequest>,
+    pub running: Vec<RunningJob>,
+    pub jobs: JobsSummary,
+    pub open_alerts: AlertCounts,
+    pub health: Health,
+    pub series: Vec<Series>,
+    pub trade_outcomes: Vec<TradeOutcomes>,
+}
+
+/// One model's row.
+#[derive(Debug, Clone, Serialize)]
+pub struct ModelRow {
+    pub symbol: String,
+    pub regime: Regime,
+    pub interval: Interval,
+    /// configured (under `symbols:`), requested (only a manual request), or not_kept
+    /// (trained by hand; `run` leaves it alone).
+    pub keeping: &'static str,
+    pub production: Option<i64>,
+    pub production_age_days: Option<f64>,
+    /// The production version's gate metric on its test window.
+    pub production_test_metric: Option<f64>,
+    /// The newest candidate, if newer than production.
+    pub candidate: Option<i64>,
+    pub canary: Option<Canary>,
+    pub last_job: Option<LastJob>,
+    /// The gate metric's name.
+    pub metric: &'static str,
+    /// The gate metric on the test windows of the newest versions, oldest first.
+    pub test_history: Vec<f64>,
+    /// improving, declining or stable (see [`trend`]); `None` with fewer than two versions.
+    pub trend: Option<&'static str>,
+    pub sparkline: String,
+    pub live_signals: usize,
+    pub live_win_rate: Option<f64>,
+    /// The production version's last drift report.
+    pub drift: Option<LastDrift>,
+    #[serde(serialize_with = "rfc3339_opt")]
+    pub next_scheduled: Option<i64>,
+    /// The job `run` would start now: `kind (priority): reasons`.
+    pub needs_retrain: Option<String>,
+    /// Why `run` would start no job now.
+    pub not_due: Option<String>,
+    /// What could not be learned about the model.
+    pub notes: Vec<String>,
+}
+
+/// The last job of a model.
+#[derive(Debug, Clone, Serialize)]
+pub struct LastJob {
+    pub trigger: TriggerKind,
+    /// The clock of the run that took it.
+    #[serde(serialize_with = "rfc3339")]
+    pub at: i64,
+    pub status: JobStatus,
+}
+
+/// The production version's last drift report.
+#[derive(Debug, Clone, Serialize)]
+pub struct LastDrift {
+    /// low, medium, high, critical, or none.
+    #[serde(serialize_with = "severity_or_none")]
+    pub severity: Option<Severity>,
+    #[serde(serialize_with = "rfc3339")]
+    pub at: i64,
+}
+
+/// A running canary test.
+#[derive(Debug, Clone, Serialize)]
+pub struct Canary {
+    pub version: i64,
+    pub traffic_split: f64,
+}
+
+/// A manual request waiting for the next run.
+#[derive(Debug, Clone, Serialize)]
+pub struct QueuedRequest {
+    pub id: i64,
+    pub symbol: String,
+    pub regime: Regime,
+    pub priority: Priority,
+    pub reason: String,
+    #[serde(serialize_with = "rfc3339")]
+    pub requested_at: i64,
+}
+
+/// A job a run is working on.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunningJob {
+    pub id: i64,
+    pub symbol: String,
+    pub regime: Regime,
+    pub trigger: TriggerKind,
+    /// `None` before its first step.
+    pub stage: Option<JobStage>,
+    /// Seconds since its run started.
+    pub elapsed_seconds: f64,
+    /// The average duration of the model's recent finished jobs.
+    pub usual_seconds: Option<f64>,
+}
+
+/// The newest `status.recent_jobs` finished jobs.
+#[derive(Debug, Clone, Serialize)]
+pub struct JobsSummary {
+    pub recent: usize,
+    pub finished: i64,
+    pub succeeded: i64,
+    pub average_seconds: Option<f64>,
+    /// The mean change of the gate metric from the parent version per retrain.
+    pub average_improvement: Option<f64>,
+}
+
+/// Whether the fleet is healthy, and which run holds the state.
+#[derive(Debug, Clone, Serialize)]
+pub struct Health {
+    pub healthy: bool,
+    /// Open alerts at high or above, a last successful run older than
+    /// `status.max_run_age_hours` (or none).
+    pub problems: Vec<String>,
+    #[serde(serialize_with = "rfc3339_opt")]
+    pub last_successful_run: Option<i64>,
+    /// A run marked running, newest: working, or dead without finishing.
+    pub run: Option<RunState>,
+}
+
+/// A run marked running in the state.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunState {
+    pub pid: i64,
+    #[serde(serialize_with = "rfc3339")]
+    pub started_at: i64,
+    /// Whether its process still exists; a dead one's job is abandoned by the next run.
+    pub alive: bool,
+}
+
+/// What is stored of one series.
+#[derive(Debug, Clone, Serialize)]
+pub struct Series {
+    pub symbol: String,
+    pub interval: Interval,
+    pub candles: u64,
+    #[serde(serialize_with = "rfc3339")]
+    pub first_open_time: i64,
+    #[serde(serialize_with = "rfc3339")]
+    pub last_open_time: i64,
+    pub gaps: u64,
+    pub missing_bars: u64,
+    pub last_collect: Option<LastCollect>,
+}
+
+/// A series' latest accepted batch.
+#[derive(Debug, Clone, Serialize)]
+pub struct LastCollect {
+    #[serde(serialize_with = "rfc3339")]
+    pub at: i64,
+    pub source: String,
+    pub inserted: u64,
+    pub updated: u64,
+    pub quality_score: f64,
+}
+
+/// Trade outcomes stored for a symbol.
+#[derive(Debug, Clone, Serialize)]
+pub struct TradeOutcomes {
+    pub symbol: String,
+    pub count: u64,
+    #[serde(serialize_with = "rfc3339")]
+    pub last_closed_at: i64,
+}
+
+/// Versions whose test metric the trend and the sparkline show.
+const HISTORY: usize = 8;
+
+/// The fleet at `now`, from the store: every model assessed as `run --dry-run` would.
+pub fn report(resolved: &Resolved, store: &mut Store, now: i64) -> anyhow::Result<StatusReport> {
+    let settings = &resolved.settings;
+    let previous = store.previous_run_now(None)?;
+    let metric = settings.evaluation.metric;
+    let (assessed, skipped) = assess::assess(resolved, store, now, previous, Mode::Measure)?;
+    let mut models = Vec::with_capacity(assessed.len());
+    for a in &assessed {
+        models.push(model_row(resolved, store, a, metric, now)?);
+    }
+    let recent = settings.status.recent_jobs as usize;
+    let totals = store.job_totals(None, recent)?;
+    let mut running = Vec::new();
+    for j in store.running_jobs()? {
+        let usual = store.job_totals(Some((&j.symbol, j.regime)), recent)?.average_seconds;
+        running.push(RunningJob {
+            id: j.id,
+            symbol: j.symbol,
+            regime: j.regime,
+            trigger: j.trigger,
+            stage: j.stage,
+            elapsed_seconds: (now - j.run_started_at) as f64 / 1000.0,
+            usual_seconds: usual,
+        });
+    }
+    let queue = store
+        .jobs(Some(JobStatus::Queued))?
+        .into_iter()
+        .map(|j| QueuedRequest {
+            id: j.id,
+            symbol: j.symbol,
+            regime: j.regime,
+            priority: j.priority,
+            reason: j.reason,
+            requested_at: j.requested_at,
+        })
+        .collect();
+    let series = store
+        .series_summaries()?
+        .into_iter()
+        .map(|s| Series {
+            symbol: s.symbol,
+            interval: s.interval,
+            candles: s.candles,
+            first_open_time: s.first_open_time,
+            last_open_time: s.last_open_time,
+            gaps: s.gaps,
+            missing_bars: s.missing_bars,
+            last_collect: s.last_collect.map(|c| LastCollect {
+                at: c.finished_at,
+                source: c.source,
+                inserted: c.inserted,
+                updated: c.updated,
+                quality_score: c.quality_score,
+            }),
+        })
+        .collect();
+    let trade_outcomes = store
+        .trade_outcome_counts()?
+        .into_iter()
+        .map(|t| TradeOutcomes { symbol: t.symbol, count: t.count, last_closed_at: t.last_closed_at })
+        .collect();
+    Ok(StatusReport {
+        at: now,
+        database: store.path().display().to_string(),
+        database_bytes: std::fs::metadata(store.path()).map_or(0, |m| m.len()),
+        metric,
+        models,
+        skipped,
+        queue,
+        running,
+        jobs: JobsSummary {
+            recent,
+            finished: totals.finished,
+            succeeded: totals.succeeded,
+            average_seconds: totals.average_seconds,
+            average_improvement: store.average_improvement(metric_path(metric), recent)?,
+        },
+        open_alerts: store.open_alert_counts()?,
+        health: health(resolved, store, now)?,
+        series,
+        trade_outcomes,
+    })
+}
+
+fn model_row(
+    resolved: &Resolved,
+    store: &Store,
+    a: &Assessed,
+    metric: SearchMetric,
+    now: i64,
+) -> anyhow::Result<ModelRow> {
+    let production = a.production();
+    let candidate = a
+        .versions
+        .iter()
+        .find(|v| v.status == VersionStatus::Candidate)
+        .filter(|c| production.is_none_or(|p| c.version > p.version))
+        .map(|c| c.version);
+    let canary = store.running_test(&a.symbol, a.regime)?.and_then(|t| {
+        a.versions
+            .iter()
+            .find(|v| v.id == t.challenger_id)
+            .map(|v| Canary { version: v.version, traffic_split: t.traffic_split })
+    });
+    let test_history: Vec<f64> = store
+        .test_records(&a.symbol, a.regime, HISTORY)?
+        .iter()
+        .rev()
+        .filter_map(|r| r.value(metric))
+        .collect();
+    let (production_test_metric, drift) = match production {
+        Some(p) => (
+            store.test_record(p.id)?.and_then(|r: Record| r.value(metric)),
+            store.latest_drift(p.id)?.map(|d| LastDrift { severity: d.severity, at: d.created_at }),
+        ),
+        None => (None, None),
+    };
+    let model = format!("{}/{}", a.symbol, a.regime);
+    Ok(ModelRow {
+        symbol: a.symbol.to_string(),
+        regime: a.regime,
+        interval: a.interval,
+        keeping: match a.keeping {
+            Keeping::Configured => "configured",
+            Keeping::Requested => "requested",
+            Keeping::NotKept => "not_kept",
+        },
+        production: production.map(|p| p.version),
+        production_age_days: a.facts.production_age_days,
+        production_test_metric,
+        candidate,
+        canary,
+        last_job: store.last_job(&a.symbol, a.regime)?.map(|j| LastJob {
+            trigger: j.trigger,
+            at: j.at,
+            status: j.status,
+        }),
+        metric: metric.as_str(),
+        trend: trend(&test_history),
+        sparkline: sparkline(&test_history),
+        test_history,
+        live_signals: a.facts.live.map_or(0, |l| l.signals),
+        live_win_rate: a.facts.live.and_then(|l| l.win_rate),
+        drift,
+        next_scheduled: assess::next_scheduled(resolved, &model, now),
+        needs_retrain: a.job().map(|t| t.to_string()),
+        not_due: a.not_due(resolved),
+        notes: a.notes.clone(),
+    })
+}
+
+/// Why the fleet is unhealthy at `now`, if it is: open alerts at high or above, and a last
+/// successful run older than `status.max_run_age_hours` (or none).
+fn health(resolved: &Resolved, store: &Store, now: i64) -> anyhow::Result<Health> {
+    let mut problems = Vec::new();
+    let serious: Vec<_> = store.alerts(false)?.into_iter().filter(|a| a.severity >= Severity::High).collect();
+    if let Some(oldest) = serious.last() {
+        problems.push(format!(
+            "{} open alert(s) at high or above, the oldest {} {}: {}",
+            serious.len(),
+            oldest.severity,
+            oldest.kind,
+            oldest.message
+        ));
+    }
+    let limit = resolved.settings.status.max_run_age_hours;
+    let last = store.last_successful_run()?;
+    match last {
+        None => problems.push("no successful `retrain run` yet".into()),
+        Some(run) => {
+            let hours = (now - run.finished_at) as f64 / 3_600_000.0;
+            if hours > limit {
+                problems.push(format!(
+                    "the last successful run ended {hours:.1} h ago, more than status.max_run_age_hours {limit}"
+                ));
+            }
+        }
+    }
+    // Read from the runs table, never by touching the lock: a probe must not stop a run.
+    let run = store.running_runs()?.last().map(|r| RunState {
+        pid: r.pid,
+        started_at: r.started_at,
+        alive: crate::lock::pid_alive(r.pid),
+    });
+    Ok(Health {
+        healthy: problems.is_empty(),
+        problems,
+        last_successful_run: last.map(|r| r.finished_at),
+        run,
+    })
+}
+
+/// Only the health, for `status --check`.
+pub fn health_at(resolved: &Resolved, store: &Store, now: i64) -> anyhow::Result<Health> {
+    health(resolved, store, now)
+}
+
+/// Where `metric` sits in a stored evaluation (JSON path).
+fn metric_path(metric: SearchMetric) -> &'static str {
+    match metric {
+        SearchMetric::F1 => "$.classification.f1",
+        SearchMetric::Auc => "$.classification.roc_auc",
+        SearchMetric::Sharpe => "$.trading.sharpe",
+    }
+}
+
+/// The trend of a metric over versions: the mean of the last three against the mean of
+/// the three before (fewer when there are fewer); a change of more than 0.01 either way is
+/// improving or declining, anything less stable.
+pub fn trend(values: &[f64]) -> Option<&'static str> {
+    if values.len() < 2 {
+        return None;
+    }
+    let recent = values.len().div_ceil(2).min(3);
+    let (before, after) = values.split_at(values.len() - recent);
+    let before = &before[before.len().saturating_sub(3)..];
+    let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
+    let change = mean(after) - mean(before);
+    Some(if change > 0.01 {
+        "improving"
+    } else if change < -0.01 {
+        "declining"
+    } else {
+        "stable"
+    })
+}
+
+/// Eight-level bars from the smallest to the largest value.
+pub fn sparkline(values: &[f64]) -> String {
+    const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+    let (low, high) =
+        values.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), v| (l.min(*v), h.max(*v)));
+    values
+        .iter()
+        .map(|v| if high > low { BARS[(((v - low) / (high - low)) * 7.0).round() as usize] } else { BARS[3] })
+        .collect()
+}
+
+/// One symbol's models in detail: versions, deployments, the last evaluation and drift
+/// report of production, recent signals.
+#[derive(Debug, Clone, Serialize)]
+pub struct Detail {
+    pub symbol: String,
+    pub models: Vec<ModelDetail>,
+}
+
+/// One model in detail.
+#[derive(Debug, Clone, Serialize)]
+pub struct ModelDetail {
+    pub regime: Regime,
+    pub interval: Interval,
+    pub versions: Vec<VersionDetail>,
+    pub deployments: Vec<Deployment>,
+    pub last_evaluation: Option<LastEvaluation>,
+    pub last_drift: Option<LastDriftCheck>,
+    /// The newest signals, newest first.
+    pub signals: Vec<Signal>,
+}
+
+/// A version with its test metrics.
+#[derive(Debug, Clone, Serialize)]
+pub struct VersionDetail {
+    pub version: i64,
+    pub status: VersionStatus,
+    #[serde(serialize_with = "rfc3339")]
+    pub trained_at: i64,
+    /// Its metrics on its test window.
+    pub test: Option<Record>,
+    /// The kind of its latest test or backtest evaluation.
+    pub latest_evaluation: Option<EvaluationKind>,
+}
+
+/// A deployment row.
+#[derive(Debug, Clone, Serialize)]
+pub struct Deployment {
+    #[serde(serialize_with = "rfc3339")]
+    pub at: i64,
+    pub action: DeploymentAction,
+    pub forced: bool,
+    pub from: Option<i64>,
+    pub to: Option<i64>,
+    pub canary: Option<i64>,
+    pub by: String,
+    pub reason: String,
+}
+
+/// Production's latest backtest.
+#[derive(Debug, Clone, Serialize)]
+pub struct LastEvaluation {
+    pub version: i64,
+    /// Open time of the window's last bar.
+    #[serde(serialize_with = "rfc3339")]
+    pub window_to: i64,
+    #[serde(serialize_with = "rfc3339")]
+    pub at: i64,
+    pub metrics: Record,
+}
+
+/// Production's latest drift report.
+#[derive(Debug, Clone, Serialize)]
+pub struct LastDriftCheck {
+    pub version: i64,
+    #[serde(serialize_with = "rfc3339")]
+    pub window_to: i64,
+    #[serde(serialize_with = "rfc3339")]
+    pub at: i64,
+    /// `None` when no feature drifted.
+    pub severity: Option<Severity>,
+}
+
+/// A served signal and how it turned out.
+#[derive(Debug, Clone, Serialize)]
+pub struct Signal {
+    #[serde(serialize_with = "rfc3339")]
+    pub bar: i64,
+    pub version: i64,
+    pub arm: Option<crate::deploy::canary::Arm>,
+    pub probability_up: f64,
+    /// 1 long, -1 short, 0 flat.
+    pub position: i8,
+    /// `None` while its horizon has not passed.
+    pub realised_return: Option<f64>,
+    /// `None` for a flat signal or an open one.
+    pub win: Option<bool>,
+}
+
+/// Signals shown per model.
+const SIGNALS: usize = 10;
+
+/// The detail of `symbol`'s models (of `regime` only, when given) that have versions.
+pub fn detail(store: &Store, symbol: &str, regime: Option<Regime>) -> anyhow::Result<Detail> {
+    let regimes: Vec<Regime> = regime.map_or_else(|| Regime::ALL.to_vec(), |r| vec![r]);
+    let mut models = Vec::new();
+    for regime in regimes {
+        let versions = store.versions(symbol, Some(regime))?;
+        let Some(newest) = versions.first() else { continue };
+        let mut rows = Vec::with_capacity(versions.len());
+        for v in &versions {
+            rows.push(VersionDetail {
+                version: v.version,
+                status: v.status,
+                trained_at: v.created_at,
+                test: store.test_record(v.id)?,
+                latest_evaluation: v.latest_evaluation.as_ref().map(|e| e.kind),
+            });
+        }
+        let deployments = store
+            .deployments(Some(symbol), Some(regime))?
+            .into_iter()
+            .map(|d| Deployment {
+                at: d.created_at,
+                action: d.action,
+                forced: d.forced,
+                from: d.from_version,
+                to: d.to_version,
+                canary: d.canary_version,
+                by: d.actor,
+                reason: d.reason,
+            })
+            .collect();
+        let (mut last_evaluation, mut last_drift) = (None, None);
+        if let Some(p) = versions.iter().find(|v| v.status == VersionStatus::Production) {
+            last_evaluation =
+                store.latest_evaluation(p.id, EvaluationKind::Backtest)?.map(|e| LastEvaluation {
+                    version: p.version,
+                    window_to: e.window_to,
+                    at: e.created_at,
+                    metrics: e.record,
+                });
+            last_drift = store.latest_drift(p.id)?.map(|d| LastDriftCheck {
+                version: p.version,
+                window_to: d.window_to,
+                at: d.created_at,
+                severity: d.severity,
+            });
+        }
+        let signals = store
+            .recent_signals(symbol, regime, SIGNALS)?
+            .into_iter()
+            .map(|s| Signal {
+                bar: s.open_time,
+                version: s.version,
+                arm: s.arm,
+                probability_up: s.probability,
+                position: s.position,
+                realised_return: s.realised_return,
+                win: s.win,
+            })
+            .collect();
+        models.push(ModelDetail {
+            regime,
+            interval: newest.interval,
+            versions: rows,
+            deployments,
+            last_evaluation,
+            last_drift,
+            signals,
+        });
+    }
+    Ok(Detail { symbol: symbol.to_string(), models })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trends_compare_the_last_three_with_the_three_before() {
+        assert_eq!(trend(&[0.5]), None);
+        assert_eq!(trend(&[0.50, 0.52]), Some("improving"));
+        assert_eq!(trend(&[0.50, 0.505]), Some("stable"));
+        // Last three 0.40 against the three before 0.50.
+        assert_eq!(trend(&[0.9, 0.5, 0.5, 0.5, 0.4, 0.4, 0.4]), Some("declining"));
+        assert_eq!(sparkline(&[0.1, 0.2, 0.3]), "▁▅█");
+        assert_eq!(sparkline(&[0.3, 0.3]), "▄▄");
+    }
+}

@@ -1,0 +1,147 @@
+//! Training and registration: candles to a written, checksummed artifact and a registered
+//! candidate with its test evaluation. `train` and the jobs of `run` both come here.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use crate::artifact::{self, Loaded, Manifest, Reference, SearchSummary};
+use crate::candles::{Candle, Interval};
+use crate::config::{ModelKind, Regime, Resolved, Settings};
+use crate::error::Failure;
+use crate::evaluation::Record;
+use crate::evaluation::backtest::{Rules, Trading};
+use crate::evaluation::score;
+use crate::failpoint;
+use crate::kinds::EvaluationKind;
+use crate::model::forest::Forest;
+use crate::model::pipeline::{self, Request, Trained};
+use crate::store::{NewEvaluation, NewVersion, Store};
+use crate::symbol::Symbol;
+
+/// What to train.
+#[derive(Debug, Clone, Copy)]
+pub struct Spec<'a> {
+    pub symbol: &'a Symbol,
+    pub regime: Regime,
+    pub interval: Interval,
+    pub model: ModelKind,
+    pub trials: u32,
+    pub seed: u64,
+}
+
+/// A trained, written and registered candidate.
+pub struct Registered {
+    pub id: i64,
+    pub version: i64,
+    pub trained: Trained,
+    pub sha256: String,
+    /// The artifact's folder, relative to the models folder.
+    pub relative: PathBuf,
+    /// Time spent writing the artifact and the registry rows.
+    pub writing: Duration,
+    /// The test window's metrics as stored.
+    pub record: Record,
+}
+
+/// Train on `candles`, write the artifact, register the candidate with its test
+/// evaluation, created at `now`. `progress` hears (trials done, best score) during the
+/// search. A refusal (too few rows, one class) is a [`Failure::Refused`].
+pub fn train_and_register(
+    resolved: &Resolved,
+    store: &mut Store,
+    candles: &[Candle],
+    spec: &Spec,
+    now: i64,
+    progress: &mut dyn FnMut(usize, f64),
+) -> anyhow::Result<Registered> {
+    let (Spec { symbol, regime, interval, model, trials, seed }, settings) = (*spec, &resolved.settings);
+    let request = Request { candles, interval, regime, model, trials, seed, settings };
+    let trained = pipeline::train(&request, progress)
+        .map_err(|refusal| Failure::Refused(format!("cannot train {symbol} {regime}: {refusal}")))?;
+
+    let writing = Instant::now();
+    let models_dir = resolved.models_dir();
+    artifact::remove_leftovers(&models_dir, symbol, regime);
+    let version = store.reserve_version(symbol, regime)?;
+    failpoint::hit("train:reserved");
+    let best = &trained.outcome.trials[trained.outcome.best];
+    let mut manifest = Manifest {
+        tool: concat!("retrain ", env!("CARGO_PKG_VERSION")).to_string(),
+        symbol: symbol.clone(),
+        regime,
+        interval,
+        version,
+        model,
+        features: trained.reference.features.clone(),
+        scaling: trained.prepared.scaling.clone(),
+        constant_features: trained.prepared.constant.clone(),
+        hyperparameters: best.hyper,
+        seed,
+        search: SearchSummary {
+            metric: settings.training.search.metric,
+            trials: trained.outcome.trials.len(),
+            best_validation_score: best.score,
+        },
+        feature_settings: settings.features.clone(),
+        regime_settings: settings.regimes.clone(),
+        label: settings.label.clone(),
+        train: trained.train.clone(),
+        validation: trained.validation.clone(),
+        test: trained.test.clone(),
+        noise_filter: settings.training.noise_filter.then_some(trained.prepared.noise),
+        test_metrics: trained.test_metrics,
+        config_hash: trained.config_hash.clone(),
+        data_fingerprint: trained.data_fingerprint.clone(),
+        files: Default::default(),
+    };
+    let sha256 = artifact::write(&models_dir, &mut manifest, trained.forest(), &trained.reference)?;
+    failpoint::hit("train:written");
+    let relative = artifact::relative_dir(symbol, regime, version);
+    let new = NewVersion {
+        symbol: symbol.to_string(),
+        regime,
+        version,
+        interval,
+        model_kind: model,
+        hyperparameters: serde_json::to_string(&best.hyper)?,
+        seed,
+        train: (trained.train.from, trained.train.to),
+        validation: (trained.validation.from, trained.validation.to),
+        test: (trained.test.from, trained.test.to),
+        data_fingerprint: trained.data_fingerprint.clone(),
+        config_hash: trained.config_hash.clone(),
+        artifact_path: relative.to_string_lossy().into_owned(),
+        sha256: sha256.clone(),
+        created_at: now,
+    };
+    let trading =
+        test_backtest(candles, &manifest, trained.forest(), &trained.reference, settings, interval)?;
+    let record = Record { classification: Some(trained.test_metrics), trading: Some(trading) };
+    let evaluation = NewEvaluation {
+        kind: EvaluationKind::Test,
+        window: (trained.test.from, trained.test.to),
+        rows: trained.test.rows,
+        record,
+    };
+    let id = store.insert_version(&new, &evaluation)?;
+    let writing = writing.elapsed();
+    Ok(Registered { id, version, trained, sha256, relative, writing, record })
+}
+
+/// The version's trading metrics on its test window, as `evaluate` computes them.
+fn test_backtest(
+    candles: &[Candle],
+    manifest: &Manifest,
+    forest: &Forest,
+    reference: &Reference,
+    settings: &Settings,
+    interval: Interval,
+) -> anyhow::Result<Trading> {
+    let loaded = Loaded { manifest: manifest.clone(), forest: forest.clone(), reference: reference.clone() };
+    let view = score::view(candles, &loaded).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let times = &view.table.open_time;
+    let window =
+        times.partition_point(|&t| t < manifest.test.from)..times.partition_point(|&t| t <= manifest.test.to);
+    let rules = Rules::from_settings(&settings.evaluation, interval);
+    Ok(score::score(&view, window, &rules).trading)
+}
