@@ -1,13 +1,13 @@
-//! `collect` on every real file of ../shared/data, idempotence, corrections, resampling.
+//! `collect` on every real file of tests/data, idempotence, corrections, resampling.
 
-use crate::{Case, shared};
+use crate::{Case, data};
 
 fn collect(case: &Case, symbol: &str, interval: &str, file: &std::path::Path) -> crate::Run {
     case.run(["collect", "--symbol", symbol, "--interval", interval, "--file", file.to_str().unwrap()])
 }
 
 #[test]
-fn every_shared_file_is_read_with_the_counts_its_readme_gives() {
+fn every_data_file_is_read_with_the_counts_its_readme_gives() {
     let files = [
         ("btc-perp-20211231-20220201_1m.csv", "1m", 45_031, "0 gaps"),
         ("ADABTC-1m-2021-11-27.csv", "1m", 10, "0 gaps"),
@@ -21,7 +21,7 @@ fn every_shared_file_is_read_with_the_counts_its_readme_gives() {
     ];
     let case = Case::new();
     for (i, (name, interval, rows, gaps)) in files.iter().enumerate() {
-        let Some(path) = shared(name) else { return };
+        let path = data(name);
         let symbol = format!("S{i}");
         let run = collect(&case, &symbol, interval, &path);
         run.assert_exit(0).stdout_contains(gaps);
@@ -40,7 +40,7 @@ fn every_shared_file_is_read_with_the_counts_its_readme_gives() {
 
 #[test]
 fn collecting_twice_changes_nothing_and_says_so() {
-    let Some(path) = shared("btc-perp-20211231-20220201_1m.csv") else { return };
+    let path = data("btc-perp-20211231-20220201_1m.csv");
     let case = Case::new();
     collect(&case, "BTC", "1m", &path)
         .assert_exit(0)
@@ -55,7 +55,7 @@ fn collecting_twice_changes_nothing_and_says_so() {
 
 #[test]
 fn a_corrected_candle_updates_its_row() {
-    let Some(path) = shared("ADABTC-1m-2021-11-27.csv") else { return };
+    let path = data("ADABTC-1m-2021-11-27.csv");
     let case = Case::new();
     collect(&case, "ADABTC", "1m", &path).assert_exit(0);
     let text = std::fs::read_to_string(&path).unwrap();
@@ -75,9 +75,7 @@ fn a_corrected_candle_updates_its_row() {
 
 #[test]
 fn one_minute_xrp_resampled_to_five_minutes_equals_the_five_minute_file() {
-    let (Some(ones), Some(fives)) = (shared("XRP_ETH-1m.feather"), shared("XRP_ETH-5m.feather")) else {
-        return;
-    };
+    let (ones, fives) = (data("XRP_ETH-1m.feather"), data("XRP_ETH-5m.feather"));
     let case = Case::new();
     case.run([
         "collect",
@@ -100,9 +98,7 @@ fn one_minute_xrp_resampled_to_five_minutes_equals_the_five_minute_file() {
 
 #[test]
 fn xrp_trades_bucketed_into_minutes_equal_the_one_minute_file() {
-    let (Some(trades), Some(ones)) = (shared("XRP_ETH-trades.feather"), shared("XRP_ETH-1m.feather")) else {
-        return;
-    };
+    let (trades, ones) = (data("XRP_ETH-trades.feather"), data("XRP_ETH-1m.feather"));
     let case = Case::new();
     collect(&case, "T", "1m", &trades).assert_exit(0);
     collect(&case, "M", "1m", &ones).assert_exit(0);
@@ -111,7 +107,7 @@ fn xrp_trades_bucketed_into_minutes_equal_the_one_minute_file() {
 
 #[test]
 fn btc_one_minute_resampled_to_five_minutes_follows_the_aggregation_rules() {
-    let Some(path) = shared("btc-perp-20211231-20220201_1m.csv") else { return };
+    let path = data("btc-perp-20211231-20220201_1m.csv");
     let case = Case::new();
     collect(&case, "ONE", "1m", &path).assert_exit(0);
     case.collect_5m("FIVE", &path).assert_exit(0);

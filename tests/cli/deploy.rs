@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::{Case, OPEN_GATES, Run, sample, shared};
+use crate::{Case, OPEN_GATES, Run, data, sample};
 
 /// Almost every bar trending (volatile only at a 500-bar high of volatility), so that
 /// one model serves nearly all predictions.
@@ -149,7 +149,7 @@ impl Feed {
 
 #[test]
 fn the_whole_story_on_real_data() {
-    let Some(btc) = shared("btc-perp-20211231-20220201_1m.csv") else { return };
+    let btc = data("btc-perp-20211231-20220201_1m.csv");
     let case = Case::new().config(
         "gates:
   min_f1: 0.1

@@ -1,7 +1,7 @@
 //! `drift-check`: model mode against the training reference, ad hoc mode on two files;
 //! stored reports, one alert per severity, exit code 4 at --fail-on.
 
-use crate::{Case, sample, shared};
+use crate::{Case, data, sample};
 
 fn json(run: &crate::Run) -> serde_json::Value {
     serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("{e}: {}", run.stdout))
@@ -183,10 +183,7 @@ fn ad_hoc_checks_name_missing_columns_and_handle_gaps_in_the_data() {
 
 #[test]
 fn eth_later_weeks_drift_moderately_and_btc_differs_where_it_really_does() {
-    let (Some(eth), Some(btc)) = (shared("ETH_BTC-5m.feather"), shared("btc-perp-20211231-20220201_1m.csv"))
-    else {
-        return;
-    };
+    let (eth, btc) = (data("ETH_BTC-5m.feather"), data("btc-perp-20211231-20220201_1m.csv"));
     let case = Case::new();
     case.run(["collect", "--symbol", "ETH", "--interval", "5m", "--file", eth.to_str().unwrap()])
         .assert_exit(0);

@@ -1,7 +1,7 @@
 //! `evaluate`: trading metrics that a reader can recompute from the exported returns,
 //! honest comparisons, defined values on empty windows, degradation alerts.
 
-use crate::{Case, shared};
+use crate::{Case, data};
 
 fn trained(extra_config: &str) -> Case {
     Case::new().config(extra_config).with_trained_model("3", "5")
@@ -31,7 +31,7 @@ fn agree(ours: f64, reported: &serde_json::Value, name: &str) {
 
 #[test]
 fn the_exported_returns_give_the_reported_metrics() {
-    let Some(btc) = shared("btc-perp-20211231-20220201_1m.csv") else { return };
+    let btc = data("btc-perp-20211231-20220201_1m.csv");
     let case = Case::new();
     case.run([
         "collect",

@@ -240,13 +240,15 @@ pub fn sample() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("data/sample/SYNTH-5m.csv")
 }
 
-/// A file of ../shared/data, or `None` (with a note) where that folder is absent; CI always has it.
-pub fn shared(name: &str) -> Option<PathBuf> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data").join(name);
-    if path.exists() {
-        Some(path)
-    } else {
-        eprintln!("skipped: {} not found (../shared/data is absent)", path.display());
-        None
-    }
+/// The file of real market data `name` in tests/data (tests/data/README.md says what each
+/// is and where it came from). Panics if it is missing: no test runs without its data.
+#[track_caller]
+pub fn data(name: &str) -> PathBuf {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(name);
+    assert!(
+        path.is_file(),
+        "{} is missing: the tests need every file of tests/data, which the repository holds",
+        path.display()
+    );
+    path
 }

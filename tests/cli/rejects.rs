@@ -1,7 +1,7 @@
 //! Bad input: a clear message naming the file and line, the documented exit code, and
 //! the database exactly as it was.
 
-use crate::{Case, shared};
+use crate::{Case, data};
 
 const HEADER: &str = "timestamp,open,high,low,close,volume\n";
 
@@ -130,13 +130,13 @@ fn a_few_defects_are_reported_and_the_rest_stored() {
 
 #[test]
 fn candles_at_another_interval_are_refused_with_a_hint() {
-    let Some(path) = shared("ETH_BTC-5m.feather") else { return };
+    let path = data("ETH_BTC-5m.feather");
     let case = Case::new();
     case.run(["collect", "--symbol", "E", "--interval", "1m", "--file", path.to_str().unwrap()])
         .assert_exit(2)
         .stderr_contains("most candles are 5m apart, not 1m")
         .stderr_contains("--resample");
-    let one = shared("XRP_ETH-1m.feather").unwrap();
+    let one = data("XRP_ETH-1m.feather");
     case.run([
         "collect",
         "--symbol",
@@ -155,7 +155,7 @@ fn candles_at_another_interval_are_refused_with_a_hint() {
 
 #[test]
 fn corrupted_arrow_and_parquet_files_never_crash() {
-    let Some(path) = shared("ETH_BTC-5m.feather") else { return };
+    let path = data("ETH_BTC-5m.feather");
     let original = std::fs::read(&path).unwrap();
     let case = Case::new();
     // Flip bytes at spread-out places, and cut the file short, each a separate file.

@@ -5,7 +5,7 @@ use std::process::{Command, Stdio};
 
 use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Utc, Weekday};
 
-use crate::{Case, OPEN_GATES, column, http, shared};
+use crate::{Case, OPEN_GATES, column, data, http};
 
 fn db(case: &Case) -> rusqlite::Connection {
     rusqlite::Connection::open(case.path("retrain.db")).expect("opening the database")
@@ -46,7 +46,7 @@ fn wild_copy(lines: &[&str]) -> String {
 
 #[test]
 fn a_month_of_hourly_runs_does_every_job_once_when_due_in_order() {
-    let Some(btc) = shared("btc-perp-20211231-20220201_1m.csv") else { return };
+    let btc = data("btc-perp-20211231-20220201_1m.csv");
     let case = Case::new().config(&format!(
         "symbols:
   - symbol: BTC
@@ -214,14 +214,14 @@ schedule:
     );
 }
 
-fn btc_case(extra: &str) -> Option<Case> {
-    let btc = shared("btc-perp-20211231-20220201_1m.csv")?;
+fn btc_case(extra: &str) -> Case {
+    let btc = data("btc-perp-20211231-20220201_1m.csv");
     let case = Case::new().config(&format!(
         "symbols:\n  - symbol: BTC\n    interval: 5m\n    regimes: [trending]\n{}{extra}",
         gates()
     ));
     collect(&case, "BTC", &btc);
-    Some(case)
+    case
 }
 
 /// A `run` paused inside its job (holding the lock) until its stdin closes or it is
@@ -248,7 +248,7 @@ fn paused_run(case: &Case, now: &str) -> std::process::Child {
 
 #[test]
 fn two_runs_at_once_one_works_and_the_other_exits_5() {
-    let Some(case) = btc_case("training:\n  search:\n    max_trials: 2\n") else { return };
+    let case = btc_case("training:\n  search:\n    max_trials: 2\n");
     let mut first = paused_run(&case, "2022-02-01T06:00:00Z");
     let second = case.run(["run", "--now", "2022-02-01T06:00:00Z"]);
     second
@@ -265,7 +265,7 @@ fn two_runs_at_once_one_works_and_the_other_exits_5() {
 
 #[test]
 fn kill_9_of_a_working_run_and_the_next_one_takes_over() {
-    let Some(case) = btc_case("training:\n  search:\n    max_trials: 2\n") else { return };
+    let case = btc_case("training:\n  search:\n    max_trials: 2\n");
     let mut first = paused_run(&case, "2022-02-01T06:00:00Z");
     first.kill().unwrap(); // SIGKILL
     first.wait().unwrap();
@@ -278,7 +278,7 @@ fn kill_9_of_a_working_run_and_the_next_one_takes_over() {
 
 #[test]
 fn a_killed_run_leaves_nothing_half_made_and_the_next_one_proceeds() {
-    let Some(case) = btc_case("training:\n  search:\n    max_trials: 2\n") else { return };
+    let case = btc_case("training:\n  search:\n    max_trials: 2\n");
     for point in ["run:job-started", "train:reserved", "promote:switched"] {
         let run =
             case.run_with_env(&[("RETRAIN_FAILPOINT", point)], ["run", "--now", "2022-02-01T06:00:00Z"]);
@@ -309,7 +309,7 @@ fn a_killed_run_leaves_nothing_half_made_and_the_next_one_proceeds() {
 
 #[test]
 fn a_dry_run_changes_nothing_and_the_queue_takes_requests() {
-    let Some(case) = btc_case("") else { return };
+    let case = btc_case("");
     case.run([
         "queue",
         "add",
@@ -343,7 +343,7 @@ fn a_dry_run_changes_nothing_and_the_queue_takes_requests() {
 
 #[test]
 fn alerts_are_posted_to_the_webhook_and_a_dead_webhook_never_fails_the_run() {
-    let Some(btc) = shared("btc-perp-20211231-20220201_1m.csv") else { return };
+    let btc = data("btc-perp-20211231-20220201_1m.csv");
     let calls = std::sync::atomic::AtomicUsize::new(0);
     let server = http::Server::start(move |_| {
         let first = calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 0;

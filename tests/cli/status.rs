@@ -1,6 +1,6 @@
 //! `status`: what the store holds, as a table and as JSON.
 
-use crate::{Case, OPEN_GATES, shared};
+use crate::{Case, OPEN_GATES, data};
 
 #[test]
 fn an_empty_store_says_how_to_begin() {
@@ -9,10 +9,7 @@ fn an_empty_store_says_how_to_begin() {
 
 #[test]
 fn series_show_counts_ranges_and_gaps() {
-    let (Some(btc), Some(xrp)) = (shared("btc-perp-20211231-20220201_1m.csv"), shared("XRP_ETH-1m.feather"))
-    else {
-        return;
-    };
+    let (btc, xrp) = (data("btc-perp-20211231-20220201_1m.csv"), data("XRP_ETH-1m.feather"));
     let case = Case::new();
     for (symbol, path) in [("BTC", &btc), ("XRP", &xrp)] {
         case.run(["collect", "--symbol", symbol, "--interval", "1m", "--file", path.to_str().unwrap()])
