@@ -1,10 +1,12 @@
-//! `collect` on every real file of tests/data, idempotence, corrections, resampling.
+//! `collect` on every real file of tests/data, idempotence, corrections, resampling; the
+//! other ways in are in the submodules.
 
-use crate::{Case, data};
+mod binance;
+mod formats;
+mod rejects;
+mod trades;
 
-fn collect(case: &Case, symbol: &str, interval: &str, file: &std::path::Path) -> crate::Run {
-    case.run(["collect", "--symbol", symbol, "--interval", interval, "--file", file.to_str().unwrap()])
-}
+use crate::support::{Case, Row, collect, data};
 
 #[test]
 fn every_data_file_is_read_with_the_counts_its_readme_gives() {
@@ -77,19 +79,7 @@ fn a_corrected_candle_updates_its_row() {
 fn one_minute_xrp_resampled_to_five_minutes_equals_the_five_minute_file() {
     let (ones, fives) = (data("XRP_ETH-1m.feather"), data("XRP_ETH-5m.feather"));
     let case = Case::new();
-    case.run([
-        "collect",
-        "--symbol",
-        "R",
-        "--interval",
-        "1m",
-        "--resample",
-        "5m",
-        "--file",
-        ones.to_str().unwrap(),
-    ])
-    .assert_exit(0)
-    .stdout_contains("resampled from 1m to 706 5m candles");
+    case.collect_5m("R", &ones).assert_exit(0).stdout_contains("resampled from 1m to 706 5m candles");
     collect(&case, "F", "5m", &fives).assert_exit(0);
     let resampled = case.candles("R", "5m");
     assert_eq!(resampled.len(), 706);
@@ -114,7 +104,7 @@ fn btc_one_minute_resampled_to_five_minutes_follows_the_aggregation_rules() {
     let ones = case.candles("ONE", "1m");
     let fives = case.candles("FIVE", "5m");
     // An independent aggregation: group the stored minutes by their five-minute bucket.
-    let mut expected: Vec<crate::Row> = Vec::new();
+    let mut expected: Vec<Row> = Vec::new();
     for c in &ones {
         let bucket = c.0 - c.0.rem_euclid(300_000);
         match expected.last_mut() {

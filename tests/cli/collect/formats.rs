@@ -3,13 +3,12 @@
 
 use std::io::Write;
 
-use crate::{Case, Row, data};
+use crate::support::{Case, Row, collect, data};
 
-/// ADABTC's first day as stored from the original Binance dump.
+/// ADABTC's first day as stored from the original Binance dump: its text and candles.
 fn reference(case: &Case) -> (String, Vec<Row>) {
     let path = data("ADABTC-1m-2021-11-27.csv");
-    case.run(["collect", "--symbol", "REF", "--interval", "1m", "--file", path.to_str().unwrap()])
-        .assert_exit(0);
+    collect(case, "REF", "1m", &path).assert_exit(0);
     (std::fs::read_to_string(path).unwrap(), case.candles("REF", "1m"))
 }
 
@@ -103,7 +102,7 @@ fn day_first_dates_need_and_take_a_time_format() {
         format!("{},{}", utc(ms, "%d/%m/%Y %H:%M"), v.join(","))
     });
     let path = case.write("dayfirst.csv", day_first);
-    case.run(["collect", "--symbol", "DF", "--interval", "1m", "--file", path.to_str().unwrap()])
+    collect(&case, "DF", "1m", &path)
         .assert_exit(2)
         .stderr_contains("dayfirst.csv:2: column \"time\": cannot read \"27/11/2021 00:00\"");
     collect_as(&case, "DF", &path, &["--time-format", "%d/%m/%Y %H:%M"]);
@@ -116,7 +115,7 @@ fn descending_files_are_stored_in_time_order() {
     let (text, expected) = reference(&case);
     let reversed: String = text.lines().rev().map(|l| format!("{l}\n")).collect();
     let path = case.write("desc.csv", reversed);
-    case.run(["collect", "--symbol", "DESC", "--interval", "1m", "--file", path.to_str().unwrap()])
+    collect(&case, "DESC", "1m", &path)
         .assert_exit(0)
         .stdout_contains("quality 1.000")
         .stdout_contains("descending time order");
@@ -159,9 +158,7 @@ fn parquet_holds_the_same_candles_as_feather() {
     let unnamed = case.path("eth-candles.bin");
     std::fs::copy(&parquet, &unnamed).unwrap();
     for (symbol, path) in [("F", &feather), ("P", &parquet), ("B", &unnamed)] {
-        case.run(["collect", "--symbol", symbol, "--interval", "5m", "--file", path.to_str().unwrap()])
-            .assert_exit(0)
-            .stdout_contains("5760 inserted");
+        collect(&case, symbol, "5m", path).assert_exit(0).stdout_contains("5760 inserted");
     }
     assert_eq!(case.candles("F", "5m"), case.candles("P", "5m"));
     assert_eq!(case.candles("F", "5m"), case.candles("B", "5m"));
@@ -176,7 +173,7 @@ fn market_trades_in_a_csv_become_candles() {
                   1570752030000,3,sell,0.001412,4\n\
                   1570752071000,4,buy,0.001415,10\n";
     let path = case.write("trades.csv", trades);
-    case.run(["collect", "--symbol", "X", "--interval", "1m", "--file", path.to_str().unwrap()])
+    collect(&case, "X", "1m", &path)
         .assert_exit(0)
         .stdout_contains("4 trades bucketed into 2 1m candles")
         .stdout_contains("2 inserted");
