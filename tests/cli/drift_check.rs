@@ -41,10 +41,15 @@ fn a_model_check_is_stored_alerts_once_and_fails_at_the_level_asked() {
     let doc = json(&again);
     assert_eq!(doc["report"]["severity"], "critical");
     assert_eq!(doc["alert"]["new"], false);
-    assert_eq!(
-        doc["report"]["features"].as_array().unwrap().len(),
-        doc["report"]["features"].as_array().unwrap().len()
-    );
+    // One row per input of the model, in its order: the features its manifest lists.
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(case.path("models/SYNTH/trending/v1/manifest.json")).unwrap())
+            .unwrap();
+    let reported: Vec<&str> =
+        doc["report"]["features"].as_array().unwrap().iter().map(|f| f["name"].as_str().unwrap()).collect();
+    let inputs: Vec<&str> =
+        manifest["features"].as_array().unwrap().iter().map(|f| f.as_str().unwrap()).collect();
+    assert_eq!(reported, inputs);
     assert_eq!(count(&case, "SELECT COUNT(*) FROM drift_reports"), 2);
     assert_eq!(count(&case, "SELECT COUNT(*) FROM alerts WHERE kind = 'model_drift'"), 1);
     assert!(count(&case, "SELECT COUNT(*) FROM drift_features") > 20);
