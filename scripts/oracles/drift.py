@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Reference drift statistics for retrain's drift tests, on raw columns of the real data
-in ../shared/data (read exactly, so both sides compare the same numbers).
+in tests/data (read exactly, so both sides compare the same numbers).
 
 For each case: PSI written out plainly over the reference's decile bins (numpy's linear
 quantiles, repeated edges collapsed, a value equal to an edge in the upper bin, empty
@@ -22,7 +22,7 @@ from scipy import stats
 from scipy.spatial.distance import jensenshannon
 
 root = pathlib.Path(__file__).resolve().parents[2]
-data = root / "../shared/data"
+data = root / "tests/data"
 eth = pd.read_feather(data / "ETH_BTC-5m.feather")
 ltc = pd.read_feather(data / "LTC_BTC-5m.feather")
 xrp = pd.read_feather(data / "XRP_ETH-1m.feather")

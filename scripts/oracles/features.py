@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Reference values for retrain's features, from TA-Lib and pandas, on the first 3,000
-candles of ../shared/data/btc-perp-20211231-20220201_1m.csv with the default windows.
+candles of tests/data/btc-perp-20211231-20220201_1m.csv with the default windows.
 
 Writes tests/fixtures/oracles/features-btc-1m.csv: open_time and every feature, for a
 spread of rows (every 29th after the warm-up, and the last), so the fixture stays small
@@ -16,7 +16,7 @@ import pandas as pd
 import talib
 
 root = pathlib.Path(__file__).resolve().parents[2]
-candles = pd.read_csv(root / "../shared/data/btc-perp-20211231-20220201_1m.csv", nrows=3000)
+candles = pd.read_csv(root / "tests/data/btc-perp-20211231-20220201_1m.csv", nrows=3000)
 open_time = pd.to_datetime(candles["timestamp"]).to_numpy().astype("datetime64[ms]").astype("int64")
 o, h, l, c, v = (candles[k].to_numpy(float) for k in ["open", "high", "low", "close", "volume"])
 close = pd.Series(c)

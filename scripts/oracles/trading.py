@@ -2,7 +2,7 @@
 """Reference trading metrics from empyrical for retrain's backtest tests.
 
 Writes tests/fixtures/oracles/trading.json: return series built from the real BTC 1m
-candles of ../shared/data (a long/flat rule: long after an up minute, with 7 bps per
+candles of tests/data (a long/flat rule: long after an up minute, with 7 bps per
 side) and empyrical-reloaded's Sharpe, Sortino, max drawdown, cumulative and annual
 return for them.
 
@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 root = pathlib.Path(__file__).resolve().parents[2]
-candles = pd.read_csv(root / "../shared/data/btc-perp-20211231-20220201_1m.csv", nrows=3001)
+candles = pd.read_csv(root / "tests/data/btc-perp-20211231-20220201_1m.csv", nrows=3001)
 close = candles["close"].to_numpy(float)
 market = close[1:] / close[:-1] - 1
 previous = np.concatenate([[0.0], market[:-1]])

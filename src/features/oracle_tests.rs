@@ -9,17 +9,15 @@ use crate::candles::Candle;
 use crate::config::{FeatureSettings, Regime, RegimeSettings};
 use crate::ingest::{self, Rows};
 
-fn btc(rows: usize) -> Option<Vec<Candle>> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/btc-perp-20211231-20220201_1m.csv");
-    if !path.exists() {
-        eprintln!("skipped: {} not found", path.display());
-        return None;
-    }
+/// The first `rows` candles of the BTC month in tests/data (all of them with `usize::MAX`).
+fn btc(rows: usize) -> Vec<Candle> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/btc-perp-20211231-20220201_1m.csv");
+    assert!(path.is_file(), "{} is missing: the repository holds it", path.display());
     let loaded =
         ingest::read_file(&path, crate::ingest::Format::Auto, None, &indicatif::ProgressBar::hidden())
             .unwrap();
     let Rows::Candles(all) = loaded.rows else { panic!("candles expected") };
-    Some(all.into_iter().take(rows).map(|row| row.candle).collect())
+    all.into_iter().take(rows).map(|row| row.candle).collect()
 }
 
 fn close_enough(ours: f64, theirs: f64, relative: f64) -> bool {
@@ -28,7 +26,7 @@ fn close_enough(ours: f64, theirs: f64, relative: f64) -> bool {
 
 #[test]
 fn features_match_talib_and_pandas() {
-    let Some(candles) = btc(3000) else { return };
+    let candles = btc(3000);
     let table = compute(&candles, &FeatureSettings::default(), &RegimeSettings::default()).unwrap();
     let fixture = include_str!("../../tests/fixtures/oracles/features-btc-1m.csv");
     let mut lines = fixture.lines();
@@ -61,7 +59,7 @@ fn features_match_talib_and_pandas() {
 
 #[test]
 fn features_are_scale_free() {
-    let Some(candles) = btc(3000) else { return };
+    let candles = btc(3000);
     let tiny: Vec<Candle> = candles
         .iter()
         .map(|c| Candle {
@@ -89,7 +87,7 @@ fn features_are_scale_free() {
 
 #[test]
 fn appending_future_bars_changes_no_earlier_row() {
-    let Some(candles) = btc(3000) else { return };
+    let candles = btc(3000);
     let settings = (FeatureSettings::default(), RegimeSettings::default());
     let past = compute(&candles[..2000], &settings.0, &settings.1).unwrap();
     let all = compute(&candles, &settings.0, &settings.1).unwrap();
@@ -104,7 +102,7 @@ fn appending_future_bars_changes_no_earlier_row() {
 
 #[test]
 fn every_regime_occurs_on_btc_at_one_and_five_minutes() {
-    let Some(candles) = btc(usize::MAX) else { return };
+    let candles = btc(usize::MAX);
     let five =
         crate::candles::resample::resample(&candles, "1m".parse().unwrap(), "5m".parse().unwrap()).unwrap();
     for (interval, series) in [("1m", &candles), ("5m", &five)] {
@@ -122,7 +120,7 @@ fn every_regime_occurs_on_btc_at_one_and_five_minutes() {
 #[test]
 fn regimes_equal_those_from_polars_rolling_quantiles() {
     use polars::prelude::*;
-    let Some(candles) = btc(usize::MAX) else { return };
+    let candles = btc(usize::MAX);
     let r = RegimeSettings::default();
     let table = compute(&candles, &FeatureSettings::default(), &r).unwrap();
     let column = |name: &str| {

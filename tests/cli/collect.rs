@@ -1,13 +1,15 @@
-//! `collect` on every real file of ../shared/data, idempotence, corrections, resampling.
+//! `collect` on every real file of tests/data, idempotence, corrections, resampling; the
+//! other ways in are in the submodules.
 
-use crate::{Case, shared};
+mod binance;
+mod formats;
+mod rejects;
+mod trades;
 
-fn collect(case: &Case, symbol: &str, interval: &str, file: &std::path::Path) -> crate::Run {
-    case.run(["collect", "--symbol", symbol, "--interval", interval, "--file", file.to_str().unwrap()])
-}
+use crate::support::{Case, Row, collect, data};
 
 #[test]
-fn every_shared_file_is_read_with_the_counts_its_readme_gives() {
+fn every_data_file_is_read_with_the_counts_its_readme_gives() {
     let files = [
         ("btc-perp-20211231-20220201_1m.csv", "1m", 45_031, "0 gaps"),
         ("ADABTC-1m-2021-11-27.csv", "1m", 10, "0 gaps"),
@@ -21,7 +23,7 @@ fn every_shared_file_is_read_with_the_counts_its_readme_gives() {
     ];
     let case = Case::new();
     for (i, (name, interval, rows, gaps)) in files.iter().enumerate() {
-        let Some(path) = shared(name) else { return };
+        let path = data(name);
         let symbol = format!("S{i}");
         let run = collect(&case, &symbol, interval, &path);
         run.assert_exit(0).stdout_contains(gaps);
@@ -40,7 +42,7 @@ fn every_shared_file_is_read_with_the_counts_its_readme_gives() {
 
 #[test]
 fn collecting_twice_changes_nothing_and_says_so() {
-    let Some(path) = shared("btc-perp-20211231-20220201_1m.csv") else { return };
+    let path = data("btc-perp-20211231-20220201_1m.csv");
     let case = Case::new();
     collect(&case, "BTC", "1m", &path)
         .assert_exit(0)
@@ -55,7 +57,7 @@ fn collecting_twice_changes_nothing_and_says_so() {
 
 #[test]
 fn a_corrected_candle_updates_its_row() {
-    let Some(path) = shared("ADABTC-1m-2021-11-27.csv") else { return };
+    let path = data("ADABTC-1m-2021-11-27.csv");
     let case = Case::new();
     collect(&case, "ADABTC", "1m", &path).assert_exit(0);
     let text = std::fs::read_to_string(&path).unwrap();
@@ -75,23 +77,9 @@ fn a_corrected_candle_updates_its_row() {
 
 #[test]
 fn one_minute_xrp_resampled_to_five_minutes_equals_the_five_minute_file() {
-    let (Some(ones), Some(fives)) = (shared("XRP_ETH-1m.feather"), shared("XRP_ETH-5m.feather")) else {
-        return;
-    };
+    let (ones, fives) = (data("XRP_ETH-1m.feather"), data("XRP_ETH-5m.feather"));
     let case = Case::new();
-    case.run([
-        "collect",
-        "--symbol",
-        "R",
-        "--interval",
-        "1m",
-        "--resample",
-        "5m",
-        "--file",
-        ones.to_str().unwrap(),
-    ])
-    .assert_exit(0)
-    .stdout_contains("resampled from 1m to 706 5m candles");
+    case.collect_5m("R", &ones).assert_exit(0).stdout_contains("resampled from 1m to 706 5m candles");
     collect(&case, "F", "5m", &fives).assert_exit(0);
     let resampled = case.candles("R", "5m");
     assert_eq!(resampled.len(), 706);
@@ -100,9 +88,7 @@ fn one_minute_xrp_resampled_to_five_minutes_equals_the_five_minute_file() {
 
 #[test]
 fn xrp_trades_bucketed_into_minutes_equal_the_one_minute_file() {
-    let (Some(trades), Some(ones)) = (shared("XRP_ETH-trades.feather"), shared("XRP_ETH-1m.feather")) else {
-        return;
-    };
+    let (trades, ones) = (data("XRP_ETH-trades.feather"), data("XRP_ETH-1m.feather"));
     let case = Case::new();
     collect(&case, "T", "1m", &trades).assert_exit(0);
     collect(&case, "M", "1m", &ones).assert_exit(0);
@@ -111,14 +97,14 @@ fn xrp_trades_bucketed_into_minutes_equal_the_one_minute_file() {
 
 #[test]
 fn btc_one_minute_resampled_to_five_minutes_follows_the_aggregation_rules() {
-    let Some(path) = shared("btc-perp-20211231-20220201_1m.csv") else { return };
+    let path = data("btc-perp-20211231-20220201_1m.csv");
     let case = Case::new();
     collect(&case, "ONE", "1m", &path).assert_exit(0);
     case.collect_5m("FIVE", &path).assert_exit(0);
     let ones = case.candles("ONE", "1m");
     let fives = case.candles("FIVE", "5m");
     // An independent aggregation: group the stored minutes by their five-minute bucket.
-    let mut expected: Vec<crate::Row> = Vec::new();
+    let mut expected: Vec<Row> = Vec::new();
     for c in &ones {
         let bucket = c.0 - c.0.rem_euclid(300_000);
         match expected.last_mut() {

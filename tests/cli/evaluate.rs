@@ -1,18 +1,10 @@
 //! `evaluate`: trading metrics that a reader can recompute from the exported returns,
 //! honest comparisons, defined values on empty windows, degradation alerts.
 
-use crate::{Case, shared};
+use crate::support::{Case, count, data, db, json, train};
 
 fn trained(extra_config: &str) -> Case {
     Case::new().config(extra_config).with_trained_model("3", "5")
-}
-
-fn json(run: &crate::Run) -> serde_json::Value {
-    serde_json::from_str(&run.assert_exit(0).stdout).unwrap_or_else(|e| panic!("{e}: {}", run.stdout))
-}
-
-fn sql(case: &Case, statement: &str) {
-    rusqlite::Connection::open(case.path("retrain.db")).unwrap().execute_batch(statement).unwrap();
 }
 
 /// The reported number, or NaN for null.
@@ -31,22 +23,10 @@ fn agree(ours: f64, reported: &serde_json::Value, name: &str) {
 
 #[test]
 fn the_exported_returns_give_the_reported_metrics() {
-    let Some(btc) = shared("btc-perp-20211231-20220201_1m.csv") else { return };
+    let btc = data("btc-perp-20211231-20220201_1m.csv");
     let case = Case::new();
-    case.run([
-        "collect",
-        "--symbol",
-        "BTC",
-        "--interval",
-        "1m",
-        "--resample",
-        "5m",
-        "--file",
-        btc.to_str().unwrap(),
-    ])
-    .assert_exit(0);
-    case.run(["train", "--symbol", "BTC", "--regime", "volatile", "--interval", "5m", "--trials", "3"])
-        .assert_exit(0);
+    case.collect_5m("BTC", &btc).assert_exit(0);
+    train(&case, "BTC", "volatile", &["--interval", "5m", "--trials", "3"]).assert_exit(0);
     let run = case.run([
         "evaluate",
         "--symbol",
@@ -130,8 +110,7 @@ fn the_exported_returns_give_the_reported_metrics() {
 #[test]
 fn an_identical_challenger_is_a_coin_flip_and_never_better() {
     let case = trained("");
-    case.run(["train", "--symbol", "SYNTH", "--regime", "trending", "--trials", "3", "--seed", "5"])
-        .assert_exit(0);
+    train(&case, "SYNTH", "trending", &["--trials", "3", "--seed", "5"]).assert_exit(0);
     let doc = json(&case.run([
         "evaluate",
         "--symbol",
@@ -169,8 +148,7 @@ fn an_identical_challenger_is_a_coin_flip_and_never_better() {
 #[test]
 fn too_few_shared_bars_are_inconclusive_never_a_win() {
     let case = trained("evaluation:\n  min_compare_bars: 100000\n");
-    case.run(["train", "--symbol", "SYNTH", "--regime", "trending", "--trials", "3", "--seed", "6"])
-        .assert_exit(0);
+    train(&case, "SYNTH", "trending", &["--trials", "3", "--seed", "6"]).assert_exit(0);
     let doc = json(&case.run([
         "evaluate",
         "--symbol",
@@ -250,10 +228,11 @@ fn a_degraded_production_model_raises_one_alert() {
     // Put v1 in production, with a test F1 it cannot live up to.
     case.run(["promote", "--symbol", "SYNTH", "--regime", "trending", "--force", "--reason", "test"])
         .assert_exit(0);
-    sql(
-        &case,
-        "UPDATE evaluations SET metrics = json_set(metrics, '$.classification.f1', 0.99) WHERE kind = 'test';",
-    );
+    db(&case)
+        .execute_batch(
+            "UPDATE evaluations SET metrics = json_set(metrics, '$.classification.f1', 0.99) WHERE kind = 'test';",
+        )
+        .unwrap();
     case.run(["evaluate", "--symbol", "SYNTH", "--regime", "trending", "--production"])
         .assert_exit(0)
         .stdout_contains("degraded beyond triggers.performance_decay")
@@ -261,9 +240,5 @@ fn a_degraded_production_model_raises_one_alert() {
     case.run(["evaluate", "--symbol", "SYNTH", "--regime", "trending", "--production"])
         .assert_exit(0)
         .stdout_contains("alert 1 still open");
-    let conn = rusqlite::Connection::open(case.path("retrain.db")).unwrap();
-    let alerts: i64 = conn
-        .query_row("SELECT COUNT(*) FROM alerts WHERE kind = 'performance_degradation'", [], |r| r.get(0))
-        .unwrap();
-    assert_eq!(alerts, 1);
+    assert_eq!(count(&case, "SELECT COUNT(*) FROM alerts WHERE kind = 'performance_degradation'"), 1);
 }

@@ -1,24 +1,10 @@
-//! `run`: a month of hourly cron calls simulated with `--now`, the lock, a killed run,
-//! manual requests, notifications; `schedule` against crontab(5).
+//! `run`: a month of hourly cron calls simulated with `--now`, the lock, a killed run.
 
 use std::process::{Command, Stdio};
 
 use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Utc, Weekday};
 
-use crate::{Case, OPEN_GATES, column, http, shared};
-
-fn db(case: &Case) -> rusqlite::Connection {
-    rusqlite::Connection::open(case.path("retrain.db")).expect("opening the database")
-}
-
-fn collect(case: &Case, symbol: &str, path: &std::path::Path) {
-    case.collect_5m(symbol, path).assert_exit(0);
-}
-
-/// The open gates with the default 24 h cooldown.
-fn gates() -> String {
-    OPEN_GATES.replace("cooldown_hours: 0.0", "cooldown_hours: 24.0")
-}
+use crate::support::{Case, btc_fleet, column, count, data, db, json, open_gates_with_cooldown};
 
 /// The last three days of the BTC minutes, three days later, with every price's log
 /// distance from the first close multiplied by 8: the same market, eight times as wild.
@@ -46,7 +32,7 @@ fn wild_copy(lines: &[&str]) -> String {
 
 #[test]
 fn a_month_of_hourly_runs_does_every_job_once_when_due_in_order() {
-    let Some(btc) = shared("btc-perp-20211231-20220201_1m.csv") else { return };
+    let btc = data("btc-perp-20211231-20220201_1m.csv");
     let case = Case::new().config(&format!(
         "symbols:
   - symbol: BTC
@@ -67,14 +53,14 @@ schedule:
       cron: 15 6 1,15 * 5
       timezone: UTC
 ",
-        gates = gates()
+        gates = open_gates_with_cooldown()
     ));
     let text = std::fs::read_to_string(&btc).unwrap();
     let lines: Vec<&str> = text.lines().collect();
-    collect(&case, "BTC", &btc);
+    case.collect_5m("BTC", &btc).assert_exit(0);
     // A market too small to train: a manual request for it must fail alone.
     let tiny: String = lines[..1501].iter().map(|l| format!("{l}\n")).collect();
-    collect(&case, "TINY", &case.write("tiny.csv", tiny));
+    case.collect_5m("TINY", &case.write("tiny.csv", tiny)).assert_exit(0);
 
     let start = Utc.with_ymd_and_hms(2022, 2, 1, 0, 0, 0).unwrap();
     let request_at = start + Duration::hours(10 * 24 + 13);
@@ -110,7 +96,7 @@ schedule:
             .assert_exit(0);
         }
         if now == drift_at {
-            collect(&case, "BTC", &case.write("wild.csv", wild_copy(&lines)));
+            case.collect_5m("BTC", &case.write("wild.csv", wild_copy(&lines))).assert_exit(0);
         }
         let run = case.run(["run", "--now", &now.to_rfc3339()]);
         run.assert_exit(if now == request_at { 1 } else { 0 });
@@ -204,24 +190,13 @@ schedule:
         serde_json::from_str::<serde_json::Value>(json).unwrap()["classification"]["f1"].as_f64().unwrap()
     };
     let expected_gain = pairs.iter().map(|(c, p)| f1(c) - f1(p)).sum::<f64>() / pairs.len() as f64;
-    let status: serde_json::Value =
-        serde_json::from_str(&case.run(["status", "--json"]).assert_exit(0).stdout).unwrap();
+    let status = json(&case.run(["status", "--json"]));
     let reported = status["jobs"]["average_improvement"].as_f64().unwrap();
     assert!(
         (reported - expected_gain).abs() < 1e-12,
         "{reported} vs {expected_gain} over {} retrains",
         pairs.len()
     );
-}
-
-fn btc_case(extra: &str) -> Option<Case> {
-    let btc = shared("btc-perp-20211231-20220201_1m.csv")?;
-    let case = Case::new().config(&format!(
-        "symbols:\n  - symbol: BTC\n    interval: 5m\n    regimes: [trending]\n{}{extra}",
-        gates()
-    ));
-    collect(&case, "BTC", &btc);
-    Some(case)
 }
 
 /// A `run` paused inside its job (holding the lock) until its stdin closes or it is
@@ -248,7 +223,7 @@ fn paused_run(case: &Case, now: &str) -> std::process::Child {
 
 #[test]
 fn two_runs_at_once_one_works_and_the_other_exits_5() {
-    let Some(case) = btc_case("training:\n  search:\n    max_trials: 2\n") else { return };
+    let case = btc_fleet("training:\n  search:\n    max_trials: 2\n");
     let mut first = paused_run(&case, "2022-02-01T06:00:00Z");
     let second = case.run(["run", "--now", "2022-02-01T06:00:00Z"]);
     second
@@ -258,14 +233,13 @@ fn two_runs_at_once_one_works_and_the_other_exits_5() {
     // Let the first go on: it finishes its job.
     drop(first.stdin.take());
     assert_eq!(first.wait().unwrap().code(), Some(0));
-    let count = |sql: &str| -> i64 { db(&case).query_row(sql, [], |r| r.get(0)).unwrap() };
-    assert_eq!(count("SELECT COUNT(*) FROM jobs WHERE status = 'succeeded'"), 1, "the job ran once");
-    assert_eq!(count("SELECT COUNT(*) FROM runs"), 1, "the refused run left no trace");
+    assert_eq!(count(&case, "SELECT COUNT(*) FROM jobs WHERE status = 'succeeded'"), 1, "the job ran once");
+    assert_eq!(count(&case, "SELECT COUNT(*) FROM runs"), 1, "the refused run left no trace");
 }
 
 #[test]
 fn kill_9_of_a_working_run_and_the_next_one_takes_over() {
-    let Some(case) = btc_case("training:\n  search:\n    max_trials: 2\n") else { return };
+    let case = btc_fleet("training:\n  search:\n    max_trials: 2\n");
     let mut first = paused_run(&case, "2022-02-01T06:00:00Z");
     first.kill().unwrap(); // SIGKILL
     first.wait().unwrap();
@@ -278,15 +252,13 @@ fn kill_9_of_a_working_run_and_the_next_one_takes_over() {
 
 #[test]
 fn a_killed_run_leaves_nothing_half_made_and_the_next_one_proceeds() {
-    let Some(case) = btc_case("training:\n  search:\n    max_trials: 2\n") else { return };
+    let case = btc_fleet("training:\n  search:\n    max_trials: 2\n");
     for point in ["run:job-started", "train:reserved", "promote:switched"] {
         let run =
             case.run_with_env(&[("RETRAIN_FAILPOINT", point)], ["run", "--now", "2022-02-01T06:00:00Z"]);
         assert!(run.stderr.contains(&format!("failpoint {point}")), "{point}: {run:?}");
     }
-    let conn = db(&case);
-    let running: i64 =
-        conn.query_row("SELECT COUNT(*) FROM jobs WHERE status = 'running'", [], |r| r.get(0)).unwrap();
+    let running = count(&case, "SELECT COUNT(*) FROM jobs WHERE status = 'running'");
     assert_eq!(running, 1, "the last killed run left its job running");
     let next = case.run(["run", "--now", "2022-02-01T07:00:00Z"]);
     next.assert_exit(0).stdout_contains("left running by a killed run are marked abandoned");
@@ -294,7 +266,7 @@ fn a_killed_run_leaves_nothing_half_made_and_the_next_one_proceeds() {
     assert_eq!(statuses, ["abandoned", "abandoned", "abandoned", "succeeded"]);
     // v1 was reserved by a killed run and never written; v2 was written but its promotion
     // killed, so it is a whole candidate; v3 is live.
-    let versions: Vec<(i64, String)> = conn
+    let versions: Vec<(i64, String)> = db(&case)
         .prepare("SELECT version, status FROM model_versions ORDER BY version")
         .unwrap()
         .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
@@ -302,179 +274,6 @@ fn a_killed_run_leaves_nothing_half_made_and_the_next_one_proceeds() {
         .map(Result::unwrap)
         .collect();
     assert_eq!(versions.iter().filter(|v| v.1 == "production").count(), 1, "{versions:?}");
-    let deployments: i64 = conn.query_row("SELECT COUNT(*) FROM deployments", [], |r| r.get(0)).unwrap();
-    assert_eq!(deployments, 1, "the killed promotion left no row");
+    assert_eq!(count(&case, "SELECT COUNT(*) FROM deployments"), 1, "the killed promotion left no row");
     case.run(["versions", "--symbol", "BTC"]).assert_exit(0).stdout_contains("ok");
-}
-
-#[test]
-fn a_dry_run_changes_nothing_and_the_queue_takes_requests() {
-    let Some(case) = btc_case("") else { return };
-    case.run([
-        "queue",
-        "add",
-        "--symbol",
-        "BTC",
-        "--regime",
-        "volatile",
-        "--priority",
-        "low",
-        "--reason",
-        "look",
-    ])
-    .assert_exit(0)
-    .stdout_contains("queued request 1");
-    case.run(["queue", "add", "--symbol", "BTC", "--regime", "nowhere", "--reason", "x"]).assert_exit(2);
-    case.run(["queue", "list"]).assert_exit(0).stdout_contains("volatile  low");
-    let before = case.dump();
-    let dry = case.run(["run", "--dry-run", "--now", "2022-02-01T06:00:00Z"]);
-    dry.assert_exit(0).stdout_contains("would run BTC trending: 1 (initial, medium)").stdout_contains(
-        "would run BTC volatile: 2 (initial, medium): manual request 1: look; no production model yet",
-    );
-    assert_eq!(case.dump(), before);
-    let count = |sql: &str| -> i64 { db(&case).query_row(sql, [], |r| r.get(0)).unwrap() };
-    assert_eq!(count("SELECT COUNT(*) FROM model_versions") + count("SELECT COUNT(*) FROM runs"), 0);
-    case.run(["queue", "cancel", "1"]).assert_exit(0);
-    case.run(["queue", "cancel", "1"]).assert_exit(2).stderr_contains("no waiting request 1");
-    case.run(["run", "--dry-run", "--now", "2022-02-01T06:00:00Z"])
-        .assert_exit(0)
-        .stdout_contains("would run BTC trending");
-}
-
-#[test]
-fn alerts_are_posted_to_the_webhook_and_a_dead_webhook_never_fails_the_run() {
-    let Some(btc) = shared("btc-perp-20211231-20220201_1m.csv") else { return };
-    let calls = std::sync::atomic::AtomicUsize::new(0);
-    let server = http::Server::start(move |_| {
-        let first = calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 0;
-        http::Response::json(if first { 500 } else { 200 }, "ok")
-    });
-    let case = Case::new().config(&format!(
-        "symbols:\n  - symbol: BTC\n    interval: 5m\n    regimes: [trending]\n{OPEN_GATES}\
-         notifications:\n  webhook_url: {}/hook\n  min_severity: high\n  retries: 1\n  timeout_secs: 5\n",
-        server.url
-    ));
-    collect(&case, "BTC", &btc);
-    case.run(["queue", "add", "--symbol", "NOPE", "--regime", "trending", "--reason", "fails"])
-        .assert_exit(0);
-    let run = case.run(["run", "--now", "2022-02-01T06:00:00Z"]);
-    run.assert_exit(1).stdout_contains("posted to the webhook");
-    // Every alert at high or above: the first post got a 500 and was retried, unchanged.
-    let bodies = server.bodies();
-    let posted: i64 = db(&case)
-        .query_row("SELECT COUNT(*) FROM alerts WHERE severity IN ('high', 'critical')", [], |r| r.get(0))
-        .unwrap();
-    assert_eq!(bodies.len() as i64, posted + 1, "{bodies:?}");
-    assert_eq!(bodies[0], bodies[1], "the retry posts the same alert");
-    let texts: Vec<String> = bodies
-        .iter()
-        .map(|b| serde_json::from_str::<serde_json::Value>(b).unwrap()["text"].as_str().unwrap().to_string())
-        .collect();
-    assert!(texts.iter().any(|t| t.contains("HIGH training_failure: NOPE trending")), "{texts:?}");
-    let delivered: i64 = db(&case)
-        .query_row("SELECT COUNT(*) FROM notifications WHERE delivered = 1", [], |r| r.get(0))
-        .unwrap();
-    assert_eq!(delivered, posted);
-
-    // No server at all: the post fails, is recorded, and the run still succeeds.
-    let dead = Case::new().config(&format!(
-        "symbols:\n  - symbol: BTC\n    interval: 5m\n    regimes: [trending]\n{OPEN_GATES}\
-         notifications:\n  webhook_url: http://127.0.0.1:9/hook\n  min_severity: low\n  retries: 0\n  timeout_secs: 2\n"
-    ));
-    collect(&dead, "BTC", &btc);
-    dead.run(["run", "--now", "2022-02-01T06:00:00Z"]).assert_exit(0);
-    // A drift check of the new production version raises an alert for the next run to post.
-    dead.run(["drift-check", "--symbol", "BTC", "--regime", "trending"])
-        .assert_exit(0)
-        .stdout_contains("alert raised");
-    dead.run(["run", "--now", "2022-02-01T07:00:00Z"])
-        .assert_exit(0)
-        .stdout_contains("not posted after 1 attempt(s)");
-    // Not delivered, so the next run tries again.
-    dead.run(["run", "--now", "2022-02-01T08:00:00Z"])
-        .assert_exit(0)
-        .stdout_contains("not posted after 1 attempt(s)");
-    let recorded: i64 = db(&dead)
-        .query_row("SELECT COUNT(*) FROM notifications WHERE delivered = 0 AND error IS NOT NULL", [], |r| {
-            r.get(0)
-        })
-        .unwrap();
-    assert!(recorded >= 1);
-}
-
-#[test]
-fn schedule_lists_fire_times_by_crontab_rules_in_any_zone() {
-    let case = Case::new();
-    // 01:30 does not exist in London on 2024-03-31: it fires when the gap ends, at 02:00 BST.
-    let run = case.run([
-        "schedule",
-        "--expr",
-        "30 1 * * 0",
-        "--tz",
-        "Europe/London",
-        "--from",
-        "2024-03-20",
-        "--next",
-        "3",
-    ]);
-    run.assert_exit(0)
-        .stdout_contains("Sun 2024-03-24 01:30 GMT  =  2024-03-24 01:30 UTC")
-        .stdout_contains("Sun 2024-03-31 02:00 BST  =  2024-03-31 01:00 UTC")
-        .stdout_contains("Sun 2024-04-07 01:30 BST  =  2024-04-07 00:30 UTC");
-    let seven = case.run([
-        "schedule",
-        "--expr",
-        "30 1 * * 7",
-        "--tz",
-        "Europe/London",
-        "--from",
-        "2024-03-20",
-        "--next",
-        "3",
-    ]);
-    assert_eq!(
-        seven.stdout.lines().skip(1).collect::<Vec<_>>(),
-        run.stdout.lines().skip(1).collect::<Vec<_>>()
-    );
-    let json: serde_json::Value = serde_json::from_str(
-        &case
-            .run(["schedule", "--expr", "30 9 13 * fri", "--from", "2024-09-01", "--next", "4", "--json"])
-            .assert_exit(0)
-            .stdout,
-    )
-    .unwrap();
-    let utc: Vec<&str> =
-        json["schedules"][0]["next"].as_array().unwrap().iter().map(|t| t["utc"].as_str().unwrap()).collect();
-    assert_eq!(
-        utc,
-        ["2024-09-06T09:30:00Z", "2024-09-13T09:30:00Z", "2024-09-20T09:30:00Z", "2024-09-27T09:30:00Z"]
-    );
-    case.run(["schedule", "--expr", "61 * * * *"])
-        .assert_exit(2)
-        .stderr_contains("minute: 61 is outside 0-59");
-    case.run(["schedule", "--expr", "0 * * * *", "--tz", "Mars/Base"])
-        .assert_exit(2)
-        .stderr_contains("not an IANA time zone");
-}
-
-#[test]
-fn the_scheduler_files_in_scripts_are_what_schedule_prints() {
-    let case = Case::new().config(
-        "schedule:\n  jobs:\n    - models: '*'\n      cron: '30 2 * * *'\n    - models: 'BTC/*'\n      cron: '0 */6 * * *'\n",
-    );
-    let crontab = case.run(["schedule", "--crontab"]);
-    crontab.assert_exit(0).stdout_contains("*/30 * * * * cd ");
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    let plain = Case::new();
-    let workflow = plain.run(["schedule", "--github-actions"]);
-    let file = std::fs::read_to_string(root.join("scripts/schedule/retrain.yml")).unwrap();
-    assert_eq!(workflow.assert_exit(0).stdout, file, "scripts/schedule/retrain.yml is stale");
-    let line = plain.run(["schedule", "--crontab"]).assert_exit(0).stdout.clone();
-    let folder = std::fs::canonicalize(plain.path("")).unwrap();
-    let generic = line
-        .replace(&format!("'{}'", env!("CARGO_BIN_EXE_retrain")), "retrain")
-        .replace(&folder.display().to_string(), "/path/to/project")
-        .replace(&plain.path("").display().to_string().trim_end_matches('/').to_string(), "/path/to/project");
-    let file = std::fs::read_to_string(root.join("scripts/schedule/crontab")).unwrap();
-    assert_eq!(generic, file, "scripts/schedule/crontab is stale");
 }

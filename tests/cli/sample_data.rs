@@ -1,13 +1,13 @@
 //! `sample-data`: the generator behind data/sample/ writes the committed file exactly,
 //! and what it writes goes through `collect` cleanly.
 
-use crate::Case;
+use crate::support::{Case, sample};
 
 #[test]
 fn the_committed_sample_is_what_the_generator_writes() {
     let case = Case::new();
     case.run(["sample-data", "--out", "sample.csv"]).assert_exit(0).stdout_contains("12960 5m candles");
-    let committed = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/data/sample/SYNTH-5m.csv")).unwrap();
+    let committed = std::fs::read(sample()).unwrap();
     assert!(
         std::fs::read(case.path("sample.csv")).unwrap() == committed,
         "data/sample/SYNTH-5m.csv is stale: rerun `retrain sample-data`"

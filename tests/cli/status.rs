@@ -1,6 +1,6 @@
 //! `status`: what the store holds, as a table and as JSON.
 
-use crate::{Case, OPEN_GATES, shared};
+use crate::support::{Case, OPEN_GATES, collect, data, json, sample, train};
 
 #[test]
 fn an_empty_store_says_how_to_begin() {
@@ -9,14 +9,10 @@ fn an_empty_store_says_how_to_begin() {
 
 #[test]
 fn series_show_counts_ranges_and_gaps() {
-    let (Some(btc), Some(xrp)) = (shared("btc-perp-20211231-20220201_1m.csv"), shared("XRP_ETH-1m.feather"))
-    else {
-        return;
-    };
+    let (btc, xrp) = (data("btc-perp-20211231-20220201_1m.csv"), data("XRP_ETH-1m.feather"));
     let case = Case::new();
     for (symbol, path) in [("BTC", &btc), ("XRP", &xrp)] {
-        case.run(["collect", "--symbol", symbol, "--interval", "1m", "--file", path.to_str().unwrap()])
-            .assert_exit(0);
+        collect(&case, symbol, "1m", path).assert_exit(0);
     }
     case.run(["status"])
         .assert_exit(0)
@@ -24,9 +20,7 @@ fn series_show_counts_ranges_and_gaps() {
         .stdout_contains("BTC     1m        45031    2021-12-31 23:01  2022-02-01 05:31  0     0")
         .stdout_contains("XRP     1m        2469     2019-10-11 00:00  2019-10-13 11:19  676   1091");
 
-    let run = case.run(["status", "--json"]);
-    run.assert_exit(0);
-    let doc: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let doc = json(&case.run(["status", "--json"]));
     let xrp = &doc["series"][1];
     assert_eq!(xrp["symbol"], "XRP");
     assert_eq!(xrp["candles"], 2469);
@@ -58,8 +52,7 @@ fn the_fleet_alerts_and_the_health_probe_follow_what_run_did() {
         .stdout_contains("SYNTH trending  v1")
         .stdout_contains("initial")
         .stdout_contains("JOBS 1 finished, 100% succeeded");
-    let doc: serde_json::Value =
-        serde_json::from_str(&case.run(["status", "--json"]).assert_exit(0).stdout).unwrap();
+    let doc = json(&case.run(["status", "--json"]));
     let model = &doc["models"][0];
     assert_eq!((model["symbol"].as_str(), model["production"].as_i64()), (Some("SYNTH"), Some(1)));
     assert_eq!(model["last_job"]["trigger"], "initial");
@@ -125,14 +118,13 @@ fn the_fleet_alerts_and_the_health_probe_follow_what_run_did() {
 #[test]
 fn a_failed_first_training_a_canary_and_a_dead_run_each_render_sensibly() {
     // A market too small to train, with a first model due at once: the job fails.
-    let text = std::fs::read_to_string(crate::sample()).unwrap();
+    let text = std::fs::read_to_string(sample()).unwrap();
     let small: String = text.lines().take(900).map(|l| format!("{l}\n")).collect();
     let case = Case::new().config(&format!(
         "symbols:\n  - symbol: TINY\n    interval: 5m\n    regimes: [trending]\ntriggers:\n  min_initial_rows: 10\n{OPEN_GATES}"
     ));
     let path = case.write("small.csv", small);
-    case.run(["collect", "--symbol", "TINY", "--interval", "5m", "--file", path.to_str().unwrap()])
-        .assert_exit(0);
+    collect(&case, "TINY", "5m", &path).assert_exit(0);
     case.run(["run"]).assert_exit(1);
     case.run(["status"])
         .assert_exit(0)
@@ -142,9 +134,7 @@ fn a_failed_first_training_a_canary_and_a_dead_run_each_render_sensibly() {
 
     // Mid-canary: production v1, v2 on 20% of predictions.
     let canary = Case::new().config(OPEN_GATES).with_trained_model("1", "1");
-    canary
-        .run(["train", "--symbol", "SYNTH", "--regime", "trending", "--trials", "1", "--seed", "2"])
-        .assert_exit(0);
+    train(&canary, "SYNTH", "trending", &["--trials", "1", "--seed", "2"]).assert_exit(0);
     canary.run(["promote", "--symbol", "SYNTH", "--regime", "trending", "--version", "1"]).assert_exit(0);
     canary
         .run(["promote", "--symbol", "SYNTH", "--regime", "trending", "--version", "2", "--canary", "20"])

@@ -1,16 +1,10 @@
-//! `train`, `versions` and `features`: registered candidates, reproducible artifacts,
-//! checksums that catch a flipped byte, crashes that leave the state whole.
+//! `train` and `versions`: registered candidates, reproducible artifacts, checksums that
+//! catch a flipped byte, crashes that leave the state whole.
 
-use crate::{Case, sample};
+use crate::support::{Case, collect, flip_a_byte, json, sample, train};
 
 fn collected() -> Case {
     Case::new().with_sample()
-}
-
-fn train(case: &Case, extra: &[&str]) -> crate::Run {
-    let mut args = vec!["train", "--symbol", "SYNTH", "--regime", "trending", "--trials", "3"];
-    args.extend_from_slice(extra);
-    case.run(args)
 }
 
 fn artifact_files(case: &Case, version: u32) -> Vec<(String, Vec<u8>)> {
@@ -26,15 +20,14 @@ fn artifact_files(case: &Case, version: u32) -> Vec<(String, Vec<u8>)> {
 #[test]
 fn a_train_registers_a_verified_candidate() {
     let case = collected();
-    train(&case, &[])
+    train(&case, "SYNTH", "trending", &["--trials", "3"])
         .assert_exit(0)
         .stdout_contains("trained SYNTH trending v1 (random-forest, 5m)")
         .stdout_contains("search    3 trials, validation f1");
     case.run(["versions", "--symbol", "SYNTH"])
         .assert_exit(0)
         .stdout_contains("trending  v1       candidate  5m        random-forest");
-    let run = case.run(["versions", "--symbol", "SYNTH", "--json"]);
-    let doc: serde_json::Value = serde_json::from_str(&run.assert_exit(0).stdout).unwrap();
+    let doc = json(&case.run(["versions", "--symbol", "SYNTH", "--json"]));
     let v1 = &doc["versions"][0];
     assert_eq!(v1["checksum"], "ok");
     assert_eq!(v1["latest_evaluation"]["kind"], "test");
@@ -55,8 +48,8 @@ fn a_train_registers_a_verified_candidate() {
     assert!(t("validation", "to") + 12 * 300_000 < t("test", "from"));
     assert_eq!(manifest["test_metrics"]["rows"], manifest["test"]["rows"]);
 
-    let second = train(&case, &["--model", "decision-tree", "--json"]);
-    let report: serde_json::Value = serde_json::from_str(&second.assert_exit(0).stdout).unwrap();
+    let second = train(&case, "SYNTH", "trending", &["--trials", "3", "--model", "decision-tree", "--json"]);
+    let report = json(&second);
     assert_eq!(report["version"], 2);
     assert_eq!(report["hyperparameters"]["n_trees"], 1);
 }
@@ -64,10 +57,10 @@ fn a_train_registers_a_verified_candidate() {
 #[test]
 fn the_same_data_config_and_seed_give_byte_identical_artifacts() {
     let (a, b) = (collected(), collected());
-    train(&a, &["--seed", "5"]).assert_exit(0);
-    train(&b, &["--seed", "5"]).assert_exit(0);
+    train(&a, "SYNTH", "trending", &["--trials", "3", "--seed", "5"]).assert_exit(0);
+    train(&b, "SYNTH", "trending", &["--trials", "3", "--seed", "5"]).assert_exit(0);
     assert!(artifact_files(&a, 1) == artifact_files(&b, 1), "artifacts differ");
-    train(&b, &["--seed", "6"]).assert_exit(0);
+    train(&b, "SYNTH", "trending", &["--trials", "3", "--seed", "6"]).assert_exit(0);
     let (first, other) = (artifact_files(&b, 1), artifact_files(&b, 2));
     assert!(first[1].1 != other[1].1, "another seed, another model");
 }
@@ -75,12 +68,8 @@ fn the_same_data_config_and_seed_give_byte_identical_artifacts() {
 #[test]
 fn a_flipped_byte_is_caught_and_the_file_named() {
     let case = collected();
-    train(&case, &[]).assert_exit(0);
-    let model = case.path("models/SYNTH/trending/v1/model.json");
-    let mut bytes = std::fs::read(&model).unwrap();
-    let middle = bytes.len() / 2;
-    bytes[middle] ^= 0x01;
-    std::fs::write(&model, bytes).unwrap();
+    train(&case, "SYNTH", "trending", &["--trials", "3"]).assert_exit(0);
+    flip_a_byte(&case, "models/SYNTH/trending/v1/model.json");
     case.run(["versions", "--symbol", "SYNTH"])
         .assert_exit(0)
         .stdout_contains("FAILED")
@@ -115,7 +104,9 @@ fn a_crash_at_any_step_leaves_no_version_pointing_at_partial_files() {
         assert_eq!(leftovers(), usize::from(point == "artifact:files-synced"), "{point}");
     }
     // The next train takes a number never handed out before and clears temporary folders.
-    train(&case, &[]).assert_exit(0).stdout_contains("trained SYNTH trending v4");
+    train(&case, "SYNTH", "trending", &["--trials", "3"])
+        .assert_exit(0)
+        .stdout_contains("trained SYNTH trending v4");
     assert_eq!(leftovers(), 0);
     case.run(["versions", "--symbol", "SYNTH"]).assert_exit(0).stdout_contains("v4").stdout_contains("ok");
 }
@@ -126,43 +117,17 @@ fn data_that_cannot_train_is_refused_with_the_numbers() {
     let text = std::fs::read_to_string(sample()).unwrap();
     let short: String = text.lines().take(1500).map(|l| format!("{l}\n")).collect();
     let path = case.write("short.csv", short);
-    case.run(["collect", "--symbol", "S", "--interval", "5m", "--file", path.to_str().unwrap()])
-        .assert_exit(0);
-    case.run(["train", "--symbol", "S", "--regime", "volatile"])
+    collect(&case, "S", "5m", &path).assert_exit(0);
+    train(&case, "S", "volatile", &[])
         .assert_exit(3)
         .stderr_contains("not enough data for the volatile regime: 1499 candles")
         .stderr_contains("each part needs at least 200 rows (training.min_rows_per_part)");
     case.run(["versions", "--symbol", "S"]).assert_exit(0).stdout_contains("no versions");
 
     let case = collected().config("label:\n  threshold_bps: 5000\n");
-    train(&case, &[]).assert_exit(3).stderr_contains("are all labelled 0");
-    case.run(["train", "--symbol", "NONE", "--regime", "trending"])
-        .assert_exit(2)
-        .stderr_contains("no 5m candles of NONE");
-    case.run(["train", "--symbol", "SYNTH", "--regime", "bullish"])
-        .assert_exit(2)
-        .stderr_contains("unknown regime \"bullish\"");
-}
-
-#[test]
-fn the_feature_table_is_written_for_inspection() {
-    let case = collected();
-    case.run(["features", "--symbol", "SYNTH", "--out", "f.csv"])
-        .assert_exit(0)
-        .stdout_contains("12960 rows x 34 features");
-    let text = std::fs::read_to_string(case.path("f.csv")).unwrap();
-    let header = text.lines().next().unwrap();
-    assert!(header.starts_with("open_time,ret_1,"), "{header}");
-    assert!(header.ends_with(",regime,label,forward_return"), "{header}");
-    assert_eq!(text.lines().count(), 12961);
-    for regime in ["trending", "sideways", "volatile", "consolidation"] {
-        assert!(text.contains(&format!(",{regime},")), "{regime}");
-    }
-    case.run(["features", "--symbol", "SYNTH", "--out", "f.parquet"]).assert_exit(0);
-    use polars::prelude::{ParquetReader, SerReader};
-    let frame = ParquetReader::new(std::fs::File::open(case.path("f.parquet")).unwrap()).finish().unwrap();
-    assert_eq!(frame.shape(), (12960, 38));
-    case.run(["features", "--symbol", "SYNTH", "--out", "f.txt"])
-        .assert_exit(2)
-        .stderr_contains("expected a .csv or .parquet");
+    train(&case, "SYNTH", "trending", &["--trials", "3"])
+        .assert_exit(3)
+        .stderr_contains("are all labelled 0");
+    train(&case, "NONE", "trending", &[]).assert_exit(2).stderr_contains("no 5m candles of NONE");
+    train(&case, "SYNTH", "bullish", &[]).assert_exit(2).stderr_contains("unknown regime \"bullish\"");
 }

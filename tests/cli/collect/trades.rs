@@ -1,6 +1,6 @@
 //! `collect --trades`: trade outcomes of the live system, idempotent on id.
 
-use crate::Case;
+use crate::support::Case;
 
 const HEADER: &str = "id,symbol,opened_at,closed_at,side,entry_price,exit_price,quantity,pnl,model_version\n";
 

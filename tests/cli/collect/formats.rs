@@ -3,14 +3,13 @@
 
 use std::io::Write;
 
-use crate::{Case, Row, shared};
+use crate::support::{Case, Row, collect, data};
 
-/// ADABTC's first day as stored from the original Binance dump.
-fn reference(case: &Case) -> Option<(String, Vec<Row>)> {
-    let path = shared("ADABTC-1m-2021-11-27.csv")?;
-    case.run(["collect", "--symbol", "REF", "--interval", "1m", "--file", path.to_str().unwrap()])
-        .assert_exit(0);
-    Some((std::fs::read_to_string(path).unwrap(), case.candles("REF", "1m")))
+/// ADABTC's first day as stored from the original Binance dump: its text and candles.
+fn reference(case: &Case) -> (String, Vec<Row>) {
+    let path = data("ADABTC-1m-2021-11-27.csv");
+    collect(case, "REF", "1m", &path).assert_exit(0);
+    (std::fs::read_to_string(path).unwrap(), case.candles("REF", "1m"))
 }
 
 fn collect_as(case: &Case, symbol: &str, file: &std::path::Path, extra: &[&str]) {
@@ -22,7 +21,7 @@ fn collect_as(case: &Case, symbol: &str, file: &std::path::Path, extra: &[&str])
 #[test]
 fn gzip_and_zip_are_read_transparently() {
     let case = Case::new();
-    let Some((text, expected)) = reference(&case) else { return };
+    let (text, expected) = reference(&case);
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
     gz.write_all(text.as_bytes()).unwrap();
     let gz_path = case.write("ADABTC-1m.csv.gz", gz.finish().unwrap());
@@ -40,7 +39,7 @@ fn gzip_and_zip_are_read_transparently() {
 #[test]
 fn binance_dumps_in_microseconds_read_like_milliseconds() {
     let case = Case::new();
-    let Some((text, expected)) = reference(&case) else { return };
+    let (text, expected) = reference(&case);
     // Binance's spot dumps switched to microseconds in 2025: both time columns x1000.
     let micros: String = text
         .lines()
@@ -75,7 +74,7 @@ fn utc(ms: i64, pattern: &str) -> String {
 #[test]
 fn headers_are_optional_and_names_are_matched_loosely() {
     let case = Case::new();
-    let Some((text, expected)) = reference(&case) else { return };
+    let (text, expected) = reference(&case);
     let seconds = rewrite(&text, "", |ms, v| format!("{},{}", ms / 1000, v.join(",")));
     collect_as(&case, "SEC", &case.write("seconds.csv", seconds), &[]);
     assert_eq!(case.candles("SEC", "1m"), expected);
@@ -98,12 +97,12 @@ fn headers_are_optional_and_names_are_matched_loosely() {
 #[test]
 fn day_first_dates_need_and_take_a_time_format() {
     let case = Case::new();
-    let Some((text, expected)) = reference(&case) else { return };
+    let (text, expected) = reference(&case);
     let day_first = rewrite(&text, "date,open,high,low,close,volume\n", |ms, v| {
         format!("{},{}", utc(ms, "%d/%m/%Y %H:%M"), v.join(","))
     });
     let path = case.write("dayfirst.csv", day_first);
-    case.run(["collect", "--symbol", "DF", "--interval", "1m", "--file", path.to_str().unwrap()])
+    collect(&case, "DF", "1m", &path)
         .assert_exit(2)
         .stderr_contains("dayfirst.csv:2: column \"time\": cannot read \"27/11/2021 00:00\"");
     collect_as(&case, "DF", &path, &["--time-format", "%d/%m/%Y %H:%M"]);
@@ -113,10 +112,10 @@ fn day_first_dates_need_and_take_a_time_format() {
 #[test]
 fn descending_files_are_stored_in_time_order() {
     let case = Case::new();
-    let Some((text, expected)) = reference(&case) else { return };
+    let (text, expected) = reference(&case);
     let reversed: String = text.lines().rev().map(|l| format!("{l}\n")).collect();
     let path = case.write("desc.csv", reversed);
-    case.run(["collect", "--symbol", "DESC", "--interval", "1m", "--file", path.to_str().unwrap()])
+    collect(&case, "DESC", "1m", &path)
         .assert_exit(0)
         .stdout_contains("quality 1.000")
         .stdout_contains("descending time order");
@@ -126,7 +125,7 @@ fn descending_files_are_stored_in_time_order() {
 #[test]
 fn json_objects_with_named_fields_are_read() {
     let case = Case::new();
-    let Some((text, expected)) = reference(&case) else { return };
+    let (text, expected) = reference(&case);
     let objects: Vec<String> = text
         .lines()
         .map(|row| {
@@ -150,7 +149,7 @@ fn json_objects_with_named_fields_are_read() {
 #[test]
 fn parquet_holds_the_same_candles_as_feather() {
     use polars::prelude::{IpcReader, ParquetWriter, SerReader};
-    let Some(feather) = shared("ETH_BTC-5m.feather") else { return };
+    let feather = data("ETH_BTC-5m.feather");
     let case = Case::new();
     let mut frame = IpcReader::new(std::fs::File::open(&feather).unwrap()).finish().unwrap();
     let parquet = case.path("ETH_BTC-5m.parquet");
@@ -159,9 +158,7 @@ fn parquet_holds_the_same_candles_as_feather() {
     let unnamed = case.path("eth-candles.bin");
     std::fs::copy(&parquet, &unnamed).unwrap();
     for (symbol, path) in [("F", &feather), ("P", &parquet), ("B", &unnamed)] {
-        case.run(["collect", "--symbol", symbol, "--interval", "5m", "--file", path.to_str().unwrap()])
-            .assert_exit(0)
-            .stdout_contains("5760 inserted");
+        collect(&case, symbol, "5m", path).assert_exit(0).stdout_contains("5760 inserted");
     }
     assert_eq!(case.candles("F", "5m"), case.candles("P", "5m"));
     assert_eq!(case.candles("F", "5m"), case.candles("B", "5m"));
@@ -176,7 +173,7 @@ fn market_trades_in_a_csv_become_candles() {
                   1570752030000,3,sell,0.001412,4\n\
                   1570752071000,4,buy,0.001415,10\n";
     let path = case.write("trades.csv", trades);
-    case.run(["collect", "--symbol", "X", "--interval", "1m", "--file", path.to_str().unwrap()])
+    collect(&case, "X", "1m", &path)
         .assert_exit(0)
         .stdout_contains("4 trades bucketed into 2 1m candles")
         .stdout_contains("2 inserted");

@@ -1,7 +1,7 @@
 //! Bad input: a clear message naming the file and line, the documented exit code, and
 //! the database exactly as it was.
 
-use crate::{Case, shared};
+use crate::support::{Case, collect, data};
 
 const HEADER: &str = "timestamp,open,high,low,close,volume\n";
 
@@ -13,8 +13,7 @@ fn good_rows(count: usize) -> String {
 fn seeded() -> Case {
     let case = Case::new();
     let path = case.write("good.csv", format!("{HEADER}{}", good_rows(20)));
-    case.run(["collect", "--symbol", "X", "--interval", "1m", "--file", path.to_str().unwrap()])
-        .assert_exit(0);
+    collect(&case, "X", "1m", &path).assert_exit(0);
     case
 }
 
@@ -22,9 +21,7 @@ fn seeded() -> Case {
 fn refused(case: &Case, name: &str, content: &[u8], code: i32, message: &str) {
     let before = case.dump();
     let path = case.write(name, content);
-    case.run(["collect", "--symbol", "X", "--interval", "1m", "--file", path.to_str().unwrap()])
-        .assert_exit(code)
-        .stderr_contains(message);
+    collect(case, "X", "1m", &path).assert_exit(code).stderr_contains(message);
     assert_eq!(case.dump(), before, "{name} changed the database");
 }
 
@@ -84,8 +81,7 @@ fn a_missing_file_is_a_usage_error() {
 fn a_bad_file_on_a_fresh_folder_creates_nothing() {
     let case = Case::new();
     let path = case.write("text.csv", format!("{HEADER}1640995200000,1,2,x,1,1\n"));
-    case.run(["collect", "--symbol", "X", "--interval", "1m", "--file", path.to_str().unwrap()])
-        .assert_exit(2);
+    collect(&case, "X", "1m", &path).assert_exit(2);
     assert!(!case.path("retrain.db").exists());
 }
 
@@ -120,7 +116,7 @@ fn a_few_defects_are_reported_and_the_rest_stored() {
     text.push_str(&good_rows(1)); // one exact duplicate of the first row
     text.push_str("1640997000000,1.0,1.2,0.9,nan,5\n"); // minute 30: NaN close
     let path = case.write("few.csv", text);
-    case.run(["collect", "--symbol", "X", "--interval", "1m", "--file", path.to_str().unwrap()])
+    collect(&case, "X", "1m", &path)
         .assert_exit(0)
         .stdout_contains("32 rows read, 30 inserted, 0 updated, 0 unchanged, 1 rejected, 1 duplicates")
         .stdout_contains("1 rows with NaN or infinite values (first at line 33)")
@@ -130,13 +126,13 @@ fn a_few_defects_are_reported_and_the_rest_stored() {
 
 #[test]
 fn candles_at_another_interval_are_refused_with_a_hint() {
-    let Some(path) = shared("ETH_BTC-5m.feather") else { return };
+    let path = data("ETH_BTC-5m.feather");
     let case = Case::new();
-    case.run(["collect", "--symbol", "E", "--interval", "1m", "--file", path.to_str().unwrap()])
+    collect(&case, "E", "1m", &path)
         .assert_exit(2)
         .stderr_contains("most candles are 5m apart, not 1m")
         .stderr_contains("--resample");
-    let one = shared("XRP_ETH-1m.feather").unwrap();
+    let one = data("XRP_ETH-1m.feather");
     case.run([
         "collect",
         "--symbol",
@@ -155,7 +151,7 @@ fn candles_at_another_interval_are_refused_with_a_hint() {
 
 #[test]
 fn corrupted_arrow_and_parquet_files_never_crash() {
-    let Some(path) = shared("ETH_BTC-5m.feather") else { return };
+    let path = data("ETH_BTC-5m.feather");
     let original = std::fs::read(&path).unwrap();
     let case = Case::new();
     // Flip bytes at spread-out places, and cut the file short, each a separate file.
@@ -174,8 +170,7 @@ fn corrupted_arrow_and_parquet_files_never_crash() {
             }
         }
         let file = case.write(&format!("c{attempt}.feather"), &bytes);
-        let run =
-            case.run(["collect", "--symbol", "C", "--interval", "5m", "--file", file.to_str().unwrap()]);
+        let run = collect(&case, "C", "5m", &file);
         assert!(!run.stderr.contains("panicked"), "attempt {attempt} panicked: {}", run.stderr);
         assert!(matches!(run.code, Some(0 | 2 | 3)), "attempt {attempt}: {run:?}");
     }

@@ -1,7 +1,8 @@
-//! `init` and the config: defaults, --config and RETRAIN_CONFIG, paths relative to the
-//! config file, unknown keys and bad values refused by name.
+//! `init` and the config it writes: defaults, --config and RETRAIN_CONFIG, paths relative
+//! to the config file, unknown keys and bad values refused by name; usage errors of the
+//! command line as a whole.
 
-use crate::Case;
+use crate::support::Case;
 
 #[test]
 fn init_writes_a_config_and_never_overwrites_it() {

@@ -3,28 +3,27 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use crate::http::{Response, Server, query_param};
-use crate::{Case, shared};
+use crate::support::http::{Response, Server, query_param};
+use crate::support::{Case, collect, data, fixture};
 
 const CONFIG: &str = "data:\n  source:\n    max_retries: 3\n    backoff_ms: 1\n    max_backoff_ms: 5\n";
 
-fn fixture(name: &str) -> String {
-    std::fs::read_to_string(format!("{}/tests/fixtures/binance/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap()
+/// A recorded answer of the exchange, from tests/fixtures/binance.
+fn recorded(name: &str) -> String {
+    std::fs::read_to_string(fixture(&format!("binance/{name}"))).unwrap()
 }
 
 /// The BTC file's candles as (open_time, the five values as text).
-fn btc_klines() -> Option<Vec<(i64, Vec<String>)>> {
-    let text = std::fs::read_to_string(shared("btc-perp-20211231-20220201_1m.csv")?).unwrap();
-    Some(
-        text.lines()
-            .skip(1)
-            .map(|line| {
-                let fields: Vec<&str> = line.split(',').collect();
-                let time = chrono::NaiveDateTime::parse_from_str(fields[0], "%Y-%m-%d %H:%M:%S%.f").unwrap();
-                (time.and_utc().timestamp_millis(), fields[1..6].iter().map(|s| s.to_string()).collect())
-            })
-            .collect(),
-    )
+fn btc_klines() -> Vec<(i64, Vec<String>)> {
+    let text = std::fs::read_to_string(data("btc-perp-20211231-20220201_1m.csv")).unwrap();
+    text.lines()
+        .skip(1)
+        .map(|line| {
+            let fields: Vec<&str> = line.split(',').collect();
+            let time = chrono::NaiveDateTime::parse_from_str(fields[0], "%Y-%m-%d %H:%M:%S%.f").unwrap();
+            (time.and_utc().timestamp_millis(), fields[1..6].iter().map(|s| s.to_string()).collect())
+        })
+        .collect()
 }
 
 /// A page as the API renders it: 12 fields per kline, prices and volumes as strings.
@@ -68,7 +67,7 @@ fn days_back_to(first: i64) -> String {
 
 #[test]
 fn pages_are_fetched_and_a_later_collect_resumes_after_the_last_candle() {
-    let Some(klines) = btc_klines() else { return };
+    let klines = btc_klines();
     let first = klines[0].0;
     let available = Arc::new(AtomicUsize::new(1_500));
     let server = exchange(klines[..2_500].to_vec(), Arc::clone(&available));
@@ -100,25 +99,23 @@ fn pages_are_fetched_and_a_later_collect_resumes_after_the_last_candle() {
     case.run(args).assert_exit(0).stdout_contains("up to date");
 
     // The same candles as the file gives.
-    let file = shared("btc-perp-20211231-20220201_1m.csv").unwrap();
-    case.run(["collect", "--symbol", "FILE", "--interval", "1m", "--file", file.to_str().unwrap()])
-        .assert_exit(0);
+    collect(&case, "FILE", "1m", &data("btc-perp-20211231-20220201_1m.csv")).assert_exit(0);
     assert_eq!(case.candles("BTCUSDT", "1m"), case.candles("FILE", "1m")[..2_500].to_vec());
 }
 
 #[test]
 fn rate_limits_and_error_pages_are_retried() {
-    let Some(klines) = btc_klines() else { return };
+    let klines = btc_klines();
     let first = klines[0].0;
     let calls = Arc::new(AtomicUsize::new(0));
     let counter = Arc::clone(&calls);
     let known = klines[..100].to_vec();
     let server = Server::start(move |target| match counter.fetch_add(1, Ordering::SeqCst) {
-        0 => Response::json(429, fixture("rate-limit-429.json")).header("Retry-After", "0"),
+        0 => Response::json(429, recorded("rate-limit-429.json")).header("Retry-After", "0"),
         1 => Response {
             status: 502,
             headers: vec![("Content-Type".into(), "text/html".into())],
-            body: fixture("error-page-502.html"),
+            body: recorded("error-page-502.html"),
         },
         _ => {
             let start = query_param(target, "startTime").unwrap().parse().unwrap();
@@ -149,7 +146,7 @@ fn rate_limits_and_error_pages_are_retried() {
 
 #[test]
 fn an_invalid_symbol_is_a_usage_error_and_changes_nothing() {
-    let server = Server::start(|_| Response::json(400, fixture("invalid-symbol-400.json")));
+    let server = Server::start(|_| Response::json(400, recorded("invalid-symbol-400.json")));
     let case = Case::new().config(CONFIG);
     case.run([
         "collect",

@@ -1,11 +1,7 @@
 //! `drift-check`: model mode against the training reference, ad hoc mode on two files;
 //! stored reports, one alert per severity, exit code 4 at --fail-on.
 
-use crate::{Case, sample, shared};
-
-fn json(run: &crate::Run) -> serde_json::Value {
-    serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("{e}: {}", run.stdout))
-}
+use crate::support::{Case, collect, count, data, json, sample};
 
 /// Bands so low that any drift at all is critical.
 const TOUCHY: &str =
@@ -42,18 +38,21 @@ fn a_model_check_is_stored_alerts_once_and_fails_at_the_level_asked() {
         "10",
         "--json",
     ]);
-    let doc = json(again.assert_exit(0));
+    let doc = json(&again);
     assert_eq!(doc["report"]["severity"], "critical");
     assert_eq!(doc["alert"]["new"], false);
-    assert_eq!(
-        doc["report"]["features"].as_array().unwrap().len(),
-        doc["report"]["features"].as_array().unwrap().len()
-    );
-    let conn = rusqlite::Connection::open(case.path("retrain.db")).unwrap();
-    let count = |sql: &str| -> i64 { conn.query_row(sql, [], |r| r.get(0)).unwrap() };
-    assert_eq!(count("SELECT COUNT(*) FROM drift_reports"), 2);
-    assert_eq!(count("SELECT COUNT(*) FROM alerts WHERE kind = 'model_drift'"), 1);
-    assert!(count("SELECT COUNT(*) FROM drift_features") > 20);
+    // One row per input of the model, in its order: the features its manifest lists.
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(case.path("models/SYNTH/trending/v1/manifest.json")).unwrap())
+            .unwrap();
+    let reported: Vec<&str> =
+        doc["report"]["features"].as_array().unwrap().iter().map(|f| f["name"].as_str().unwrap()).collect();
+    let inputs: Vec<&str> =
+        manifest["features"].as_array().unwrap().iter().map(|f| f.as_str().unwrap()).collect();
+    assert_eq!(reported, inputs);
+    assert_eq!(count(&case, "SELECT COUNT(*) FROM drift_reports"), 2);
+    assert_eq!(count(&case, "SELECT COUNT(*) FROM alerts WHERE kind = 'model_drift'"), 1);
+    assert!(count(&case, "SELECT COUNT(*) FROM drift_features") > 20);
 
     case.run([
         "drift-check",
@@ -89,7 +88,7 @@ fn a_model_against_its_own_training_window_shows_no_drift() {
         &to,
         "--json",
     ]);
-    let doc = json(run.assert_exit(0));
+    let doc = json(&run);
     assert!(doc["report"]["severity"].is_null(), "{}", doc["report"]);
     assert_eq!(doc["report"]["drifted_features"], 0);
     let prediction = &doc["report"]["prediction"];
@@ -110,7 +109,7 @@ fn a_sample_against_itself_shows_no_drift() {
         "low",
         "--json",
     ]);
-    let doc = json(run.assert_exit(0));
+    let doc = json(&run);
     let report = &doc["report"];
     assert!(report["severity"].is_null());
     assert_eq!(report["drifted_features"], 0);
@@ -183,15 +182,10 @@ fn ad_hoc_checks_name_missing_columns_and_handle_gaps_in_the_data() {
 
 #[test]
 fn eth_later_weeks_drift_moderately_and_btc_differs_where_it_really_does() {
-    let (Some(eth), Some(btc)) = (shared("ETH_BTC-5m.feather"), shared("btc-perp-20211231-20220201_1m.csv"))
-    else {
-        return;
-    };
+    let (eth, btc) = (data("ETH_BTC-5m.feather"), data("btc-perp-20211231-20220201_1m.csv"));
     let case = Case::new();
-    case.run(["collect", "--symbol", "ETH", "--interval", "5m", "--file", eth.to_str().unwrap()])
-        .assert_exit(0);
-    case.run(["collect", "--symbol", "BTC", "--interval", "1m", "--file", btc.to_str().unwrap()])
-        .assert_exit(0);
+    collect(&case, "ETH", "5m", &eth).assert_exit(0);
+    collect(&case, "BTC", "1m", &btc).assert_exit(0);
     case.run(["features", "--symbol", "ETH", "--interval", "5m", "--out", "eth.csv"]).assert_exit(0);
     case.run(["features", "--symbol", "BTC", "--interval", "1m", "--out", "btc.csv"]).assert_exit(0);
     // The first 12 days of ETH against its last 8.
@@ -200,9 +194,8 @@ fn eth_later_weeks_drift_moderately_and_btc_differs_where_it_really_does() {
     let split = 1 + 12 * 288;
     case.write("eth-early.csv", lines[..split].join("\n"));
     case.write("eth-late.csv", [&lines[..1], &lines[split..]].concat().join("\n"));
-    let check = |a: &str, b: &str| {
-        json(case.run(["drift-check", "--reference", a, "--current", b, "--json"]).assert_exit(0))
-    };
+    let check =
+        |a: &str, b: &str| json(&case.run(["drift-check", "--reference", a, "--current", b, "--json"]));
 
     let same = check("eth-early.csv", "eth-early.csv");
     assert!(same["report"]["severity"].is_null());

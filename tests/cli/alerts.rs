@@ -1,0 +1,60 @@
+//! Alerts reach people: `run` posts those at `notifications.min_severity` or above to a
+//! webhook, retries, records each attempt, and never fails because the webhook does.
+//! (Listing, acknowledging and resolving alerts with `alerts` is tested with the health
+//! probe they drive, in `status`.)
+
+use crate::support::http;
+use crate::support::{Case, OPEN_GATES, count, data};
+
+#[test]
+fn alerts_are_posted_to_the_webhook_and_a_dead_webhook_never_fails_the_run() {
+    let btc = data("btc-perp-20211231-20220201_1m.csv");
+    let calls = std::sync::atomic::AtomicUsize::new(0);
+    let server = http::Server::start(move |_| {
+        let first = calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 0;
+        http::Response::json(if first { 500 } else { 200 }, "ok")
+    });
+    let case = Case::new().config(&format!(
+        "symbols:\n  - symbol: BTC\n    interval: 5m\n    regimes: [trending]\n{OPEN_GATES}\
+         notifications:\n  webhook_url: {}/hook\n  min_severity: high\n  retries: 1\n  timeout_secs: 5\n",
+        server.url
+    ));
+    case.collect_5m("BTC", &btc).assert_exit(0);
+    case.run(["queue", "add", "--symbol", "NOPE", "--regime", "trending", "--reason", "fails"])
+        .assert_exit(0);
+    let run = case.run(["run", "--now", "2022-02-01T06:00:00Z"]);
+    run.assert_exit(1).stdout_contains("posted to the webhook");
+    // Every alert at high or above: the first post got a 500 and was retried, unchanged.
+    let bodies = server.bodies();
+    let posted = count(&case, "SELECT COUNT(*) FROM alerts WHERE severity IN ('high', 'critical')");
+    assert_eq!(bodies.len() as i64, posted + 1, "{bodies:?}");
+    assert_eq!(bodies[0], bodies[1], "the retry posts the same alert");
+    let texts: Vec<String> = bodies
+        .iter()
+        .map(|b| serde_json::from_str::<serde_json::Value>(b).unwrap()["text"].as_str().unwrap().to_string())
+        .collect();
+    assert!(texts.iter().any(|t| t.contains("HIGH training_failure: NOPE trending")), "{texts:?}");
+    assert_eq!(count(&case, "SELECT COUNT(*) FROM notifications WHERE delivered = 1"), posted);
+
+    // No server at all: the post fails, is recorded, and the run still succeeds.
+    let dead = Case::new().config(&format!(
+        "symbols:\n  - symbol: BTC\n    interval: 5m\n    regimes: [trending]\n{OPEN_GATES}\
+         notifications:\n  webhook_url: http://127.0.0.1:9/hook\n  min_severity: low\n  retries: 0\n  timeout_secs: 2\n"
+    ));
+    dead.collect_5m("BTC", &btc).assert_exit(0);
+    dead.run(["run", "--now", "2022-02-01T06:00:00Z"]).assert_exit(0);
+    // A drift check of the new production version raises an alert for the next run to post.
+    dead.run(["drift-check", "--symbol", "BTC", "--regime", "trending"])
+        .assert_exit(0)
+        .stdout_contains("alert raised");
+    dead.run(["run", "--now", "2022-02-01T07:00:00Z"])
+        .assert_exit(0)
+        .stdout_contains("not posted after 1 attempt(s)");
+    // Not delivered, so the next run tries again.
+    dead.run(["run", "--now", "2022-02-01T08:00:00Z"])
+        .assert_exit(0)
+        .stdout_contains("not posted after 1 attempt(s)");
+    assert!(
+        count(&dead, "SELECT COUNT(*) FROM notifications WHERE delivered = 0 AND error IS NOT NULL") >= 1
+    );
+}

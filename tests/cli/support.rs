@@ -1,0 +1,302 @@
+//! Everything the end-to-end tests share: the `Case` builder that runs the binary in a
+//! temporary project folder, what one run did (`Run`), the fixture files, and the small
+//! helpers that set up state or read it back from the database.
+
+pub mod deploy;
+pub mod http;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// A stored candle: open_time, open, high, low, close, volume.
+pub type Row = (i64, f64, f64, f64, f64, f64);
+
+/// Promotion gates that any trained model passes (cooldown 0), so that a test chooses
+/// what fails.
+pub const OPEN_GATES: &str = "gates:
+  min_f1: 0.0
+  min_precision: 0.0
+  min_recall: 0.0
+  min_f1_improvement: -1.0
+  min_win_rate: 0.0
+  min_profit_factor: 0.0
+  max_drawdown: 1.0
+  min_trades: 0
+  max_feature_drift_ks: 1.0
+  min_probability_better: 0.0
+  cooldown_hours: 0.0
+";
+
+/// The open gates with the default 24 h cooldown.
+pub fn open_gates_with_cooldown() -> String {
+    OPEN_GATES.replace("cooldown_hours: 0.0", "cooldown_hours: 24.0")
+}
+
+/// The file of real market data `name` in tests/data (tests/data/README.md says what each
+/// is and where it came from). Panics if it is missing: no test runs without its data.
+#[track_caller]
+pub fn data(name: &str) -> PathBuf {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(name);
+    assert!(
+        path.is_file(),
+        "{} is missing: the tests need every file of tests/data, which the repository holds",
+        path.display()
+    );
+    path
+}
+
+/// The committed sample candles (synthetic, made by `retrain sample-data`).
+pub fn sample() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("data/sample/SYNTH-5m.csv")
+}
+
+/// A fixture of tests/fixtures (responses, oracle values, reviewed renderings).
+pub fn fixture(relative: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(relative)
+}
+
+/// A temporary project folder and the commands run in it.
+pub struct Case {
+    dir: tempfile::TempDir,
+    env: Vec<(String, String)>,
+}
+
+impl Default for Case {
+    fn default() -> Case {
+        Case::new()
+    }
+}
+
+impl Case {
+    pub fn new() -> Case {
+        Case { dir: tempfile::tempdir().expect("a temporary folder"), env: Vec::new() }
+    }
+
+    /// Write `config.yaml` in the project folder.
+    pub fn config(self, yaml: &str) -> Case {
+        std::fs::write(self.path("config.yaml"), yaml).expect("writing config.yaml");
+        self
+    }
+
+    pub fn env(mut self, key: &str, value: &str) -> Case {
+        self.env.push((key.into(), value.into()));
+        self
+    }
+
+    pub fn path(&self, relative: &str) -> PathBuf {
+        self.dir.path().join(relative)
+    }
+
+    /// Collect the committed sample candles as SYNTH 5m.
+    pub fn with_sample(self) -> Case {
+        collect(&self, "SYNTH", "5m", &sample()).assert_exit(0);
+        self
+    }
+
+    /// Collect the sample and train SYNTH's trending model with `trials` trials and `seed`.
+    pub fn with_trained_model(self, trials: &str, seed: &str) -> Case {
+        let case = self.with_sample();
+        train(&case, "SYNTH", "trending", &["--trials", trials, "--seed", seed]).assert_exit(0);
+        case
+    }
+
+    /// Collect a file of 1m candles as `symbol`, resampled to 5m.
+    pub fn collect_5m(&self, symbol: &str, path: &Path) -> Run {
+        self.run([
+            "collect",
+            "--symbol",
+            symbol,
+            "--interval",
+            "1m",
+            "--resample",
+            "5m",
+            "--file",
+            path.to_str().unwrap(),
+        ])
+    }
+
+    /// Write a file in the project folder and return its path.
+    pub fn write(&self, relative: &str, bytes: impl AsRef<[u8]>) -> PathBuf {
+        let path = self.path(relative);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).expect("creating a folder");
+        }
+        std::fs::write(&path, bytes).expect("writing a test file");
+        path
+    }
+
+    pub fn run<I, S>(&self, args: I) -> Run
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<std::ffi::OsStr>,
+    {
+        self.run_with_env(&[], args)
+    }
+
+    /// Run with extra environment variables for this run only.
+    pub fn run_with_env<I, S>(&self, extra: &[(&str, &str)], args: I) -> Run
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<std::ffi::OsStr>,
+    {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_retrain"));
+        command
+            .current_dir(self.dir.path())
+            .args(args)
+            .env_remove("RETRAIN_CONFIG")
+            .env_remove("RETRAIN_FAILPOINT");
+        for (key, value) in
+            self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())).chain(extra.iter().copied())
+        {
+            command.env(key, value);
+        }
+        let output = command.output().expect("running retrain");
+        Run {
+            code: output.status.code(),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+
+    /// Every stored row of every table, in a stable order: equal dumps mean equal state.
+    pub fn dump(&self) -> String {
+        if !self.path("retrain.db").exists() {
+            return "no database".into();
+        }
+        let conn = db(self);
+        let mut out = String::new();
+        for (table, order) in
+            [("candles", "symbol, interval, open_time"), ("collects", "id"), ("trade_outcomes", "id")]
+        {
+            let mut statement = conn.prepare(&format!("SELECT * FROM {table} ORDER BY {order}")).unwrap();
+            let columns = statement.column_count();
+            let mut rows = statement.query([]).unwrap();
+            while let Some(row) = rows.next().unwrap() {
+                let cells: Vec<String> = (0..columns).map(|i| cell(row.get_ref(i).unwrap())).collect();
+                out.push_str(&format!("{table}: {}\n", cells.join(", ")));
+            }
+        }
+        out
+    }
+
+    /// Candles of a series as (open_time, open, high, low, close, volume).
+    pub fn candles(&self, symbol: &str, interval: &str) -> Vec<Row> {
+        let conn = db(self);
+        let mut statement = conn
+            .prepare(
+                "SELECT open_time, open, high, low, close, volume FROM candles
+                 WHERE symbol = ?1 AND interval = ?2 ORDER BY open_time",
+            )
+            .unwrap();
+        statement
+            .query_map([symbol, interval], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?))
+            })
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    }
+}
+
+fn cell(value: rusqlite::types::ValueRef<'_>) -> String {
+    use rusqlite::types::ValueRef;
+    match value {
+        ValueRef::Null => "NULL".into(),
+        ValueRef::Integer(i) => i.to_string(),
+        ValueRef::Real(r) => format!("{r:?}"),
+        ValueRef::Text(t) => format!("{:?}", String::from_utf8_lossy(t)),
+        ValueRef::Blob(b) => format!("{b:?}"),
+    }
+}
+
+/// What one run of the binary did.
+#[derive(Debug)]
+pub struct Run {
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    #[track_caller]
+    pub fn assert_exit(&self, code: i32) -> &Run {
+        assert_eq!(self.code, Some(code), "exit code\nstdout:\n{}\nstderr:\n{}", self.stdout, self.stderr);
+        assert!(!self.stderr.contains("panicked"), "the binary panicked:\n{}", self.stderr);
+        self
+    }
+
+    #[track_caller]
+    pub fn stdout_contains(&self, text: &str) -> &Run {
+        assert!(
+            self.stdout.contains(text),
+            "stdout lacks {text:?}:\n{}\nstderr:\n{}",
+            self.stdout,
+            self.stderr
+        );
+        self
+    }
+
+    #[track_caller]
+    pub fn stderr_contains(&self, text: &str) -> &Run {
+        assert!(self.stderr.contains(text), "stderr lacks {text:?}:\n{}", self.stderr);
+        self
+    }
+}
+
+/// The JSON a `--json` run printed; the run must have succeeded.
+#[track_caller]
+pub fn json(run: &Run) -> serde_json::Value {
+    serde_json::from_str(&run.assert_exit(0).stdout).unwrap_or_else(|e| panic!("{e}: {}", run.stdout))
+}
+
+/// `collect --symbol .. --interval .. --file ..`.
+pub fn collect(case: &Case, symbol: &str, interval: &str, file: &Path) -> Run {
+    case.run(["collect", "--symbol", symbol, "--interval", interval, "--file", file.to_str().unwrap()])
+}
+
+/// `train --symbol .. --regime ..` with `extra` arguments.
+pub fn train(case: &Case, symbol: &str, regime: &str, extra: &[&str]) -> Run {
+    let mut args = vec!["train", "--symbol", symbol, "--regime", regime];
+    args.extend_from_slice(extra);
+    case.run(args)
+}
+
+/// A project that keeps BTC 5m's trending model (gates open but for the 24 h cooldown,
+/// then `extra` config), with the BTC month collected as 5m candles.
+pub fn btc_fleet(extra: &str) -> Case {
+    let case = Case::new().config(&format!(
+        "symbols:\n  - symbol: BTC\n    interval: 5m\n    regimes: [trending]\n{}{extra}",
+        open_gates_with_cooldown()
+    ));
+    case.collect_5m("BTC", &data("btc-perp-20211231-20220201_1m.csv")).assert_exit(0);
+    case
+}
+
+/// Flip one bit in the middle of a file of the project; returns the original bytes.
+pub fn flip_a_byte(case: &Case, relative: &str) -> Vec<u8> {
+    let path = case.path(relative);
+    let original = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let mut bytes = original.clone();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0x01;
+    std::fs::write(&path, bytes).unwrap();
+    original
+}
+
+/// The project's database.
+pub fn db(case: &Case) -> rusqlite::Connection {
+    rusqlite::Connection::open(case.path("retrain.db")).expect("opening the database")
+}
+
+/// The single number a query such as `SELECT COUNT(*) ..` returns.
+#[track_caller]
+pub fn count(case: &Case, sql: &str) -> i64 {
+    db(case).query_row(sql, [], |r| r.get(0)).unwrap()
+}
+
+/// The first column of every row `sql` returns from the project's database.
+pub fn column<T: rusqlite::types::FromSql>(case: &Case, sql: &str) -> Vec<T> {
+    let conn = db(case);
+    let mut statement = conn.prepare(sql).unwrap();
+    statement.query_map([], |r| r.get(0)).unwrap().map(Result::unwrap).collect()
+}
