@@ -2,7 +2,8 @@
 
 use std::io::Write;
 
-use polars::prelude::{Column, DataFrame, DataType, ParquetCompression, ParquetWriter, TimeUnit};
+use polars::prelude::{Column, DataFrame, DataType, TimeUnit};
+use polars_io::prelude::{ParquetCompression, ParquetWriter};
 
 use super::existing_store;
 use crate::candles::time::format_rfc3339;

@@ -3,9 +3,9 @@
 
 use std::io::Cursor;
 
-use polars::prelude::{
-    Column, DataFrame, DataType, IpcReader, ParquetReader, PolarsResult, SerReader, TimeUnit,
-};
+use polars::prelude::{Column, DataFrame, DataType, PolarsResult, TimeUnit};
+use polars_io::SerReader;
+use polars_io::prelude::{IpcReader, ParquetReader};
 
 use super::columns::{self, Layout};
 use super::delimited::parse_number;
