@@ -240,4 +240,87 @@ mod tests {
         let err = load_with(Some(&missing), vars(&[])).unwrap_err().to_string();
         assert!(err.contains("does not exist"), "{err}");
     }
+
+    /// Every leaf key of `value` (scalars and lists, not the mappings on the way), dotted.
+    fn leaf_keys(value: &serde_yaml::Value, path: &str, out: &mut Vec<(String, serde_yaml::Value)>) {
+        match value {
+            serde_yaml::Value::Mapping(map) => {
+                for (key, child) in map {
+                    let key = key.as_str().expect("string keys");
+                    let child_path = if path.is_empty() { key.to_string() } else { format!("{path}.{key}") };
+                    leaf_keys(child, &child_path, out);
+                }
+            }
+            leaf => out.push((path.to_string(), leaf.clone())),
+        }
+    }
+
+    /// docs/configuration.md documents every key with the default the code has: a row per
+    /// leaf key, `| \`key\` | \`default\` | meaning |`, and no row for a key the code lacks.
+    #[test]
+    fn the_configuration_reference_lists_every_key_with_its_default() {
+        let doc = include_str!("../../docs/configuration.md");
+        let rows: Vec<(String, String)> = doc
+            .lines()
+            .filter(|line| line.starts_with("| `"))
+            .map(|line| {
+                let cells: Vec<&str> = line.split(" | ").collect();
+                (cells[0].trim_start_matches("| ").trim_matches('`').to_string(), cells[1].to_string())
+            })
+            .collect();
+        let value = |cell: &str| -> serde_yaml::Value {
+            let text = cell
+                .strip_prefix('`')
+                .and_then(|c| c.strip_suffix('`'))
+                .unwrap_or_else(|| panic!("default {cell:?} is not in backticks"));
+            serde_yaml::from_str(text).unwrap_or_else(|e| panic!("default {text:?}: {e}"))
+        };
+        let mut expected = Vec::new();
+        leaf_keys(&serde_yaml::to_value(Settings::default()).unwrap(), "", &mut expected);
+        // The fields of a list item: those a minimal item must give are (required), the
+        // others have the default a minimal item gets.
+        let items = [
+            (
+                "symbols[]",
+                "symbol: X\n",
+                serde_yaml::to_value(parse("symbols:\n  - symbol: X\n").unwrap().symbols[0].clone()),
+            ),
+            (
+                "schedule.jobs[]",
+                "models: '*'\ncron: '0 * * * *'\n",
+                serde_yaml::to_value(
+                    parse("schedule:\n  jobs:\n    - models: '*'\n      cron: '0 * * * *'\n")
+                        .unwrap()
+                        .schedule
+                        .jobs[0]
+                        .clone(),
+                ),
+            ),
+        ];
+        for (prefix, minimal, item) in items {
+            let required: serde_yaml::Value = serde_yaml::from_str(minimal).unwrap();
+            let mut fields = Vec::new();
+            leaf_keys(&item.unwrap(), prefix, &mut fields);
+            for (key, default) in fields {
+                let field = key.rsplit('.').next().unwrap();
+                let is_required = required.get(field).is_some();
+                expected.push((key, if is_required { serde_yaml::Value::Null } else { default }));
+            }
+        }
+        for (key, default) in &expected {
+            let found: Vec<&(String, String)> = rows.iter().filter(|(k, _)| k == key).collect();
+            assert_eq!(found.len(), 1, "docs/configuration.md has {} rows for {key}", found.len());
+            let cell = &found[0].1;
+            if key.contains("[]") && default.is_null() && cell == "(required)" {
+                continue;
+            }
+            assert_eq!(&value(cell), default, "docs/configuration.md: {key} says {cell}");
+        }
+        for (key, _) in &rows {
+            assert!(
+                expected.iter().any(|(k, _)| k == key),
+                "docs/configuration.md documents {key}, which the code lacks"
+            );
+        }
+    }
 }

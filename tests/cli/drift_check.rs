@@ -217,3 +217,32 @@ fn eth_later_weeks_drift_moderately_and_btc_differs_where_it_really_does() {
     assert!(psi(&other, "hour_sin") < 0.05, "{}", psi(&other, "hour_sin"));
     assert!(psi(&other, "volatility") > 0.3, "{}", psi(&other, "volatility"));
 }
+
+/// A malformed Feather or Parquet file is refused with exit 2 naming it, never a panic:
+/// these flipped bytes made the decoder panic before the ad hoc reader got its guard.
+#[test]
+fn a_malformed_feather_or_parquet_file_is_a_usage_error_naming_it() {
+    let case = Case::new().with_sample();
+    let good_feather = data("XRP_ETH-5m.feather");
+    let mut bytes = std::fs::read(&good_feather).unwrap();
+    bytes[1771] ^= 0xff;
+    let bad_feather = case.write("bad.feather", &bytes);
+    case.run(["features", "--symbol", "SYNTH", "--out", "good.parquet"]).assert_exit(0);
+    let good_parquet = case.path("good.parquet");
+    let mut bytes = std::fs::read(&good_parquet).unwrap();
+    bytes[56] ^= 0xff;
+    let bad_parquet = case.write("bad.parquet", &bytes);
+    for (good, bad) in [(&good_feather, &bad_feather), (&good_parquet, &bad_parquet)] {
+        for (reference, current) in [(good, bad), (bad, good)] {
+            case.run([
+                "drift-check",
+                "--reference",
+                reference.to_str().unwrap(),
+                "--current",
+                current.to_str().unwrap(),
+            ])
+            .assert_exit(2)
+            .stderr_contains(&format!("{}: the decoder failed on malformed content", bad.display()));
+        }
+    }
+}

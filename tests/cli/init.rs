@@ -64,3 +64,24 @@ fn usage_errors_exit_with_two() {
         .stderr_contains("names a folder");
     case.run(["frobnicate"]).assert_exit(2);
 }
+
+/// `RETRAIN_<SECTION>_<KEY>` overrides a key of the file (and the defaults); a value the
+/// key refuses names the variable, and a variable that names no key is refused.
+#[test]
+fn environment_variables_override_the_file_and_unknown_ones_are_refused() {
+    let case = Case::new().config("state:\n  database: file.db\n");
+    case.run_with_env(&[("RETRAIN_STATE_DATABASE", "env.db")], ["init"])
+        .assert_exit(0)
+        .stdout_contains("database ./env.db");
+    assert!(case.path("env.db").exists() && !case.path("file.db").exists());
+    case.run_with_env(&[("RETRAIN_GATES_MIN_F1", "high")], ["status"])
+        .assert_exit(2)
+        .stderr_contains("environment variable RETRAIN_GATES_MIN_F1=high: gates.min_f1: invalid type");
+    case.run_with_env(&[("RETRAIN_GATE_MIN_F1", "0.5")], ["status"])
+        .assert_exit(2)
+        .stderr_contains("environment variable RETRAIN_GATE_MIN_F1 names no config key");
+    // A list cannot be set this way: its variable is unknown.
+    case.run_with_env(&[("RETRAIN_SYMBOLS", "BTC")], ["status"])
+        .assert_exit(2)
+        .stderr_contains("names no config key");
+}

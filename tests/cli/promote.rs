@@ -3,7 +3,7 @@
 //! promotion or a rollback leaves production whole.
 
 use crate::support::deploy::{Feed, ONE_REGIME, assert_whole, production};
-use crate::support::{Case, OPEN_GATES, count, db, train};
+use crate::support::{Case, OPEN_GATES, count, db, json, train};
 
 #[test]
 fn a_crash_at_any_step_of_promote_and_rollback_leaves_the_state_whole() {
@@ -81,6 +81,14 @@ fn a_canary_routes_by_bar_and_ends_with_a_recorded_decision() {
     case.run(["evaluate", "--symbol", "SYNTH", "--regime", "trending", "--canary"])
         .assert_exit(0)
         .stdout_contains("running: 0 and 0 resolved signals, 4 needed in each arm");
+    // The same standing for programs.
+    let standing =
+        json(&case.run(["evaluate", "--symbol", "SYNTH", "--regime", "trending", "--canary", "--json"]));
+    assert_eq!((standing["champion"].as_i64(), standing["challenger"].as_i64()), (Some(1), Some(2)));
+    assert_eq!(standing["traffic_split"].as_f64(), Some(50.0));
+    assert_eq!(standing["decision"]["complete"], false);
+    assert!(standing["ended"].is_null(), "{standing}");
+    assert!(standing["decision"]["reason"].as_str().unwrap().contains("4 needed in each arm"), "{standing}");
 
     let (served, _) = feed.step(&case, 6000..6040);
     assert!(served >= 30, "{served} of 40 bars predicted");

@@ -4,7 +4,7 @@ use std::process::{Command, Stdio};
 
 use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Utc, Weekday};
 
-use crate::support::{Case, btc_fleet, column, count, data, db, json, open_gates_with_cooldown};
+use crate::support::{Case, btc_fleet, column, count, data, db, http, json, open_gates_with_cooldown};
 
 /// The last three days of the BTC minutes, three days later, with every price's log
 /// distance from the first close multiplied by 8: the same market, eight times as wild.
@@ -276,4 +276,49 @@ fn a_killed_run_leaves_nothing_half_made_and_the_next_one_proceeds() {
     assert_eq!(versions.iter().filter(|v| v.1 == "production").count(), 1, "{versions:?}");
     assert_eq!(count(&case, "SELECT COUNT(*) FROM deployments"), 1, "the killed promotion left no row");
     case.run(["versions", "--symbol", "BTC"]).assert_exit(0).stdout_contains("ok");
+}
+
+/// A run whose collect fails exits 1 and is no successful run; a symbol left without its
+/// last closed bar raises a `stale_data` alert (high), once while it stays open.
+#[test]
+fn a_failed_collect_fails_the_run_and_stale_candles_raise_one_alert() {
+    let down = http::Server::start(|_| http::Response::json(502, "<html>502 Bad Gateway</html>"));
+    let case = Case::new()
+        .config(&format!(
+            "symbols:\n  - symbol: SYNTH\n    interval: 5m\n    regimes: [trending]\n    source: binance\n\
+             data:\n  source:\n    base_url: {}\n    max_retries: 0\ntriggers:\n  min_initial_rows: 1000000\n",
+            down.url
+        ))
+        .with_sample();
+    // Before the bar after the sample's last (2024-02-14 23:55) closes, there is nothing
+    // to fetch: the run asks nothing of the exchange.
+    case.run(["run", "--now", "2024-02-15T00:02:00Z"]).assert_exit(0).stdout_contains("up to date");
+    // Once it has closed, the fetch fails and the stored candles are stale.
+    case.run(["run", "--now", "2024-02-15T00:07:00Z"])
+        .assert_exit(1)
+        .stdout_contains("SYNTH: collect failed")
+        .stdout_contains("its models are checked on the stored candles")
+        .stdout_contains("SYNTH trending: not due:")
+        .stdout_contains("stale_data alert raised: SYNTH 5m: collecting from binance failed")
+        .stdout_contains("run done: 0 job(s), 0 failed; 1 collect(s) failed");
+    case.run(["run", "--now", "2024-02-15T01:02:00Z"])
+        .assert_exit(1)
+        .stdout_contains("stale_data alert still open");
+    let alerts: Vec<String> = column(
+        &case,
+        "SELECT kind || ' ' || severity || ' ' || symbol || ' ' || IFNULL(regime, '-') FROM alerts",
+    );
+    assert_eq!(alerts, ["stale_data high SYNTH -"]);
+    // The probe fails on the alert, and the runs that failed to collect are no success:
+    // the last successful one is the first.
+    let probe = case.run(["status", "--check"]);
+    probe.assert_exit(1).stdout_contains("1 open alert(s) at high or above, the oldest high stale_data");
+    assert_eq!(count(&case, "SELECT COUNT(*) FROM runs WHERE failed_collects = 1"), 2);
+    let doc = json(&case.run(["status", "--json"]));
+    let last = count(&case, "SELECT finished_at FROM runs WHERE failed_collects = 0");
+    let expected = chrono::DateTime::from_timestamp_millis(last).unwrap();
+    assert_eq!(
+        doc["health"]["last_successful_run"].as_str(),
+        Some(expected.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true).as_str())
+    );
 }

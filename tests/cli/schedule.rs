@@ -68,6 +68,10 @@ fn the_scheduler_files_in_scripts_are_what_schedule_prints() {
     );
     let crontab = case.run(["schedule", "--crontab"]);
     crontab.assert_exit(0).stdout_contains("*/30 * * * * cd ");
+    // A crontab or a workflow is text for a file: --json with either is refused, not ignored.
+    for printed in ["--crontab", "--github-actions"] {
+        case.run(["schedule", printed, "--json"]).assert_exit(2).stderr_contains("cannot be used with");
+    }
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
     let plain = Case::new();
     let workflow = plain.run(["schedule", "--github-actions"]);

@@ -1,6 +1,6 @@
 //! `status`: what the store holds, as a table and as JSON.
 
-use crate::support::{Case, OPEN_GATES, collect, data, json, sample, train};
+use crate::support::{Case, OPEN_GATES, collect, column, data, json, sample, train};
 
 #[test]
 fn an_empty_store_says_how_to_begin() {
@@ -165,18 +165,18 @@ fn a_failed_first_training_a_canary_and_a_dead_run_each_render_sensibly() {
     dead.run(["status"]).assert_exit(0).stdout_contains("no run is working");
 }
 
-/// The reviewed rendering of `status` after a first `run` on the sample. Wall-clock
-/// times, the jobs' duration and the database size are masked; everything else must
-/// match byte for byte.
-/// `RETRAIN_UPDATE_SNAPSHOT=1 cargo test status_renders` rewrites the file for review.
+/// The three renderings of one status report, reviewed as insta snapshots: after a first
+/// `run` on the sample, with a manual request waiting. Wall-clock times, durations and the
+/// database size are masked; everything else must match byte for byte.
 #[test]
-fn status_renders_the_reviewed_snapshot() {
+fn status_renders_the_reviewed_snapshots() {
     let case = Case::new()
         .config(&format!(
             "symbols:\n  - symbol: SYNTH\n    interval: 5m\n    regimes: [trending, volatile]\n\
-             training:\n  search:\n    max_trials: 2\n{OPEN_GATES}"
+             training:\n  search:\n    max_trials: 2\nschedule:\n  max_concurrent_jobs: 1\n{OPEN_GATES}"
         ))
         .with_sample();
+    // One job at a time, so that the jobs' numbers (in the deployments' reasons) are fixed.
     case.run(["run"]).assert_exit(0);
     case.run([
         "queue",
@@ -191,14 +191,16 @@ fn status_renders_the_reviewed_snapshot() {
         "snapshot",
     ])
     .assert_exit(0);
-    let out = case.run(["status"]).assert_exit(0).stdout.clone();
-    let masked = mask(&out);
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/status.txt");
-    if std::env::var_os("RETRAIN_UPDATE_SNAPSHOT").is_some() {
-        std::fs::write(&path, &masked).unwrap();
-    }
-    let reviewed = std::fs::read_to_string(&path).expect("tests/fixtures/status.txt");
-    assert_eq!(masked, reviewed, "status changed; review it and update the snapshot");
+    let masked = mask(&case.run(["status"]).assert_exit(0).stdout);
+    insta::assert_snapshot!("status_text", masked);
+    let mut doc = json(&case.run(["status", "--json"]));
+    mask_json(&mut doc);
+    insta::assert_snapshot!("status_json", serde_json::to_string_pretty(&doc).unwrap());
+    let gauges = case.run(["status", "--prometheus"]).assert_exit(0).stdout.clone();
+    insta::assert_snapshot!("status_prometheus", mask_gauges(&gauges));
+    let mut detail = json(&case.run(["status", "--symbol", "SYNTH", "--json"]));
+    mask_json(&mut detail);
+    insta::assert_snapshot!("status_detail_json", serde_json::to_string_pretty(&detail).unwrap());
 
     // Forced colours (CLICOLOR_FORCE, as a pager gets them): the same text once the
     // escapes are taken out, columns still aligned, and a tick only where colours are.
@@ -216,6 +218,49 @@ fn status_renders_the_reviewed_snapshot() {
     let plain = case.run_with_env(&[("CLICOLOR_FORCE", "1"), ("NO_COLOR", "1")], ["status"]);
     plain.assert_exit(0);
     assert_eq!(mask(&plain.stdout), masked);
+}
+
+/// Every value of a status report that the wall clock or the machine decides (times,
+/// durations, sizes, the sample's path), masked.
+fn mask_json(value: &mut serde_json::Value) {
+    const MASKED: [&str; 9] = [
+        "at",
+        "source",
+        "requested_at",
+        "trained_at",
+        "last_successful_run",
+        "database_bytes",
+        "average_seconds",
+        "elapsed_seconds",
+        "production_age_days",
+    ];
+    match value {
+        serde_json::Value::Object(map) => {
+            for (key, child) in map.iter_mut() {
+                if MASKED.contains(&key.as_str()) && !child.is_null() {
+                    *child = "[masked]".into();
+                } else {
+                    mask_json(child);
+                }
+            }
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(mask_json),
+        _ => {}
+    }
+}
+
+/// The gauges whose value is a wall-clock time or an age, masked.
+fn mask_gauges(text: &str) -> String {
+    text.lines()
+        .map(|line| {
+            let timed = line.starts_with("retrain_model_production_age_seconds")
+                || line.starts_with("retrain_last_successful_run_timestamp_seconds");
+            match line.rsplit_once(' ') {
+                Some((head, _)) if timed => format!("{head} [masked]\n"),
+                _ => format!("{line}\n"),
+            }
+        })
+        .collect()
 }
 
 /// `text` without its ANSI escape sequences (ESC [ ... final byte).
@@ -252,4 +297,181 @@ fn mask(out: &str) -> String {
             format!("{line}\n")
         })
         .collect()
+}
+
+/// The TEST column (and its gauge) is production's test metric: a newer candidate that
+/// fails its gates must not lend production its score.
+#[test]
+fn the_test_column_is_production_s_metric_not_a_newer_failing_candidate() {
+    let case = Case::new().with_trained_model("1", "1");
+    case.run(["promote", "--symbol", "SYNTH", "--regime", "trending", "--force", "--reason", "first"])
+        .assert_exit(0);
+    train(&case, "SYNTH", "trending", &["--trials", "2", "--seed", "9"]).assert_exit(0);
+    // v2 fails the default gates: it stays a candidate.
+    case.run(["promote", "--symbol", "SYNTH", "--regime", "trending", "--dry-run"]).assert_exit(3);
+    let f1 = |version: i64| -> f64 {
+        let sql = format!(
+            "SELECT json_extract(e.metrics, '$.classification.f1') FROM evaluations e
+             JOIN model_versions v ON v.id = e.version_id WHERE v.version = {version} AND e.kind = 'test'"
+        );
+        column::<f64>(&case, &sql)[0]
+    };
+    let (production, candidate) = (f1(1), f1(2));
+    assert!((production - candidate).abs() > 1e-3, "the versions must score apart: {production} {candidate}");
+
+    let doc = json(&case.run(["status", "--json"]));
+    let model = &doc["models"][0];
+    assert_eq!((model["production"].as_i64(), model["candidate"].as_i64()), (Some(1), Some(2)));
+    assert_eq!(model["production_test_metric"].as_f64(), Some(production));
+    assert_eq!(model["test_history"].as_array().map(Vec::len), Some(2), "the trend still covers both");
+
+    let text = case.run(["status"]).assert_exit(0).stdout.clone();
+    let row = text.lines().find(|l| l.starts_with("SYNTH trending")).unwrap();
+    assert!(row.contains(&format!("  {production:.3} ")), "{row}");
+    assert!(!row.contains(&format!("{candidate:.3}")), "{row}");
+
+    let gauges = case.run(["status", "--prometheus"]).assert_exit(0).stdout.clone();
+    let gauge = gauges
+        .lines()
+        .find(|l| l.starts_with("retrain_model_test_metric{"))
+        .and_then(|l| l.rsplit(' ').next())
+        .map(|v| v.parse::<f64>().unwrap());
+    assert_eq!(gauge, Some(production));
+}
+
+/// Models trained and promoted by hand have rows though no config lists them (and `run`
+/// leaves them alone); a configured model without a version says it has none yet.
+#[test]
+fn models_trained_by_hand_have_rows_and_configured_ones_without_versions_say_so() {
+    let case = Case::new().config("symbols:\n  - symbol: OTHER\n    regimes: [volatile]\n").with_sample();
+    let regimes = ["trending", "sideways", "volatile", "consolidation"];
+    for regime in regimes {
+        train(&case, "SYNTH", regime, &["--trials", "1"]).assert_exit(0);
+        case.run(["promote", "--symbol", "SYNTH", "--regime", regime, "--force", "--reason", "by hand"])
+            .assert_exit(0);
+    }
+    let text = case.run(["status"]).assert_exit(0).stdout.clone();
+    for regime in regimes {
+        let row = text.lines().find(|l| l.starts_with(&format!("SYNTH {regime} "))).unwrap_or_else(|| {
+            panic!("no row for SYNTH {regime}:\n{text}");
+        });
+        assert!(row.contains(" v1 "), "{row}");
+    }
+    assert!(text.contains("  OTHER volatile: no version yet"), "{text}");
+    assert!(!text.contains("no models"), "{text}");
+
+    let doc = json(&case.run(["status", "--json"]));
+    let models = doc["models"].as_array().unwrap();
+    assert_eq!(models.len(), 5, "{doc}");
+    assert_eq!(
+        (models[0]["symbol"].as_str(), models[0]["keeping"].as_str()),
+        (Some("OTHER"), Some("configured"))
+    );
+    assert!(models[0]["production"].is_null());
+    for model in &models[1..] {
+        assert_eq!((model["symbol"].as_str(), model["keeping"].as_str()), (Some("SYNTH"), Some("not_kept")));
+        assert_eq!(model["production"].as_i64(), Some(1));
+        assert!(model["needs_retrain"].is_null(), "run leaves a model no config lists alone: {model}");
+        assert!(model["not_due"].as_str().unwrap().starts_with("not kept"), "{model}");
+    }
+    // The dry run says the same of each.
+    let dry = case.run(["run", "--dry-run"]);
+    dry.assert_exit(0).stdout_contains("nothing is due");
+    for regime in regimes {
+        dry.stdout_contains(&format!("SYNTH {regime}: not kept"));
+    }
+    dry.stdout_contains(
+        "OTHER volatile: not due: 0 bars of the regime, fewer than triggers.min_initial_rows 1000",
+    );
+
+    // The detail, as JSON too.
+    let detail = json(&case.run(["status", "--symbol", "SYNTH", "--json"]));
+    let shown: Vec<&str> =
+        detail["models"].as_array().unwrap().iter().map(|m| m["regime"].as_str().unwrap()).collect();
+    assert_eq!(shown, regimes);
+    for model in detail["models"].as_array().unwrap() {
+        assert_eq!(model["versions"][0]["status"], "production");
+        assert_eq!(model["deployments"][0]["action"], "promote");
+        assert_eq!(model["deployments"][0]["forced"], true);
+        assert_eq!(model["deployments"][0]["reason"], "by hand");
+    }
+    let one = json(&case.run(["status", "--symbol", "SYNTH", "--regime", "volatile", "--json"]));
+    assert_eq!(one["models"].as_array().map(Vec::len), Some(1));
+}
+
+/// The bars of each regime with every feature defined, counted from the table `features`
+/// exported: the independent count `run` and `status` must agree with.
+fn regime_bars(path: &std::path::Path) -> std::collections::BTreeMap<String, usize> {
+    let text = std::fs::read_to_string(path).unwrap();
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let regime = header.iter().position(|h| *h == "regime").unwrap();
+    let mut counts = std::collections::BTreeMap::new();
+    for line in lines {
+        let cells: Vec<&str> = line.split(',').collect();
+        let complete = cells[1..regime].iter().all(|c| !c.is_empty());
+        if complete && !cells[regime].is_empty() {
+            *counts.entry(cells[regime].to_string()).or_insert(0) += 1;
+        }
+    }
+    counts
+}
+
+/// NEEDS RETRAIN is what `run --dry-run` at the same instant plans, by the same code. On a
+/// daily series whose regimes hold fewer bars than triggers.min_initial_rows nothing is due
+/// and the dry run names each model with its count; with the threshold between the
+/// regimes' counts, the models at or above it are due in both, and only they.
+#[test]
+fn needs_retrain_is_exactly_what_a_dry_run_plans_on_daily_data() {
+    let case = Case::new();
+    case.run(["sample-data", "--interval", "1d", "--days", "2148", "--out", "daily.csv"]).assert_exit(0);
+    collect(&case, "GOOG", "1d", &case.path("daily.csv")).assert_exit(0);
+    case.run(["features", "--symbol", "GOOG", "--interval", "1d", "--out", "features.csv"]).assert_exit(0);
+    let counts = regime_bars(&case.path("features.csv"));
+    assert_eq!(counts.len(), 4, "{counts:?}");
+    let mut sorted: Vec<usize> = counts.values().copied().collect();
+    sorted.sort_unstable();
+    assert!(sorted[1] < sorted[2], "two regimes must sit below the middle threshold: {counts:?}");
+    let mut case = case;
+    for threshold in [sorted[3] + 1, sorted[2]] {
+        case = case.config(&format!(
+            "symbols:\n  - symbol: GOOG\n    interval: 1d\ntriggers:\n  min_initial_rows: {threshold}\n"
+        ));
+        let doc = json(&case.run(["status", "--json"]));
+        let dry = case.run(["run", "--dry-run"]);
+        dry.assert_exit(0);
+        let mut due = 0;
+        for (regime, bars) in &counts {
+            let model =
+                doc["models"].as_array().unwrap().iter().find(|m| m["regime"] == regime.as_str()).unwrap();
+            let planned = dry.stdout.contains(&format!("would run GOOG {regime}:"));
+            assert_eq!(
+                model["needs_retrain"].is_string(),
+                planned,
+                "{regime} at {threshold}: {model}\n{}",
+                dry.stdout
+            );
+            assert_eq!(
+                planned,
+                *bars >= threshold,
+                "{regime}: {bars} bars, threshold {threshold}\n{}",
+                dry.stdout
+            );
+            if planned {
+                due += 1;
+                let reason = format!("no production model yet and {bars} bars of the regime");
+                assert!(model["needs_retrain"].as_str().unwrap().contains(&reason), "{model}");
+            } else {
+                let why = format!(
+                    "not due: {bars} bars of the regime, fewer than triggers.min_initial_rows {threshold}"
+                );
+                dry.stdout_contains(&format!("GOOG {regime}: {why}"));
+                assert_eq!(model["not_due"].as_str(), Some(why.as_str()));
+            }
+        }
+        assert_eq!(due, if threshold > sorted[3] { 0 } else { 2 });
+        if due == 0 {
+            dry.stdout_contains("nothing is due");
+        }
+    }
 }

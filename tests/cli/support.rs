@@ -140,11 +140,14 @@ impl Case {
         S: AsRef<std::ffi::OsStr>,
     {
         let mut command = Command::new(env!("CARGO_BIN_EXE_retrain"));
-        command
-            .current_dir(self.dir.path())
-            .args(args)
-            .env_remove("RETRAIN_CONFIG")
-            .env_remove("RETRAIN_FAILPOINT");
+        command.current_dir(self.dir.path()).args(args);
+        // The test's own environment must not reach the binary: RETRAIN_* variables set
+        // the config file, crash points and config keys.
+        for (key, _) in std::env::vars_os() {
+            if key.to_string_lossy().starts_with("RETRAIN_") {
+                command.env_remove(key);
+            }
+        }
         for (key, value) in
             self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())).chain(extra.iter().copied())
         {

@@ -175,3 +175,37 @@ fn corrupted_arrow_and_parquet_files_never_crash() {
         assert!(matches!(run.code, Some(0 | 2 | 3)), "attempt {attempt}: {run:?}");
     }
 }
+
+/// A symbol names a folder under models/ and goes into URLs: anything but a plain name is
+/// refused at every door (the command line, the config's `symbols`, the queue) with the
+/// reason, and nothing is written.
+#[test]
+fn a_symbol_that_is_no_plain_name_is_refused_at_every_door_and_nothing_is_written() {
+    let case = Case::new();
+    let file = crate::support::sample();
+    let file = file.to_str().unwrap();
+    for symbol in ["..", "../x", "BTC/USDT", ".hidden", "_x", ""] {
+        case.run(["collect", "--symbol", symbol, "--interval", "5m", "--file", file])
+            .assert_exit(2)
+            .stderr_contains(&format!("{symbol:?} is not a symbol"));
+    }
+    case.run(["train", "--symbol", "..", "--regime", "trending"])
+        .assert_exit(2)
+        .stderr_contains("is not a symbol");
+    case.run(["queue", "add", "--symbol", "BTC/USDT", "--regime", "trending", "--reason", "x"])
+        .assert_exit(2)
+        .stderr_contains("is not a symbol");
+    let written: Vec<_> = std::fs::read_dir(case.path("")).unwrap().collect();
+    assert!(written.is_empty(), "{written:?}");
+
+    let configured = Case::new().config("symbols:\n  - symbol: \"BTC/USDT\"\n");
+    for args in [&["run"][..], &["status"], &["collect", "--symbol", "BTC", "--file", file]] {
+        configured
+            .run(args)
+            .assert_exit(2)
+            .stderr_contains("config.yaml: symbols[0].symbol: \"BTC/USDT\" is not a symbol");
+    }
+    let written: Vec<_> =
+        std::fs::read_dir(configured.path("")).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(written, ["config.yaml"]);
+}
