@@ -1,7 +1,7 @@
 //! Criterion benchmarks of the hot kernels, so that a regression shows up as a change in
 //! one number: the features of the real BTC 1m month, a random forest fitted on them, PSI
 //! and KS of one feature, upserting the month into SQLite, and the questions `status`
-//! asks of every model. Run with `cargo bench --bench kernels` (needs ../shared/data).
+//! asks of every model. Run with `cargo bench --bench kernels`; it reads the BTC month in tests/data.
 
 use std::path::PathBuf;
 
@@ -13,15 +13,15 @@ use retrain::config::{DriftSettings, FeatureSettings, Regime, RegimeSettings};
 use retrain::model::forest::{self, Hyper, Presorted};
 use retrain::store::{CollectRecord, Store};
 
-fn shared(name: &str) -> PathBuf {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data").join(name);
+fn data(name: &str) -> PathBuf {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(name);
     assert!(path.exists(), "the benchmarks read {}; it is missing", path.display());
     path
 }
 
 /// The 45,031 candles of the BTC 1m month.
 fn btc() -> Vec<Candle> {
-    let mut reader = csv::Reader::from_path(shared("btc-perp-20211231-20220201_1m.csv")).unwrap();
+    let mut reader = csv::Reader::from_path(data("btc-perp-20211231-20220201_1m.csv")).unwrap();
     reader
         .records()
         .map(|r| {

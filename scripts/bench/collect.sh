@@ -5,7 +5,7 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 runs=${1:-11}
-file="$root/../shared/data/btc-perp-20211231-20220201_1m.csv"
+file="$root/tests/data/btc-perp-20211231-20220201_1m.csv"
 [ -f "$file" ] || { echo "missing $file" >&2; exit 1; }
 cargo build --release --locked --quiet --manifest-path "$root/Cargo.toml"
 bin="$root/target/release/retrain"

@@ -4,7 +4,7 @@
 # where it went (features, search, writing) and the whole run's time.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
-file="$root/../shared/data/btc-perp-20211231-20220201_1m.csv"
+file="$root/tests/data/btc-perp-20211231-20220201_1m.csv"
 [ -f "$file" ] || { echo "missing $file" >&2; exit 1; }
 cargo build --release --locked --quiet --manifest-path "$root/Cargo.toml"
 bin="$root/target/release/retrain"
