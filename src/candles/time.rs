@@ -142,6 +142,19 @@ pub fn format_rfc3339(ms: i64) -> String {
         .map_or_else(|| ms.to_string(), |t| t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true))
 }
 
+/// Serde: epoch milliseconds written as RFC 3339, for reports.
+pub fn serialize_rfc3339<S: serde::Serializer>(ms: &i64, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&format_rfc3339(*ms))
+}
+
+/// Serde: like [`serialize_rfc3339`], `null` for `None`.
+pub fn serialize_rfc3339_opt<S: serde::Serializer>(ms: &Option<i64>, s: S) -> Result<S::Ok, S::Error> {
+    match ms {
+        Some(ms) => serialize_rfc3339(ms, s),
+        None => s.serialize_none(),
+    }
+}
+
 /// The wall clock in epoch milliseconds. Commands read it once, where they start, and
 /// pass the instant down: nothing below them asks the clock.
 pub fn wall_millis() -> i64 {

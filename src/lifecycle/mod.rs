@@ -8,8 +8,10 @@
 pub mod assess;
 pub mod collect;
 pub mod deploy;
+pub mod detail;
 pub mod drift;
 pub mod evaluate;
+pub mod job;
 pub mod live;
 pub mod run;
 pub mod status;

@@ -1,6 +1,6 @@
-//! The status report: the whole fleet (or one symbol's models) at one instant, built once
-//! from the store as typed, serialisable data. `status` renders it as a table, as JSON and
-//! as Prometheus gauges; nothing that renders it queries the store.
+//! The status report: the whole fleet at one instant, built once from the store as typed,
+//! serialisable data. `status` renders it as a table, as JSON and as Prometheus gauges;
+//! nothing that renders it queries the store. One symbol's detail is [`super::detail`].
 //!
 //! Every model with a version or listed under `symbols:` has a row, and its NEEDS RETRAIN
 //! is the job `run --dry-run` at the same instant would plan, decided by the same code
@@ -10,23 +10,12 @@ use serde::Serialize;
 
 use super::assess::{self, Assessed, Keeping, Mode};
 use crate::candles::Interval;
-use crate::candles::time::format_rfc3339;
+use crate::candles::time::{serialize_rfc3339 as rfc3339, serialize_rfc3339_opt as rfc3339_opt};
 use crate::config::{Regime, Resolved, SearchMetric, Severity};
 use crate::evaluation::Record;
-use crate::kinds::{DeploymentAction, EvaluationKind, JobStage, JobStatus, VersionStatus};
+use crate::kinds::{JobStage, JobStatus, VersionStatus};
 use crate::store::{AlertCounts, Store};
 use crate::triggers::{Priority, TriggerKind};
-
-fn rfc3339<S: serde::Serializer>(ms: &i64, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(&format_rfc3339(*ms))
-}
-
-fn rfc3339_opt<S: serde::Serializer>(ms: &Option<i64>, s: S) -> Result<S::Ok, S::Error> {
-    match ms {
-        Some(ms) => rfc3339(ms, s),
-        None => s.serialize_none(),
-    }
-}
 
 fn severity_or_none<S: serde::Serializer>(severity: &Option<Severity>, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(severity.map_or("none", Severity::as_str))
@@ -372,7 +361,7 @@ fn model_row(
 
 /// Why the fleet is unhealthy at `now`, if it is: open alerts at high or above, and a last
 /// successful run older than `status.max_run_age_hours` (or none).
-fn health(resolved: &Resolved, store: &Store, now: i64) -> anyhow::Result<Health> {
+pub fn health(resolved: &Resolved, store: &Store, now: i64) -> anyhow::Result<Health> {
     let mut problems = Vec::new();
     let serious: Vec<_> = store.alerts(false)?.into_iter().filter(|a| a.severity >= Severity::High).collect();
     if let Some(oldest) = serious.last() {
@@ -409,11 +398,6 @@ fn health(resolved: &Resolved, store: &Store, now: i64) -> anyhow::Result<Health
         last_successful_run: last.map(|r| r.finished_at),
         run,
     })
-}
-
-/// Only the health, for `status --check`.
-pub fn health_at(resolved: &Resolved, store: &Store, now: i64) -> anyhow::Result<Health> {
-    health(resolved, store, now)
 }
 
 /// Where `metric` sits in a stored evaluation (JSON path).
@@ -455,170 +439,6 @@ pub fn sparkline(values: &[f64]) -> String {
         .iter()
         .map(|v| if high > low { BARS[(((v - low) / (high - low)) * 7.0).round() as usize] } else { BARS[3] })
         .collect()
-}
-
-/// One symbol's models in detail: versions, deployments, the last evaluation and drift
-/// report of production, recent signals.
-#[derive(Debug, Clone, Serialize)]
-pub struct Detail {
-    pub symbol: String,
-    pub models: Vec<ModelDetail>,
-}
-
-/// One model in detail.
-#[derive(Debug, Clone, Serialize)]
-pub struct ModelDetail {
-    pub regime: Regime,
-    pub interval: Interval,
-    pub versions: Vec<VersionDetail>,
-    pub deployments: Vec<Deployment>,
-    pub last_evaluation: Option<LastEvaluation>,
-    pub last_drift: Option<LastDriftCheck>,
-    /// The newest signals, newest first.
-    pub signals: Vec<Signal>,
-}
-
-/// A version with its test metrics.
-#[derive(Debug, Clone, Serialize)]
-pub struct VersionDetail {
-    pub version: i64,
-    pub status: VersionStatus,
-    #[serde(serialize_with = "rfc3339")]
-    pub trained_at: i64,
-    /// Its metrics on its test window.
-    pub test: Option<Record>,
-    /// The kind of its latest test or backtest evaluation.
-    pub latest_evaluation: Option<EvaluationKind>,
-}
-
-/// A deployment row.
-#[derive(Debug, Clone, Serialize)]
-pub struct Deployment {
-    #[serde(serialize_with = "rfc3339")]
-    pub at: i64,
-    pub action: DeploymentAction,
-    pub forced: bool,
-    pub from: Option<i64>,
-    pub to: Option<i64>,
-    pub canary: Option<i64>,
-    pub by: String,
-    pub reason: String,
-}
-
-/// Production's latest backtest.
-#[derive(Debug, Clone, Serialize)]
-pub struct LastEvaluation {
-    pub version: i64,
-    /// Open time of the window's last bar.
-    #[serde(serialize_with = "rfc3339")]
-    pub window_to: i64,
-    #[serde(serialize_with = "rfc3339")]
-    pub at: i64,
-    pub metrics: Record,
-}
-
-/// Production's latest drift report.
-#[derive(Debug, Clone, Serialize)]
-pub struct LastDriftCheck {
-    pub version: i64,
-    #[serde(serialize_with = "rfc3339")]
-    pub window_to: i64,
-    #[serde(serialize_with = "rfc3339")]
-    pub at: i64,
-    /// `None` when no feature drifted.
-    pub severity: Option<Severity>,
-}
-
-/// A served signal and how it turned out.
-#[derive(Debug, Clone, Serialize)]
-pub struct Signal {
-    #[serde(serialize_with = "rfc3339")]
-    pub bar: i64,
-    pub version: i64,
-    pub arm: Option<crate::deploy::canary::Arm>,
-    pub probability_up: f64,
-    /// 1 long, -1 short, 0 flat.
-    pub position: i8,
-    /// `None` while its horizon has not passed.
-    pub realised_return: Option<f64>,
-    /// `None` for a flat signal or an open one.
-    pub win: Option<bool>,
-}
-
-/// Signals shown per model.
-const SIGNALS: usize = 10;
-
-/// The detail of `symbol`'s models (of `regime` only, when given) that have versions.
-pub fn detail(store: &Store, symbol: &str, regime: Option<Regime>) -> anyhow::Result<Detail> {
-    let regimes: Vec<Regime> = regime.map_or_else(|| Regime::ALL.to_vec(), |r| vec![r]);
-    let mut models = Vec::new();
-    for regime in regimes {
-        let versions = store.versions(symbol, Some(regime))?;
-        let Some(newest) = versions.first() else { continue };
-        let mut rows = Vec::with_capacity(versions.len());
-        for v in &versions {
-            rows.push(VersionDetail {
-                version: v.version,
-                status: v.status,
-                trained_at: v.created_at,
-                test: store.test_record(v.id)?,
-                latest_evaluation: v.latest_evaluation.as_ref().map(|e| e.kind),
-            });
-        }
-        let deployments = store
-            .deployments(Some(symbol), Some(regime))?
-            .into_iter()
-            .map(|d| Deployment {
-                at: d.created_at,
-                action: d.action,
-                forced: d.forced,
-                from: d.from_version,
-                to: d.to_version,
-                canary: d.canary_version,
-                by: d.actor,
-                reason: d.reason,
-            })
-            .collect();
-        let (mut last_evaluation, mut last_drift) = (None, None);
-        if let Some(p) = versions.iter().find(|v| v.status == VersionStatus::Production) {
-            last_evaluation =
-                store.latest_evaluation(p.id, EvaluationKind::Backtest)?.map(|e| LastEvaluation {
-                    version: p.version,
-                    window_to: e.window_to,
-                    at: e.created_at,
-                    metrics: e.record,
-                });
-            last_drift = store.latest_drift(p.id)?.map(|d| LastDriftCheck {
-                version: p.version,
-                window_to: d.window_to,
-                at: d.created_at,
-                severity: d.severity,
-            });
-        }
-        let signals = store
-            .recent_signals(symbol, regime, SIGNALS)?
-            .into_iter()
-            .map(|s| Signal {
-                bar: s.open_time,
-                version: s.version,
-                arm: s.arm,
-                probability_up: s.probability,
-                position: s.position,
-                realised_return: s.realised_return,
-                win: s.win,
-            })
-            .collect();
-        models.push(ModelDetail {
-            regime,
-            interval: newest.interval,
-            versions: rows,
-            deployments,
-            last_evaluation,
-            last_drift,
-            signals,
-        });
-    }
-    Ok(Detail { symbol: symbol.to_string(), models })
 }
 
 #[cfg(test)]

@@ -1,51 +1,13 @@
-//! `retrain status`: the status report rendered as a table, as JSON or as Prometheus
-//! gauges; one symbol's detail as text or JSON; `--check` for probes. The report is built
-//! once by the lifecycle; nothing here reads the store.
+//! The status report as tables for a person: models, queue, running jobs, jobs, alerts,
+//! health, data; colours only when [`Paint`] says so.
 
 use std::fmt::Write;
 
-use crate::candles::time::{format_minute, wall_millis};
-use crate::cli::StatusArgs;
+use crate::candles::time::format_minute;
 use crate::config::{Resolved, Severity};
-use crate::error::code;
 use crate::kinds::JobStatus;
-use crate::lifecycle::status::{self, Detail, ModelRow, StatusReport};
+use crate::lifecycle::status::{ModelRow, StatusReport};
 use crate::output::{Paint, Table};
-use crate::store::Store;
-
-pub fn run(resolved: &Resolved, args: &StatusArgs) -> anyhow::Result<u8> {
-    let mut store = Store::open(&resolved.database_path())?;
-    let now = wall_millis();
-    if args.check {
-        let health = status::health_at(resolved, &store, now)?;
-        if health.healthy {
-            println!("healthy");
-            return Ok(code::OK);
-        }
-        for p in &health.problems {
-            println!("unhealthy: {p}");
-        }
-        return Ok(code::RUNTIME);
-    }
-    if let Some(symbol) = &args.symbol {
-        let detail = status::detail(&store, symbol, args.regime)?;
-        if args.json {
-            println!("{}", serde_json::to_string_pretty(&detail)?);
-        } else {
-            print!("{}", render_detail(&detail, args.regime));
-        }
-        return Ok(code::OK);
-    }
-    let report = status::report(resolved, &mut store, now)?;
-    if args.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
-    } else if args.prometheus {
-        print!("{}", prometheus(&report));
-    } else {
-        print!("{}", render(resolved, &report, Paint::stdout()));
-    }
-    Ok(code::OK)
-}
 
 /// A duration in days, hours or minutes, for ages.
 fn age(days: f64) -> String {
@@ -62,8 +24,7 @@ fn days_between(from: i64, to: i64) -> f64 {
     (to - from) as f64 / 86_400_000.0
 }
 
-/// The report as tables for a person: models, queue, running jobs, jobs, alerts, health,
-/// data.
+/// The whole report as text.
 pub fn render(resolved: &Resolved, report: &StatusReport, paint: Paint) -> String {
     let mut out = String::new();
     render_models(&mut out, resolved, report, paint);
@@ -308,202 +269,5 @@ fn render_data(out: &mut String, report: &StatusReport, paint: Paint) {
             table.row(vec![t.symbol.clone(), t.count.to_string(), format_minute(t.last_closed_at)]);
         }
         out.push_str(&table.render());
-    }
-}
-
-/// One symbol's models in detail, as text.
-pub fn render_detail(detail: &Detail, regime: Option<crate::config::Regime>) -> String {
-    let mut out = String::new();
-    let symbol = &detail.symbol;
-    for m in &detail.models {
-        let _ = writeln!(out, "{symbol} {} ({})", m.regime, m.interval);
-        let mut table =
-            Table::new(["VERSION", "STATUS", "TRAINED", "TEST F1", "AUC", "SHARPE", "TRADES", "LATEST EVAL"]);
-        for v in &m.versions {
-            let c = v.test.and_then(|t| t.classification);
-            let t = v.test.and_then(|t| t.trading);
-            table.row(vec![
-                format!("v{}", v.version),
-                v.status.to_string(),
-                format_minute(v.trained_at),
-                c.map_or("-".into(), |c| format!("{:.3}", c.f1)),
-                c.and_then(|c| c.roc_auc).map_or("-".into(), |a| format!("{a:.3}")),
-                t.and_then(|t| t.sharpe).map_or("-".into(), |s| format!("{s:.2}")),
-                t.map_or("-".into(), |t| t.trades.to_string()),
-                v.latest_evaluation.map_or("-".into(), |k| k.to_string()),
-            ]);
-        }
-        out.push_str(&table.render());
-        let version = |v: Option<i64>| v.map_or("-".to_string(), |v| format!("v{v}"));
-        for d in &m.deployments {
-            let _ = writeln!(
-                out,
-                "  {} {}{} {} -> {}{} by {}: {}",
-                format_minute(d.at),
-                d.action,
-                if d.forced { " (forced)" } else { "" },
-                version(d.from),
-                version(d.to),
-                d.canary.map_or(String::new(), |c| format!(", canary v{c}")),
-                d.by,
-                d.reason
-            );
-        }
-        if let Some(e) = &m.last_evaluation {
-            let _ = writeln!(
-                out,
-                "  last evaluation of v{} on bars up to {} (at {}): f1 {}, sharpe {}",
-                e.version,
-                format_minute(e.window_to),
-                format_minute(e.at),
-                e.metrics.classification.map_or("-".into(), |c| format!("{:.3}", c.f1)),
-                e.metrics.trading.and_then(|t| t.sharpe).map_or("-".into(), |s| format!("{s:.2}"))
-            );
-        }
-        if let Some(d) = &m.last_drift {
-            let _ = writeln!(
-                out,
-                "  last drift check of v{} on bars up to {} (at {}): {}",
-                d.version,
-                format_minute(d.window_to),
-                format_minute(d.at),
-                d.severity.map_or("no drift", Severity::as_str)
-            );
-        }
-        for s in &m.signals {
-            let _ = writeln!(
-                out,
-                "  signal {} v{}{} P(up) {:.3} {}: {}",
-                format_minute(s.bar),
-                s.version,
-                s.arm.map_or(String::new(), |a| format!(" ({a})")),
-                s.probability_up,
-                match s.position {
-                    1 => "long",
-                    -1 => "short",
-                    _ => "flat",
-                },
-                match (s.realised_return, s.win) {
-                    (None, _) => "open".to_string(),
-                    (Some(r), Some(true)) => format!("won {:+.3}%", 100.0 * r),
-                    (Some(r), Some(false)) => format!("lost {:+.3}%", 100.0 * r),
-                    (Some(_), None) => "no trade".to_string(),
-                }
-            );
-        }
-        let _ = writeln!(out);
-    }
-    if detail.models.is_empty() {
-        let _ = writeln!(
-            out,
-            "no versions of {symbol}{}: train one first",
-            regime.map_or(String::new(), |r| format!(" {r}"))
-        );
-    }
-    out
-}
-
-/// A label value in the exposition format: backslash, double quote and newline escaped.
-fn label(value: &str) -> String {
-    value.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
-}
-
-/// The report as Prometheus gauges (text exposition format 0.0.4).
-pub fn prometheus(report: &StatusReport) -> String {
-    let mut out = String::new();
-    let mut gauge = |name: &str, help: &str, samples: Vec<(String, f64)>| {
-        let _ = writeln!(out, "# HELP retrain_{name} {help}");
-        let _ = writeln!(out, "# TYPE retrain_{name} gauge");
-        for (labels, value) in samples {
-            let _ = writeln!(out, "retrain_{name}{labels} {value}");
-        }
-    };
-    let model = |m: &ModelRow| format!("{{symbol=\"{}\",regime=\"{}\"}}", label(&m.symbol), m.regime);
-    let per_model = |f: &dyn Fn(&ModelRow) -> Option<f64>| -> Vec<(String, f64)> {
-        report.models.iter().filter_map(|m| f(m).map(|v| (model(m), v))).collect()
-    };
-    gauge(
-        "model_production_version",
-        "Production version number, 0 without one.",
-        per_model(&|m| Some(m.production.unwrap_or(0) as f64)),
-    );
-    gauge(
-        "model_production_age_seconds",
-        "Age of the production version.",
-        per_model(&|m| m.production_age_days.map(|d| d * 86_400.0)),
-    );
-    gauge(
-        "model_test_metric",
-        "The gate metric (evaluation.metric) of the production version on its test window.",
-        per_model(&|m| m.production_test_metric),
-    );
-    gauge(
-        "model_live_win_rate",
-        "Win rate of live trades since the promotion.",
-        per_model(&|m| m.live_win_rate),
-    );
-    gauge(
-        "model_live_signals",
-        "Resolved live signals since the promotion.",
-        per_model(&|m| Some(m.live_signals as f64)),
-    );
-    gauge(
-        "model_drift_severity",
-        "Severity of the last drift report: 0 none, 1 low, 2 medium, 3 high, 4 critical.",
-        per_model(&|m| {
-            m.drift.as_ref().map(|d| match d.severity {
-                None => 0.0,
-                Some(Severity::Low) => 1.0,
-                Some(Severity::Medium) => 2.0,
-                Some(Severity::High) => 3.0,
-                Some(Severity::Critical) => 4.0,
-            })
-        }),
-    );
-    gauge(
-        "model_needs_retrain",
-        "1 when run would retrain the model now.",
-        per_model(&|m| Some(f64::from(u8::from(m.needs_retrain.is_some())))),
-    );
-    gauge(
-        "open_alerts",
-        "Open alerts by severity.",
-        Severity::ALL
-            .iter()
-            .map(|s| (format!("{{severity=\"{s}\"}}"), report.open_alerts.get(*s) as f64))
-            .collect(),
-    );
-    gauge(
-        "jobs_finished",
-        "Finished jobs among the newest status.recent_jobs.",
-        vec![(String::new(), report.jobs.finished as f64)],
-    );
-    gauge(
-        "jobs_succeeded",
-        "Succeeded jobs among the newest status.recent_jobs.",
-        vec![(String::new(), report.jobs.succeeded as f64)],
-    );
-    if let Some(at) = report.health.last_successful_run {
-        gauge(
-            "last_successful_run_timestamp_seconds",
-            "When the last run with no failed job or collect ended.",
-            vec![(String::new(), at as f64 / 1000.0)],
-        );
-    }
-    gauge(
-        "healthy",
-        "1 when status --check passes.",
-        vec![(String::new(), f64::from(u8::from(report.health.healthy)))],
-    );
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn label_values_are_escaped_as_the_exposition_format_asks() {
-        assert_eq!(super::label(r#"a"b\c"#), r#"a\"b\\c"#);
-        assert_eq!(super::label("x\ny"), r"x\ny");
-        assert_eq!(super::label("BTCUSDT"), "BTCUSDT");
     }
 }

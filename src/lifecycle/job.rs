@@ -1,0 +1,191 @@
+//! One job of a run: train a new version, evaluate it on recent bars, check its drift, and
+//! promote it (or start a canary test) when every gate passes. However the work ends, the
+//! job is finished and recorded; a failure raises a `training_failure` alert.
+
+use std::time::Instant;
+
+use serde_json::json;
+
+use super::deploy::{self, GoLive};
+use super::drift as drift_step;
+use super::evaluate;
+use super::run::ACTOR;
+use super::train::{self, Spec};
+use crate::candles::Interval;
+use crate::config::{Regime, Resolved, Severity};
+use crate::error::Failure;
+use crate::evaluation::score::Requested;
+use crate::failpoint;
+use crate::kinds::{AlertKind, JobStage, VersionStatus};
+use crate::output::event;
+use crate::store::{Change, JobResult, NewAlert, NewJob, Store};
+use crate::symbol::Symbol;
+use crate::triggers::Trigger;
+
+/// A job the run decided on.
+#[derive(Debug, Clone)]
+pub struct Planned {
+    pub symbol: Symbol,
+    pub regime: Regime,
+    pub interval: Interval,
+    pub trigger: Trigger,
+    /// The manual requests it answers; the first is the job's row, the others are cancelled.
+    pub queued: Vec<i64>,
+    /// When the oldest of them was made (the run's clock without one), for the run order.
+    pub requested_at: i64,
+}
+
+/// Do one job in its own connection and record how it ended; returns whether it succeeded.
+pub fn run(resolved: &Resolved, job: &Planned, run: i64, now: i64) -> anyhow::Result<bool> {
+    let mut store = Store::open(&resolved.database_path())?;
+    let name = format!("{} {}", job.symbol, job.regime);
+    let new = NewJob {
+        symbol: job.symbol.to_string(),
+        regime: job.regime,
+        trigger: job.trigger.kind,
+        reason: job.trigger.reason.clone(),
+        priority: job.trigger.priority,
+    };
+    let id = store.start_job(job.queued.first().copied(), &new, run, now)?;
+    failpoint::hit("run:job-started");
+    let started = Instant::now();
+    // Whatever happens inside, the job is finished and recorded: an error or even a panic
+    // is its failure, never a job left `running`.
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        for other in job.queued.iter().skip(1) {
+            store.cancel_job(*other)?;
+        }
+        work(resolved, &mut store, job, id, now)
+    }))
+    .unwrap_or_else(|panic| {
+        let what = panic
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| panic.downcast_ref::<String>().cloned());
+        Err(anyhow::anyhow!("the job panicked: {}", what.unwrap_or_default()))
+    });
+    let seconds = started.elapsed().as_secs_f64();
+    let result = match outcome {
+        Ok((version_id, outcome)) => {
+            event(&format!("job {id} {name} ({}) done in {seconds:.1} s: {outcome}", job.trigger.kind));
+            JobResult { seconds, version_id, outcome: Some(outcome), error: None }
+        }
+        Err(e) => {
+            let error = format!("{e:#}");
+            event(&format!("job {id} {name} ({}) failed in {seconds:.1} s: {error}", job.trigger.kind));
+            JobResult { seconds, version_id: None, outcome: None, error: Some(error) }
+        }
+    };
+    let ok = result.error.is_none();
+    store.finish_job(id, now, &result)?;
+    if let Some(error) = &result.error {
+        let alert = NewAlert {
+            kind: AlertKind::TrainingFailure,
+            severity: Severity::High,
+            symbol: job.symbol.to_string(),
+            regime: Some(job.regime),
+            version_id: None,
+            message: format!("{name}: job {id} ({}) failed: {error}", job.trigger.kind),
+            details: json!({"job": id, "trigger": job.trigger.kind, "reason": job.trigger.reason}),
+            created_at: now,
+        };
+        if let Err(e) = store.raise_alert(&alert) {
+            event(&format!("job {id} {name}: the training_failure alert could not be raised: {e:#}"));
+        }
+    }
+    Ok(ok)
+}
+
+/// Train, evaluate, check drift, and promote (or start a canary) when the gates pass.
+fn work(
+    resolved: &Resolved,
+    store: &mut Store,
+    job: &Planned,
+    id: i64,
+    now: i64,
+) -> anyhow::Result<(Option<i64>, String)> {
+    let settings = &resolved.settings;
+    let candles = store.candles(&job.symbol, job.interval, None)?;
+    if candles.is_empty() {
+        return Err(
+            Failure::Refused(format!("no {} candles of {} are stored", job.interval, job.symbol)).into()
+        );
+    }
+    let spec = Spec {
+        symbol: &job.symbol,
+        regime: job.regime,
+        interval: job.interval,
+        model: settings.training.model,
+        trials: settings.training.search.max_trials,
+        seed: settings.training.seed,
+    };
+    store.set_job_stage(id, JobStage::Train)?;
+    let registered = train::train_and_register(resolved, store, &candles, &spec, now, &mut |_, _| {})?;
+    let versions = store.versions(&job.symbol, Some(job.regime))?;
+    let version = versions
+        .iter()
+        .find(|v| v.id == registered.id)
+        .ok_or_else(|| anyhow::anyhow!("v{} was not registered", registered.version))?;
+    let mut notes = vec![format!("trained v{}", version.version)];
+    store.set_job_stage(id, JobStage::Evaluate)?;
+    match evaluate::backtest(
+        resolved,
+        store,
+        version,
+        Requested::LastDays(settings.evaluation.window_days),
+        true,
+        now,
+    ) {
+        Ok(c) => notes.push(format!(
+            "recent {} {}",
+            settings.evaluation.metric.as_str(),
+            c.record()
+                .value(settings.evaluation.metric)
+                .map_or("undefined".to_string(), |v| format!("{v:.4}"))
+        )),
+        Err(e) => notes.push(format!("not evaluated: {e:#}")),
+    }
+    // A candidate is not live: its drift is recorded for the gates, not alerted on.
+    store.set_job_stage(id, JobStage::DriftCheck)?;
+    let days = Requested::LastDays(settings.drift.window_days);
+    match drift_step::measure(resolved, store, version, days, true, false, now) {
+        Ok(m) => notes
+            .push(format!("drift {}", m.report.and_then(|r| r.severity).map_or("none", Severity::as_str))),
+        Err(e) => notes.push(format!("drift not measured: {e:#}")),
+    }
+    if !settings.deployment.auto_deploy {
+        notes.push("left a candidate: deployment.auto_deploy is off".into());
+        return Ok((Some(version.id), notes.join(", ")));
+    }
+    if store.running_test(&job.symbol, job.regime)?.is_some() {
+        notes.push("left a candidate: a canary test of the model is running".into());
+        return Ok((Some(version.id), notes.join(", ")));
+    }
+    let champion = versions.iter().find(|v| v.status == VersionStatus::Production);
+    store.set_job_stage(id, JobStage::Promote)?;
+    let gates = deploy::check_gates(resolved, store, version, champion, now)?;
+    let failed: Vec<&str> = gates.iter().filter(|g| !g.passed).map(|g| g.name.as_str()).collect();
+    if !failed.is_empty() {
+        notes.push(format!("left a candidate: gates fail ({})", failed.join(", ")));
+        return Ok((Some(version.id), notes.join(", ")));
+    }
+    let change = Change {
+        symbol: job.symbol.to_string(),
+        regime: job.regime,
+        reason: format!("job {id} ({}): every gate passed", job.trigger.kind),
+        gates: Some(serde_json::to_value(&gates)?),
+        forced: false,
+        actor: ACTOR.into(),
+        at: now,
+    };
+    let canary = settings.deployment.canary.enabled && champion.is_some();
+    let how =
+        if canary { GoLive::Canary(settings.deployment.canary.traffic_split) } else { GoLive::Production };
+    deploy::go_live(resolved, store, version, champion, how, &change)?;
+    notes.push(match (how, champion) {
+        (GoLive::Canary(split), Some(c)) => format!("canary test started on {split}% against v{}", c.version),
+        (_, Some(c)) => format!("promoted, v{} archived", c.version),
+        (_, None) => "promoted (the first production version)".into(),
+    });
+    Ok((Some(version.id), notes.join(", ")))
+}
