@@ -2,13 +2,16 @@
 
 use std::path::PathBuf;
 
+use clap::builder::PossibleValue;
 use clap::{ArgGroup, Args, Parser, Subcommand, ValueEnum};
 
 use crate::candles::Interval;
 use crate::candles::time::parse_time;
-use crate::config::Regime;
+use crate::config::{ModelKind, Regime, Severity};
 use crate::env_vars;
+use crate::ingest::Format;
 use crate::symbol::Symbol;
+use crate::triggers::Priority;
 
 /// Keep trading models fresh: collect candles, retrain, evaluate, watch drift, promote
 /// behind gates, roll back. State lives in one SQLite file beside `config.yaml`.
@@ -137,22 +140,51 @@ pub enum Source {
     Binance,
 }
 
-/// Input file formats `collect` reads.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Format {
-    /// Decide from the file name and its first bytes
-    Auto,
-    /// Delimited text: a header naming the columns, or time,open,high,low,close,volume
-    Csv,
-    /// Binance's public kline dump: 12 columns, no header, epoch ms or us
-    Binance,
-    /// freqtrade's JSON: an array of [time, open, high, low, close, volume]
-    FreqtradeJson,
-    /// Arrow IPC file (feather v2)
-    Feather,
-    /// Apache Parquet
-    Parquet,
+/// The core's enums as the command line spells them, each value with its help: the
+/// types stay clap's business only here.
+macro_rules! value_enum {
+    ($type:ty { $($variant:path => $name:literal $(: $help:literal)?),+ $(,)? }) => {
+        impl ValueEnum for $type {
+            fn value_variants<'a>() -> &'a [Self] {
+                &[$($variant),+]
+            }
+
+            fn to_possible_value(&self) -> Option<PossibleValue> {
+                Some(match self {
+                    $($variant => PossibleValue::new($name)$(.help($help))?,)+
+                })
+            }
+        }
+    };
 }
+
+value_enum!(Format {
+    Format::Auto => "auto": "Decide from the file name and its first bytes",
+    Format::Csv => "csv": "Delimited text: a header naming the columns, or time,open,high,low,close,volume",
+    Format::Binance => "binance": "Binance's public kline dump: 12 columns, no header, epoch ms or us",
+    Format::FreqtradeJson => "freqtrade-json": "freqtrade's JSON: an array of [time, open, high, low, close, volume]",
+    Format::Feather => "feather": "Arrow IPC file (feather v2)",
+    Format::Parquet => "parquet": "Apache Parquet",
+});
+
+value_enum!(ModelKind {
+    ModelKind::DecisionTree => "decision-tree",
+    ModelKind::RandomForest => "random-forest",
+});
+
+value_enum!(Severity {
+    Severity::Low => "low",
+    Severity::Medium => "medium",
+    Severity::High => "high",
+    Severity::Critical => "critical",
+});
+
+value_enum!(Priority {
+    Priority::Low => "low",
+    Priority::Medium => "medium",
+    Priority::High => "high",
+    Priority::Urgent => "urgent",
+});
 
 #[derive(Debug, Args)]
 pub struct StatusArgs {
@@ -193,13 +225,6 @@ pub struct FeaturesArgs {
     pub out: PathBuf,
 }
 
-/// Model families `train` fits.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ModelArg {
-    DecisionTree,
-    RandomForest,
-}
-
 #[derive(Debug, Args)]
 pub struct TrainArgs {
     #[arg(long)]
@@ -215,7 +240,7 @@ pub struct TrainArgs {
 
     /// Model family [default: training.model from config]
     #[arg(long, value_enum)]
-    pub model: Option<ModelArg>,
+    pub model: Option<ModelKind>,
 
     /// Hyperparameter sets to try [default: training.search.max_trials]
     #[arg(long)]
@@ -326,20 +351,11 @@ pub struct DriftCheckArgs {
 
     /// Exit with code 4 when the overall severity is at or above this
     #[arg(long, value_enum)]
-    pub fail_on: Option<SeverityArg>,
+    pub fail_on: Option<Severity>,
 
     /// Print JSON instead of a table
     #[arg(long)]
     pub json: bool,
-}
-
-/// Drift severities, lowest first.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, ValueEnum)]
-pub enum SeverityArg {
-    Low,
-    Medium,
-    High,
-    Critical,
 }
 
 #[derive(Debug, Args)]
@@ -485,8 +501,8 @@ pub enum QueueAction {
         /// trending, sideways, volatile or consolidation
         #[arg(long)]
         regime: Regime,
-        #[arg(long, value_enum, default_value_t = PriorityArg::Medium)]
-        priority: PriorityArg,
+        #[arg(long, value_enum, default_value_t = Priority::Medium)]
+        priority: Priority,
         /// Why, recorded with the job
         #[arg(long, value_name = "TEXT")]
         reason: String,
@@ -502,14 +518,6 @@ pub enum QueueAction {
         /// The request's id (from `queue list`)
         id: i64,
     },
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum PriorityArg {
-    Low,
-    Medium,
-    High,
-    Urgent,
 }
 
 #[derive(Debug, Args)]

@@ -1,10 +1,9 @@
 //! `retrain collect`: candles from a file or an exchange, or trade outcomes from a CSV.
 
 use crate::candles::time::wall_millis;
-use crate::cli::{CollectArgs, Format, Source};
+use crate::cli::{CollectArgs, Source};
 use crate::config::Resolved;
 use crate::error::{Failure, code};
-use crate::ingest;
 use crate::lifecycle::collect::{self, Input, Request, resolved_line};
 use crate::output::event;
 
@@ -19,7 +18,7 @@ pub fn run(resolved: &Resolved, args: &CollectArgs) -> anyhow::Result<u8> {
     let interval = args.interval.unwrap_or(resolved.settings.data.interval);
     let input = match (&args.file, args.source) {
         (Some(path), _) => {
-            Input::File { path, format: format(args.format), time_format: args.time_format.as_deref() }
+            Input::File { path, format: args.format, time_format: args.time_format.as_deref() }
         }
         (None, Some(Source::Binance)) => {
             Input::Binance { days: args.days, base_url: args.base_url.as_deref() }
@@ -43,15 +42,4 @@ pub fn run(resolved: &Resolved, args: &CollectArgs) -> anyhow::Result<u8> {
         event(done);
     }
     Ok(code::OK)
-}
-
-fn format(format: Format) -> ingest::Format {
-    match format {
-        Format::Auto => ingest::Format::Auto,
-        Format::Csv => ingest::Format::Csv,
-        Format::Binance => ingest::Format::Binance,
-        Format::FreqtradeJson => ingest::Format::FreqtradeJson,
-        Format::Feather => ingest::Format::Feather,
-        Format::Parquet => ingest::Format::Parquet,
-    }
 }

@@ -5,7 +5,7 @@ use serde_json::json;
 
 use super::{existing_store, requested_window};
 use crate::candles::time::{format_minute, format_rfc3339, wall_millis};
-use crate::cli::{DriftCheckArgs, SeverityArg};
+use crate::cli::DriftCheckArgs;
 use crate::config::{Resolved, Severity};
 use crate::drift::Report;
 use crate::error::{Failure, code};
@@ -26,13 +26,7 @@ pub fn run(resolved: &Resolved, args: &DriftCheckArgs) -> anyhow::Result<u8> {
         }
     };
     let Some(severity) = report else { return Ok(code::OK) };
-    let fail_on = args.fail_on.map(|f| match f {
-        SeverityArg::Low => Severity::Low,
-        SeverityArg::Medium => Severity::Medium,
-        SeverityArg::High => Severity::High,
-        SeverityArg::Critical => Severity::Critical,
-    });
-    Ok(match (fail_on, severity) {
+    Ok(match (args.fail_on, severity) {
         (Some(limit), Some(found)) if found >= limit => code::DRIFT,
         _ => code::OK,
     })

@@ -21,9 +21,8 @@ mod train;
 mod versions;
 
 use crate::cli::{Cli, Command, Configured};
-use crate::config::{self, Resolved};
-use crate::error::Failure;
-use crate::store::Store;
+use crate::config;
+use crate::lifecycle::existing_store;
 
 /// Resolve the settings once, then run the command; the `Ok` value is the exit code.
 pub fn dispatch(cli: Cli) -> anyhow::Result<u8> {
@@ -52,19 +51,6 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<u8> {
         Configured::Schedule(args) => schedule::run(r, args),
         Configured::Alerts(args) => alerts::run(r, args),
     }
-}
-
-/// Open the store if it exists; a read command on a fresh folder has nothing to read.
-fn existing_store(resolved: &Resolved) -> anyhow::Result<Store> {
-    let path = resolved.database_path();
-    if !path.exists() {
-        return Err(Failure::Usage(format!(
-            "no database at {}: run `retrain init` and `retrain collect` first",
-            path.display()
-        ))
-        .into());
-    }
-    Store::open(&path)
 }
 
 /// Who changes what is live, for the deployment record: `$USER` (or `$LOGNAME`), else the

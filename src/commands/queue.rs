@@ -4,13 +4,13 @@ use serde_json::json;
 
 use super::existing_store;
 use crate::candles::time::{format_minute, format_rfc3339, wall_millis};
-use crate::cli::{PriorityArg, QueueAction, QueueArgs};
+use crate::cli::{QueueAction, QueueArgs};
 use crate::config::Resolved;
 use crate::error::{Failure, code};
 use crate::kinds::JobStatus;
 use crate::output::Table;
 use crate::store::NewJob;
-use crate::triggers::{Priority, TriggerKind};
+use crate::triggers::TriggerKind;
 
 pub fn run(resolved: &Resolved, args: &QueueArgs) -> anyhow::Result<u8> {
     let mut store = existing_store(resolved)?;
@@ -19,18 +19,12 @@ pub fn run(resolved: &Resolved, args: &QueueArgs) -> anyhow::Result<u8> {
             if reason.trim().is_empty() {
                 return Err(Failure::Usage("--reason: say why, it is recorded with the job".into()).into());
             }
-            let priority = match priority {
-                PriorityArg::Low => Priority::Low,
-                PriorityArg::Medium => Priority::Medium,
-                PriorityArg::High => Priority::High,
-                PriorityArg::Urgent => Priority::Urgent,
-            };
             let job = NewJob {
                 symbol: symbol.to_string(),
                 regime: *regime,
                 trigger: TriggerKind::Manual,
                 reason: reason.clone(),
-                priority,
+                priority: *priority,
             };
             let id = store.queue_job(&job, wall_millis())?;
             println!(

@@ -8,8 +8,8 @@ use serde_json::json;
 use super::existing_store;
 use crate::artifact::Window;
 use crate::candles::time::{format_minute, format_rfc3339, wall_millis};
-use crate::cli::{ModelArg, TrainArgs};
-use crate::config::{ModelKind, Resolved};
+use crate::cli::TrainArgs;
+use crate::config::Resolved;
 use crate::error::{Failure, code};
 use crate::lifecycle::train::{Registered, Spec, train_and_register};
 use crate::output::stderr_is_terminal;
@@ -19,11 +19,7 @@ pub fn run(resolved: &Resolved, args: &TrainArgs) -> anyhow::Result<u8> {
     let settings = &resolved.settings;
     let (symbol, regime) = (&args.symbol, args.regime);
     let interval = args.interval.unwrap_or(settings.data.interval);
-    let model = match args.model {
-        Some(ModelArg::DecisionTree) => ModelKind::DecisionTree,
-        Some(ModelArg::RandomForest) => ModelKind::RandomForest,
-        None => settings.training.model,
-    };
+    let model = args.model.unwrap_or(settings.training.model);
     let trials = args.trials.unwrap_or(settings.training.search.max_trials);
     if trials == 0 {
         return Err(Failure::Usage("--trials: expected at least 1".into()).into());

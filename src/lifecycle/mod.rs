@@ -25,6 +25,20 @@ use crate::error::Failure;
 use crate::evaluation::score::{self, View};
 use crate::store::{Store, VersionRow};
 
+/// Open the store if it exists; a command that reads (or a dry run) on a fresh folder has
+/// nothing to read, and must not create the database.
+pub fn existing_store(resolved: &Resolved) -> anyhow::Result<Store> {
+    let path = resolved.database_path();
+    if !path.exists() {
+        return Err(Failure::Usage(format!(
+            "no database at {}: run `retrain init` and `retrain collect` first",
+            path.display()
+        ))
+        .into());
+    }
+    Store::open(&path)
+}
+
 /// Load a version's artifact, verifying every checksum; a failure names the file and
 /// refuses (exit 3): a damaged model is never used.
 pub fn load_artifact(resolved: &Resolved, version: &VersionRow) -> Result<Loaded, Failure> {

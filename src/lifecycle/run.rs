@@ -68,19 +68,8 @@ pub fn run(resolved: &Resolved, options: Options) -> anyhow::Result<u8> {
         }
     };
     // A dry run never creates the database.
-    let mut store = if dry_run {
-        let path = resolved.database_path();
-        if !path.exists() {
-            return Err(Failure::Usage(format!(
-                "no database at {}: run `retrain init` and `retrain collect` first",
-                path.display()
-            ))
-            .into());
-        }
-        Store::open(&path)?
-    } else {
-        Store::open(&resolved.database_path())?
-    };
+    let mut store =
+        if dry_run { super::existing_store(resolved)? } else { Store::open(&resolved.database_path())? };
     let run_id = if dry_run {
         None
     } else {
