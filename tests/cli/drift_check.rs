@@ -1,7 +1,17 @@
 //! `drift-check`: model mode against the training reference, ad hoc mode on two files;
 //! stored reports, one alert per severity, exit code 4 at --fail-on.
 
-use crate::support::{Case, collect, count, data, json, sample};
+use std::path::Path;
+
+use crate::support::{Case, Run, collect, count, data, json, sample};
+
+/// `drift-check --reference .. --current ..` with `extra` arguments.
+fn ad_hoc(case: &Case, reference: impl AsRef<Path>, current: impl AsRef<Path>, extra: &[&str]) -> Run {
+    let (reference, current) = (reference.as_ref().to_str().unwrap(), current.as_ref().to_str().unwrap());
+    let mut args = vec!["drift-check", "--reference", reference, "--current", current];
+    args.extend_from_slice(extra);
+    case.run(args)
+}
 
 /// Bands so low that any drift at all is critical.
 const TOUCHY: &str =
@@ -99,16 +109,7 @@ fn a_model_against_its_own_training_window_shows_no_drift() {
 fn a_sample_against_itself_shows_no_drift() {
     let case = Case::new();
     let path = sample();
-    let run = case.run([
-        "drift-check",
-        "--reference",
-        path.to_str().unwrap(),
-        "--current",
-        path.to_str().unwrap(),
-        "--fail-on",
-        "low",
-        "--json",
-    ]);
+    let run = ad_hoc(&case, &path, &path, &["--fail-on", "low", "--json"]);
     let doc = json(&run);
     let report = &doc["report"];
     assert!(report["severity"].is_null());
@@ -125,24 +126,11 @@ fn ad_hoc_checks_name_missing_columns_and_handle_gaps_in_the_data() {
     let case = Case::new();
     let reference = case.write("a.csv", "x,flat,text,only_a\n1,5,a,1\n2,5,b,2\n3,5,c,3\n4,5,d,4\n,5,e,5\n");
     let current = case.write("b.csv", "x,flat,text,only_b\n7,5,a,1\n8,5,b,2\n9,5,c,3\nnan,5,d,4\n");
-    let run = case.run([
-        "drift-check",
-        "--reference",
-        reference.to_str().unwrap(),
-        "--current",
-        current.to_str().unwrap(),
-    ]);
+    let run = ad_hoc(&case, &reference, &current, &[]);
     run.assert_exit(0)
         .stdout_contains("2 shared numeric columns")
         .stdout_contains("only in the reference: only_a; only in the current: only_b");
-    let doc = json(&case.run([
-        "drift-check",
-        "--reference",
-        reference.to_str().unwrap(),
-        "--current",
-        current.to_str().unwrap(),
-        "--json",
-    ]));
+    let doc = json(&ad_hoc(&case, &reference, &current, &["--json"]));
     let features = doc["report"]["features"].as_array().unwrap();
     let x = &features[0];
     assert_eq!(
@@ -157,27 +145,11 @@ fn ad_hoc_checks_name_missing_columns_and_handle_gaps_in_the_data() {
     assert_eq!(x["ks_statistic"], 1.0);
     let flat = &features[1];
     assert_eq!((flat["psi"].as_f64(), flat["drifted"].as_bool()), (Some(0.0), Some(false)));
-    case.run([
-        "drift-check",
-        "--reference",
-        reference.to_str().unwrap(),
-        "--current",
-        current.to_str().unwrap(),
-        "--columns",
-        "x,only_a",
-    ])
-    .assert_exit(2)
-    .stderr_contains("has no numeric column \"only_a\"");
+    ad_hoc(&case, &reference, &current, &["--columns", "x,only_a"])
+        .assert_exit(2)
+        .stderr_contains("has no numeric column \"only_a\"");
     let unrelated = case.write("c.csv", "y\n1\n");
-    case.run([
-        "drift-check",
-        "--reference",
-        reference.to_str().unwrap(),
-        "--current",
-        unrelated.to_str().unwrap(),
-    ])
-    .assert_exit(2)
-    .stderr_contains("share no numeric column");
+    ad_hoc(&case, &reference, &unrelated, &[]).assert_exit(2).stderr_contains("share no numeric column");
 }
 
 #[test]
@@ -234,15 +206,9 @@ fn a_malformed_feather_or_parquet_file_is_a_usage_error_naming_it() {
     let bad_parquet = case.write("bad.parquet", &bytes);
     for (good, bad) in [(&good_feather, &bad_feather), (&good_parquet, &bad_parquet)] {
         for (reference, current) in [(good, bad), (bad, good)] {
-            case.run([
-                "drift-check",
-                "--reference",
-                reference.to_str().unwrap(),
-                "--current",
-                current.to_str().unwrap(),
-            ])
-            .assert_exit(2)
-            .stderr_contains(&format!("{}: the decoder failed on malformed content", bad.display()));
+            ad_hoc(&case, reference, current, &[])
+                .assert_exit(2)
+                .stderr_contains(&format!("{}: the decoder failed on malformed content", bad.display()));
         }
     }
 }
