@@ -32,8 +32,10 @@ pub struct Options {
     pub dry_run: bool,
 }
 
-/// Run once; the result is the exit code: 0, 1 when a job or a collect failed, 5 when
-/// another run holds the lock.
+/// Run once at `options.now`; the result is the exit code: 0, 1 when a job or a collect
+/// failed, 5 when another run holds the lock. Everything the run decides and records is
+/// stamped with `now`; the wall clock is read only for when the process really started and
+/// ended (the lock's holder line and the run's row), which is what a probe asks of it.
 pub fn run(resolved: &Resolved, options: Options) -> anyhow::Result<u8> {
     let (now, dry_run) = (options.now, options.dry_run);
     let settings = &resolved.settings;
