@@ -5,7 +5,7 @@
 
 use std::process::ExitCode;
 
-/// Exit codes, stable and documented in the README.
+/// Exit codes, stable and documented in docs/operations.md.
 pub mod code {
     /// Success.
     pub const OK: u8 = 0;
