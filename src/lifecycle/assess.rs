@@ -90,7 +90,7 @@ impl Assessed {
 
 /// Every model at `now`: the configured ones (in config order), then those with a manual
 /// request, then the rest of the registry. `previous` is the clock of the last finished
-/// run, after which schedules come due. Also returns what was skipped and why.
+/// run, after which schedules come due. Also returns the models it left out and why.
 pub fn assess(
     resolved: &Resolved,
     store: &mut Store,
@@ -101,7 +101,7 @@ pub fn assess(
     let settings = &resolved.settings;
     let queued = store.jobs(Some(JobStatus::Queued))?;
     let registered = store.registered_models()?;
-    let mut skipped = Vec::new();
+    let mut left_out = Vec::new();
     let mut models: Vec<(Symbol, Regime, Interval, Keeping)> = Vec::new();
     let listed = |models: &[(Symbol, Regime, Interval, Keeping)], symbol: &str, regime: Regime| {
         models.iter().any(|(s, r, ..)| s.as_str() == symbol && *r == regime)
@@ -115,7 +115,7 @@ pub fn assess(
             continue;
         }
         let Ok(symbol) = q.symbol.parse::<Symbol>() else {
-            skipped.push(format!("request {} names {:?}, which is not a symbol; cancel it", q.id, q.symbol));
+            left_out.push(format!("request {} names {:?}, which is not a symbol; cancel it", q.id, q.symbol));
             continue;
         };
         let interval = settings
@@ -135,7 +135,7 @@ pub fn assess(
         }
         match m.symbol.parse::<Symbol>() {
             Ok(symbol) => models.push((symbol, m.regime, m.interval, Keeping::NotKept)),
-            Err(why) => skipped.push(format!("a registered model is left out: {why}")),
+            Err(why) => left_out.push(format!("a registered model is left out: {why}")),
         }
     }
 
@@ -209,7 +209,7 @@ pub fn assess(
         let verdict = if kept { triggers::evaluate(&facts, settings) } else { Verdict::default() };
         assessed.push(Assessed { symbol, regime, interval, keeping, facts, verdict, versions, notes });
     }
-    Ok((assessed, skipped))
+    Ok((assessed, left_out))
 }
 
 /// The production version's decay and drift severity on the latest bars, each with when

@@ -109,8 +109,8 @@ pub fn run(resolved: &Resolved, options: Options) -> anyhow::Result<u8> {
     }
 
     let mode = if dry_run { Mode::Measure } else { Mode::Record };
-    let (models, skipped) = assess::assess(resolved, &mut store, now, previous, mode)?;
-    for note in &skipped {
+    let (models, left_out) = assess::assess(resolved, &mut store, now, previous, mode)?;
+    for note in &left_out {
         event(note);
     }
     let plan = plan(resolved, &models, now);

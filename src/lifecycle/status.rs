@@ -33,7 +33,7 @@ pub struct StatusReport {
     pub metric: SearchMetric,
     pub models: Vec<ModelRow>,
     /// Models left out of the assessment, and why.
-    pub skipped: Vec<String>,
+    pub left_out: Vec<String>,
     pub queue: Vec<QueuedRequest>,
     pub running: Vec<RunningJob>,
     pub jobs: JobsSummary,
@@ -212,7 +212,7 @@ pub fn report(resolved: &Resolved, store: &mut Store, now: i64) -> anyhow::Resul
     let settings = &resolved.settings;
     let previous = store.previous_run_now(None)?;
     let metric = settings.evaluation.metric;
-    let (assessed, skipped) = assess::assess(resolved, store, now, previous, Mode::Measure)?;
+    let (assessed, left_out) = assess::assess(resolved, store, now, previous, Mode::Measure)?;
     let mut models = Vec::with_capacity(assessed.len());
     for a in &assessed {
         models.push(model_row(resolved, store, a, metric, now)?);
@@ -275,7 +275,7 @@ pub fn report(resolved: &Resolved, store: &mut Store, now: i64) -> anyhow::Resul
         database_bytes: std::fs::metadata(store.path()).map_or(0, |m| m.len()),
         metric,
         models,
-        skipped,
+        left_out,
         queue,
         running,
         jobs: JobsSummary {

@@ -96,7 +96,7 @@ fn render_models(out: &mut String, resolved: &Resolved, report: &StatusReport, p
             let _ = writeln!(out, "  {} {}: {note}", m.symbol, m.regime);
         }
     }
-    for note in &report.skipped {
+    for note in &report.left_out {
         let _ = writeln!(out, "  {note}");
     }
     let _ = writeln!(out);
