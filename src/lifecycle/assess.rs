@@ -33,7 +33,8 @@ pub enum Mode {
 }
 
 /// Why a model is looked at.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Keeping {
     /// Listed under `symbols:`: `run` keeps it fresh.
     Configured,

@@ -51,7 +51,7 @@ pub struct ModelRow {
     pub interval: Interval,
     /// configured (under `symbols:`), requested (only a manual request), or not_kept
     /// (trained by hand; `run` leaves it alone).
-    pub keeping: &'static str,
+    pub keeping: Keeping,
     pub production: Option<i64>,
     pub production_age_days: Option<f64>,
     /// The production version's gate metric on its test window.
@@ -330,11 +330,7 @@ fn model_row(
         symbol: a.symbol.to_string(),
         regime: a.regime,
         interval: a.interval,
-        keeping: match a.keeping {
-            Keeping::Configured => "configured",
-            Keeping::Requested => "requested",
-            Keeping::NotKept => "not_kept",
-        },
+        keeping: a.keeping,
         production: production.map(|p| p.version),
         production_age_days: a.facts.production_age_days,
         production_test_metric,

@@ -6,6 +6,7 @@ use std::fmt::Write;
 use crate::candles::time::format_minute;
 use crate::config::{Resolved, Severity};
 use crate::kinds::JobStatus;
+use crate::lifecycle::assess::Keeping;
 use crate::lifecycle::status::{ModelRow, StatusReport};
 use crate::output::{Paint, Table};
 
@@ -87,7 +88,7 @@ fn render_models(out: &mut String, resolved: &Resolved, report: &StatusReport, p
     for m in
         report.models.iter().filter(|m| m.production.is_none() && m.candidate.is_none() && m.canary.is_none())
     {
-        if m.keeping == "configured" && m.test_history.is_empty() {
+        if m.keeping == Keeping::Configured && m.test_history.is_empty() {
             let _ = writeln!(out, "  {} {}: no version yet", m.symbol, m.regime);
         }
     }
