@@ -15,6 +15,7 @@ use crate::candles::Interval;
 use crate::config::{FeatureSettings, LabelSettings, ModelKind, Regime, RegimeSettings, SearchMetric};
 use crate::model::dataset::{NoiseReport, Scaling};
 use crate::model::forest::{Forest, Hyper};
+use crate::model::importance::Importance;
 use crate::model::metrics::Classification;
 use crate::symbol::Symbol;
 
@@ -68,6 +69,10 @@ pub struct Manifest {
     pub test: Window,
     pub noise_filter: Option<NoiseReport>,
     pub test_metrics: Classification,
+    /// What the model uses, per feature in `features` order; absent from artifacts made
+    /// before importances were kept.
+    #[serde(default)]
+    pub importance: Option<Importance>,
     pub config_hash: String,
     pub data_fingerprint: String,
     /// SHA-256 of the other files of the artifact.

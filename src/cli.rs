@@ -367,6 +367,11 @@ pub struct VersionsArgs {
     #[arg(long)]
     pub regime: Option<Regime>,
 
+    /// Each version's feature importances too: the impurity decrease over its forest and
+    /// the validation AUC lost when a feature is shuffled, most important first
+    #[arg(long)]
+    pub importance: bool,
+
     /// Print JSON instead of a table
     #[arg(long)]
     pub json: bool,

@@ -3,7 +3,7 @@
 use serde_json::json;
 
 use super::existing_store;
-use crate::artifact;
+use crate::artifact::{self, Manifest};
 use crate::candles::time::{format_minute, format_rfc3339};
 use crate::cli::VersionsArgs;
 use crate::config::Resolved;
@@ -15,9 +15,9 @@ pub fn run(resolved: &Resolved, args: &VersionsArgs) -> anyhow::Result<u8> {
     let store = existing_store(resolved)?;
     let versions = store.versions(&args.symbol, args.regime)?;
     let models_dir = resolved.models_dir();
-    let checked: Vec<Result<(), String>> = versions
+    let checked: Vec<Result<Manifest, String>> = versions
         .iter()
-        .map(|v| artifact::verify(&models_dir, std::path::Path::new(&v.artifact_path), &v.sha256).map(|_| ()))
+        .map(|v| artifact::verify(&models_dir, std::path::Path::new(&v.artifact_path), &v.sha256))
         .collect();
 
     if args.json {
@@ -40,7 +40,12 @@ pub fn run(resolved: &Resolved, args: &VersionsArgs) -> anyhow::Result<u8> {
                     "latest_evaluation": v.latest_evaluation.as_ref().map(|e| json!({"kind": e.kind, "metrics": e.record})),
                     "artifact": models_dir.join(&v.artifact_path).display().to_string(),
                     "sha256": v.sha256,
-                    "checksum": match check { Ok(()) => "ok".to_string(), Err(e) => e.clone() },
+                    "checksum": match check { Ok(_) => "ok".to_string(), Err(e) => e.clone() },
+                    "importance": args.importance.then(|| ranked(check).map(|rows| {
+                        rows.iter().map(|(feature, impurity, permutation)| json!({
+                            "feature": feature, "impurity": impurity, "permutation": permutation,
+                        })).collect::<Vec<_>>()
+                    })),
                 })
             })
             .collect();
@@ -99,5 +104,49 @@ pub fn run(resolved: &Resolved, args: &VersionsArgs) -> anyhow::Result<u8> {
             println!("  {} v{}: {problem}", v.regime, v.version);
         }
     }
+    if args.importance {
+        for (v, check) in versions.iter().zip(&checked) {
+            println!();
+            match ranked(check) {
+                Some(rows) => {
+                    println!(
+                        "{} {} v{}: what the model uses, most important first",
+                        v.symbol, v.regime, v.version
+                    );
+                    let mut table = Table::new(["FEATURE", "IMPURITY", "PERMUTATION"]);
+                    for (feature, impurity, permutation) in rows {
+                        table.row(vec![
+                            feature.to_string(),
+                            format!("{impurity:.4}"),
+                            format!("{permutation:+.4}"),
+                        ]);
+                    }
+                    print!("{}", table.render());
+                }
+                None if check.is_err() => {
+                    println!("{} {} v{}: the artifact fails its check", v.symbol, v.regime, v.version)
+                }
+                None => println!(
+                    "{} {} v{}: no importances (trained before versions kept them)",
+                    v.symbol, v.regime, v.version
+                ),
+            }
+        }
+    }
     Ok(code::OK)
+}
+
+/// A version's features with their impurity and permutation importance, by impurity
+/// first; `None` when the artifact fails its check or predates importances.
+fn ranked(manifest: &Result<Manifest, String>) -> Option<Vec<(&str, f64, f64)>> {
+    let manifest = manifest.as_ref().ok()?;
+    let importance = manifest.importance.as_ref()?;
+    let mut rows: Vec<(&str, f64, f64)> = manifest
+        .features
+        .iter()
+        .zip(importance.impurity.iter().zip(&importance.permutation))
+        .map(|(name, (impurity, permutation))| (name.as_str(), *impurity, *permutation))
+        .collect();
+    rows.sort_by(|a, b| b.1.total_cmp(&a.1).then(b.2.total_cmp(&a.2)).then(a.0.cmp(b.0)));
+    Some(rows)
 }

@@ -90,6 +90,7 @@ pub fn train_and_register(
         test: trained.test.clone(),
         noise_filter: settings.training.noise_filter.then_some(trained.prepared.noise),
         test_metrics: trained.test_metrics,
+        importance: Some(trained.importance.clone()),
         config_hash: trained.config_hash.clone(),
         data_fingerprint: trained.data_fingerprint.clone(),
         files: Default::default(),

@@ -3,6 +3,7 @@
 
 pub mod dataset;
 pub mod forest;
+pub mod importance;
 pub mod metrics;
 pub mod pipeline;
 pub mod search;

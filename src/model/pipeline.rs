@@ -9,6 +9,7 @@ use sha2::{Digest, Sha256};
 
 use super::dataset::{self, Prepared};
 use super::forest::{Forest, Presorted};
+use super::importance::{self, Importance};
 use super::metrics::{self, Classification};
 use super::search::{self, Outcome, Validation};
 use crate::artifact::{self, Reference, Window};
@@ -33,6 +34,8 @@ pub struct Trained {
     pub prepared: Prepared,
     pub outcome: Outcome,
     pub test_metrics: Classification,
+    /// What the chosen forest uses, measured on the validation rows.
+    pub importance: Importance,
     pub reference: Reference,
     pub train: Window,
     pub validation: Window,
@@ -90,6 +93,8 @@ pub fn train(request: &Request, progress: &mut dyn FnMut(usize, f64)) -> Result<
     let candidates = search::candidates(&s.training.search, request.model, request.trials, request.seed);
     let outcome = search::run(&presorted, &validation, &candidates, request.seed, progress)
         .ok_or_else(|| Refusal("the search ran no trial".into()))?;
+    let importance =
+        importance::importance(&outcome.forest, x_validation.view(), &y_validation, request.seed);
     let search_time = started.elapsed();
 
     let x_test = prepared.matrix(&table, &prepared.test);
@@ -108,6 +113,7 @@ pub fn train(request: &Request, progress: &mut dyn FnMut(usize, f64)) -> Result<
         table,
         reference,
         test_metrics,
+        importance,
         outcome,
         prepared,
         timings: Timings { features: features_time, search: search_time },

@@ -65,6 +65,42 @@ fn the_same_data_config_and_seed_give_byte_identical_artifacts() {
     assert!(first[1].1 != other[1].1, "another seed, another model");
 }
 
+/// Each version keeps what it uses: both importances for every feature of its manifest,
+/// shown most important first by `versions --importance`; byte-identical artifacts above
+/// show they are reproducible.
+#[test]
+fn versions_show_each_model_s_feature_importances() {
+    let case = collected();
+    train(&case, "SYNTH", "trending", &["--trials", "2", "--seed", "5"]).assert_exit(0);
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(case.path("models/SYNTH/trending/v1/manifest.json")).unwrap())
+            .unwrap();
+    let features: Vec<&str> =
+        manifest["features"].as_array().unwrap().iter().map(|f| f.as_str().unwrap()).collect();
+    let impurity: Vec<f64> =
+        manifest["importance"]["impurity"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
+    assert_eq!(impurity.len(), features.len());
+    assert!((impurity.iter().sum::<f64>() - 1.0).abs() < 1e-9, "{impurity:?}");
+    assert_eq!(manifest["importance"]["permutation"].as_array().map(Vec::len), Some(features.len()));
+
+    let doc = json(&case.run(["versions", "--symbol", "SYNTH", "--importance", "--json"]));
+    let rows = doc["versions"][0]["importance"].as_array().unwrap();
+    assert_eq!(rows.len(), features.len());
+    let ranked: Vec<f64> = rows.iter().map(|r| r["impurity"].as_f64().unwrap()).collect();
+    assert!(ranked.windows(2).all(|w| w[0] >= w[1]), "most important first: {ranked:?}");
+    let top = rows[0]["feature"].as_str().unwrap();
+    let index = features.iter().position(|f| *f == top).unwrap();
+    assert_eq!(rows[0]["impurity"].as_f64(), Some(impurity[index]));
+    case.run(["versions", "--symbol", "SYNTH", "--importance"])
+        .assert_exit(0)
+        .stdout_contains("SYNTH trending v1: what the model uses, most important first")
+        .stdout_contains("FEATURE")
+        .stdout_contains(&format!("{top} "));
+    assert!(
+        json(&case.run(["versions", "--symbol", "SYNTH", "--json"]))["versions"][0]["importance"].is_null()
+    );
+}
+
 #[test]
 fn a_flipped_byte_is_caught_and_the_file_named() {
     let case = collected();
