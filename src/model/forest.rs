@@ -150,33 +150,6 @@ impl<'a> Presorted<'a> {
     }
 }
 
-/// Out-of-bag P(class 1) of the rows `fit` was given, for a forest fitted with `seed`:
-/// each row's mean over the trees whose bootstrap sample left it out (the draws are
-/// replayed from the trees' streams), as scikit-learn's `oob_decision_function_`.
-/// `None` for a row every tree drew, and for every row of a model fitted without
-/// bootstrapping (a single tree).
-pub fn out_of_bag(forest: &Forest, x: ArrayView2<f64>, hyper: &Hyper, seed: u64) -> Vec<Option<f64>> {
-    let rows = x.nrows();
-    if !hyper.bootstrap {
-        return vec![None; rows];
-    }
-    let per_tree: Vec<Vec<(usize, f64)>> = forest
-        .trees
-        .par_iter()
-        .enumerate()
-        .map(|(i, tree)| {
-            let weight = row_weights(rows, true, &mut SplitMix64::stream(seed, i as u64));
-            (0..rows).filter(|&r| weight[r] == 0).map(|r| (r, tree.probability(x.row(r)))).collect()
-        })
-        .collect();
-    let (mut sum, mut count) = (vec![0.0; rows], vec![0u32; rows]);
-    for (r, p) in per_tree.into_iter().flatten() {
-        sum[r] += p;
-        count[r] += 1;
-    }
-    sum.into_iter().zip(count).map(|(s, n)| (n > 0).then(|| s / f64::from(n))).collect()
-}
-
 /// Fit `hyper.n_trees` trees (one when not bootstrapping) on presorted data.
 pub fn fit(data: &Presorted, hyper: &Hyper, seed: u64) -> Forest {
     let n_trees = if hyper.bootstrap { hyper.n_trees.max(1) } else { 1 };
@@ -201,22 +174,16 @@ struct Grower<'p, 'a> {
     features: Vec<usize>,
 }
 
-/// How often each of `rows` rows is in a tree's bootstrap sample, drawn from `rng` (the
-/// tree's stream); every row once without bootstrapping.
-fn row_weights(rows: usize, bootstrap: bool, rng: &mut SplitMix64) -> Vec<u32> {
-    if !bootstrap {
-        return vec![1; rows];
-    }
-    let mut weight = vec![0u32; rows];
-    for _ in 0..rows {
-        weight[rng.below(rows)] += 1;
-    }
-    weight
-}
-
 fn fit_tree(data: &Presorted, hyper: &Hyper, mut rng: SplitMix64) -> Tree {
     let rows = data.x.nrows();
-    let weight = row_weights(rows, hyper.bootstrap, &mut rng);
+    let mut weight = vec![0u32; rows];
+    if hyper.bootstrap {
+        for _ in 0..rows {
+            weight[rng.below(rows)] += 1;
+        }
+    } else {
+        weight.fill(1);
+    }
     let order: Vec<Vec<u32>> = data
         .order
         .iter()
@@ -366,45 +333,6 @@ mod tests {
 
     fn fit_on(x: &Array2<f64>, y: &[u8], h: &Hyper, seed: u64) -> Forest {
         fit(&Presorted::new(x.view(), y).unwrap(), h, seed)
-    }
-
-    /// The replayed bootstrap draws are the fit's: routing every row with its replayed
-    /// weight gives each leaf exactly its stored counts. And out-of-bag predictions are
-    /// honest: on noise-free-of-leakage data their AUC is that of held-out rows, where the
-    /// in-sample AUC is not.
-    #[test]
-    fn out_of_bag_predictions_replay_the_bootstrap_and_are_honest() {
-        let mut rng = SplitMix64(21);
-        let rows = 1500;
-        let x = Array2::from_shape_fn((rows, 4), |_| rng.normal());
-        let y: Vec<u8> = (0..rows).map(|r| u8::from(x[[r, 0]] + rng.normal() > 0.0)).collect();
-        let h =
-            Hyper { max_depth: 12, min_samples_leaf: 1, n_trees: 40, feature_fraction: 0.5, bootstrap: true };
-        let (train, held) = (x.slice(ndarray::s![..1000, ..]), x.slice(ndarray::s![1000.., ..]));
-        let forest = fit(&Presorted::new(train, &y[..1000]).unwrap(), &h, 77);
-        for (i, tree) in forest.trees.iter().enumerate() {
-            let weight = row_weights(1000, true, &mut SplitMix64::stream(77, i as u64));
-            let mut counts = vec![[0u32; 2]; tree.feature.len()];
-            for r in 0..1000 {
-                counts[tree.leaf_of(train.row(r))][usize::from(y[r])] += weight[r];
-            }
-            let leaves: Vec<usize> = (0..tree.feature.len()).filter(|&n| tree.feature[n] < 0).collect();
-            assert!(leaves.iter().all(|&n| counts[n] == tree.counts[n]), "tree {i}");
-        }
-        let oob = out_of_bag(&forest, train, &h, 77);
-        assert!(oob.iter().all(Option::is_some), "40 trees leave every row out of some sample");
-        let oob: Vec<f64> = oob.into_iter().flatten().collect();
-        let auc = |p: &[f64], y: &[u8]| crate::model::metrics::roc_auc(p, y).unwrap();
-        let (in_sample, oob_auc, held_out) = (
-            auc(&forest.predict(train), &y[..1000]),
-            auc(&oob, &y[..1000]),
-            auc(&forest.predict(held), &y[1000..]),
-        );
-        assert!(in_sample > 0.95, "{in_sample}");
-        assert!((oob_auc - held_out).abs() < 0.05, "oob {oob_auc} held-out {held_out}");
-        assert!(in_sample - oob_auc > 0.1, "in-sample {in_sample} oob {oob_auc}");
-        // A single tree has no out-of-bag rows.
-        assert!(out_of_bag(&forest, train, &hyper(1, false), 77).iter().all(Option::is_none));
     }
 
     #[test]

@@ -52,8 +52,6 @@ pub struct Outcome {
     pub trials: Vec<Trial>,
     pub best: usize,
     pub forest: Forest,
-    /// The seed the winner was fitted with (its trees' streams derive from it).
-    pub forest_seed: u64,
 }
 
 /// Validation data and how to score it.
@@ -77,20 +75,19 @@ pub fn run(
     progress: &mut dyn FnMut(usize, f64),
 ) -> Option<Outcome> {
     let mut trials = Vec::with_capacity(candidates.len());
-    let mut best: Option<(usize, Forest, u64)> = None;
+    let mut best: Option<(usize, Forest)> = None;
     for (index, hyper) in candidates.iter().enumerate() {
-        let forest_seed = SplitMix64::stream(seed, index as u64).next_u64();
-        let fitted = forest::fit(train, hyper, forest_seed);
+        let fitted = forest::fit(train, hyper, SplitMix64::stream(seed, index as u64).next_u64());
         let score = score(&fitted.predict(validation.x), validation);
         trials.push(Trial { hyper: *hyper, score });
-        if best.as_ref().is_none_or(|(b, ..)| score > trials[*b].score) {
-            best = Some((index, fitted, forest_seed));
+        if best.as_ref().is_none_or(|(b, _)| score > trials[*b].score) {
+            best = Some((index, fitted));
         }
-        let best_score = best.as_ref().map_or(f64::NAN, |(b, ..)| trials[*b].score);
+        let best_score = best.as_ref().map_or(f64::NAN, |(b, _)| trials[*b].score);
         progress(index + 1, best_score);
     }
-    let (best, forest, forest_seed) = best?;
-    Some(Outcome { trials, best, forest, forest_seed })
+    let (best, forest) = best?;
+    Some(Outcome { trials, best, forest })
 }
 
 /// The validation score by the configured metric; higher is better, never NaN.
