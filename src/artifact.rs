@@ -13,6 +13,7 @@ use sha2::{Digest, Sha256};
 
 use crate::candles::Interval;
 use crate::config::{FeatureSettings, LabelSettings, ModelKind, Regime, RegimeSettings, SearchMetric};
+use crate::drift::calibration::Calibration;
 use crate::model::dataset::{NoiseReport, Scaling};
 use crate::model::forest::{Forest, Hyper};
 use crate::model::importance::Importance;
@@ -80,8 +81,9 @@ pub struct Manifest {
 }
 
 /// The training distribution, kept for drift checks: a bounded sample of training rows
-/// (raw feature values), the deciles of every feature over all training rows, and the
-/// model's predictions on the sample.
+/// (raw feature values), the deciles of every feature over all training rows, the model's
+/// predictions on the sample (out-of-bag for a forest, so that they are as confident as
+/// live ones; in-sample for a single tree), and the calibration of each.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Reference {
     pub features: Vec<String>,
@@ -92,6 +94,11 @@ pub struct Reference {
     pub deciles: Vec<Vec<f64>>,
     pub predictions: Vec<f64>,
     pub label_rate: f64,
+    /// Each feature's (and the predictions') null distribution for calibrated drift; absent
+    /// when the training period holds too few window-sized chunks, and from artifacts made
+    /// before calibrations were kept.
+    #[serde(default)]
+    pub calibration: Option<Calibration>,
 }
 
 /// A verified artifact in memory.

@@ -210,6 +210,9 @@ mod tests {
         assert_eq!(table.render(), "A         B\n\x1b[31mhigh\x1b[0m      x\ncritical  y\n");
         assert_eq!(visible_width(&paint.bold_red("▁▅█")), 3);
         assert_eq!(Paint { on: false }.red("high"), "high");
+        assert_eq!(paint.severity("critical", "critical 0m"), "\x1b[1;31mcritical 0m\x1b[0m");
+        assert_eq!(paint.severity("medium", "m"), "\x1b[33mm\x1b[0m");
+        assert_eq!(paint.severity("none", "none 0m"), "none 0m");
     }
 
     #[test]

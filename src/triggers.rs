@@ -37,6 +37,9 @@ pub struct Trigger {
     pub kind: TriggerKind,
     pub priority: Priority,
     pub reason: String,
+    /// The drift severity a drift trigger fires on (kept with the job, for the back-off).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub severity: Option<Severity>,
 }
 
 impl std::fmt::Display for Trigger {
@@ -75,7 +78,29 @@ pub struct Facts {
     /// The production version's drift severity (`None` inside: no feature drifted), when
     /// measured since the model's last job.
     pub drift: Option<Option<Severity>>,
+    /// The retrains for drift or decay of the production version that left it in place.
+    pub refused: Option<Refused>,
     pub queued: Vec<Queued>,
+}
+
+/// The retrains for drift or decay that the gates refused since the production version
+/// went live: what the back-off waits on.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Refused {
+    pub count: usize,
+    /// Hours since the latest of them started.
+    pub hours_since: f64,
+    /// When the latest started (ms, by its run's clock).
+    pub last_at: i64,
+    /// The drift severity the latest drift retrain was for.
+    pub severity: Option<Severity>,
+}
+
+impl Refused {
+    /// The back-off after `count` refused retrains: `hours`, doubled for each after the first.
+    pub fn wait_hours(&self, hours: f64) -> f64 {
+        hours * 2f64.powi(self.count.saturating_sub(1).min(60) as i32)
+    }
 }
 
 /// The production version's resolved live signals since its promotion.
@@ -121,6 +146,7 @@ pub fn evaluate(f: &Facts, s: &Settings) -> Verdict {
             kind: TriggerKind::Manual,
             priority: q.priority,
             reason: format!("manual request {}: {}", q.id, q.reason),
+            severity: None,
         });
     }
     if let Some(reason) = &f.schedule_due {
@@ -128,16 +154,25 @@ pub fn evaluate(f: &Facts, s: &Settings) -> Verdict {
             kind: TriggerKind::Schedule,
             priority: Priority::Medium,
             reason: reason.clone(),
+            severity: None,
         });
     }
+    let mut held = Vec::new();
     if let Some(severity) = f.drift.flatten().filter(|d| *d >= t.drift_severity) {
         let trigger = Trigger {
             kind: TriggerKind::Drift,
             priority: if severity == Severity::Critical { Priority::Urgent } else { Priority::High },
             reason: format!("{severity} drift, at or above triggers.drift_severity {}", t.drift_severity),
+            severity: Some(severity),
         };
-        // Critical drift runs now, cooldown or not.
-        if severity == Severity::Critical { fired.push(trigger) } else { automatic.push(trigger) }
+        // A drift the last retrains could not fix waits out the back-off, unless it grew.
+        let grew = f.refused.is_some_and(|r| r.severity.is_none_or(|last| severity > last));
+        match backing_off(f, s).filter(|_| !grew) {
+            Some(why) => held.push(format!("{} held back: {why} ({})", trigger.kind, trigger.reason)),
+            // Critical drift runs now, cooldown or not.
+            None if severity == Severity::Critical => fired.push(trigger),
+            None => automatic.push(trigger),
+        }
     }
     if let Some(Live { signals, win_rate: Some(rate) }) = f.live
         && signals >= t.min_signals as usize
@@ -151,10 +186,11 @@ pub fn evaluate(f: &Facts, s: &Settings) -> Verdict {
                 100.0 * rate,
                 100.0 * t.min_win_rate
             ),
+            severity: None,
         });
     }
     if let Some(d) = f.decay.filter(|d| d.relative_drop > t.performance_decay) {
-        automatic.push(Trigger {
+        let trigger = Trigger {
             kind: TriggerKind::Decay,
             priority: Priority::High,
             reason: format!(
@@ -166,7 +202,12 @@ pub fn evaluate(f: &Facts, s: &Settings) -> Verdict {
                 100.0 * d.relative_drop,
                 100.0 * t.performance_decay
             ),
-        });
+            severity: None,
+        };
+        match backing_off(f, s) {
+            Some(why) => held.push(format!("{} held back: {why} ({})", trigger.kind, trigger.reason)),
+            None => automatic.push(trigger),
+        }
     }
     if let Some(age) = f.production_age_days.filter(|a| *a > t.max_age_days) {
         automatic.push(Trigger {
@@ -176,6 +217,7 @@ pub fn evaluate(f: &Facts, s: &Settings) -> Verdict {
                 "production version is {age:.1} days old, more than triggers.max_age_days {}",
                 t.max_age_days
             ),
+            severity: None,
         });
     }
     if !f.has_production && f.regime_rows >= t.min_initial_rows as usize {
@@ -186,9 +228,9 @@ pub fn evaluate(f: &Facts, s: &Settings) -> Verdict {
                 "no production model yet and {} bars of the regime (triggers.min_initial_rows {})",
                 f.regime_rows, t.min_initial_rows
             ),
+            severity: None,
         });
     }
-    let mut held = Vec::new();
     let cooling = f.hours_since_job.filter(|h| *h < s.gates.cooldown_hours);
     for trigger in automatic {
         match cooling {
@@ -200,6 +242,25 @@ pub fn evaluate(f: &Facts, s: &Settings) -> Verdict {
         }
     }
     Verdict { fired, held }
+}
+
+/// Why drift and decay may not fire yet, when the back-off after refused retrains of the
+/// production version has not passed: how many, and when they may fire again.
+fn backing_off(f: &Facts, s: &Settings) -> Option<String> {
+    let r = f.refused?;
+    let wait = r.wait_hours(s.triggers.drift_backoff_hours);
+    (r.hours_since < wait).then(|| {
+        let until = r.last_at + (wait * 3_600_000.0).round() as i64;
+        format!(
+            "{} retrain{} for drift or decay left production in place, the last {:.1} h ago; the back-off \
+             (triggers.drift_backoff_hours {}, doubled per refused retrain) is {wait} h, until {}",
+            r.count,
+            if r.count == 1 { "" } else { "s" },
+            r.hours_since,
+            s.triggers.drift_backoff_hours,
+            crate::candles::time::format_minute(until)
+        )
+    })
 }
 
 /// Why a model with no trigger firing is not due, in one line: the cooldown's notes if it
@@ -253,7 +314,8 @@ pub fn not_due(f: &Facts, verdict: &Verdict, s: &Settings) -> String {
 pub fn merge(triggers: &[Trigger]) -> Option<Trigger> {
     let top = triggers.iter().max_by(|a, b| a.priority.cmp(&b.priority).then(b.kind.cmp(&a.kind)))?;
     let reason = triggers.iter().map(|t| t.reason.as_str()).collect::<Vec<_>>().join("; ");
-    Some(Trigger { kind: top.kind, priority: top.priority, reason })
+    let severity = triggers.iter().filter_map(|t| t.severity).max();
+    Some(Trigger { kind: top.kind, priority: top.priority, reason, severity })
 }
 
 /// Run order: urgent first, then by trigger kind, then the oldest request, then by name.
@@ -325,10 +387,60 @@ mod tests {
         assert!(not_due(&short, &held, &s).starts_with("initial held back: the last job started 1.0 h ago"));
     }
 
+    /// A drift the gates refused to fix waits out the back-off, doubled per refused retrain,
+    /// unless it grows; decay waits too; the other triggers do not.
+    #[test]
+    fn refused_retrains_back_off_until_the_drift_grows() {
+        let s = Settings::default();
+        assert_eq!(s.triggers.drift_backoff_hours, 24.0);
+        let refused = |count, hours_since, severity| Refused { count, hours_since, last_at: 0, severity };
+        let drifting = Facts {
+            has_production: true,
+            production_age_days: Some(2.0),
+            drift: Some(Some(Severity::Critical)),
+            decay: Some(Decay { test: 0.6, recent: 0.3, relative_drop: 0.5 }),
+            hours_since_job: Some(30.0),
+            refused: Some(refused(1, 23.9, Some(Severity::Critical))),
+            ..Facts::default()
+        };
+        let verdict = evaluate(&drifting, &s);
+        assert!(verdict.fired.is_empty(), "{:?}", verdict.fired);
+        assert_eq!(verdict.held.len(), 2);
+        assert!(
+            verdict.held[0].starts_with(
+                "drift held back: 1 retrain for drift or decay left production in place, the last 23.9 h ago; \
+                 the back-off (triggers.drift_backoff_hours 24, doubled per refused retrain) is 24 h, until \
+                 1970-01-02 00:00"
+            ),
+            "{}",
+            verdict.held[0]
+        );
+        assert!(verdict.held[1].starts_with("decay held back: 1 retrain"));
+        // Past the back-off both fire again.
+        let waited = Facts { refused: Some(refused(1, 24.0, Some(Severity::Critical))), ..drifting.clone() };
+        assert_eq!(kinds(&evaluate(&waited, &s).fired), ["drift", "decay"]);
+        // The wait doubles: the third refused retrain means 96 hours.
+        let third = Facts { refused: Some(refused(3, 95.0, Some(Severity::Critical))), ..drifting.clone() };
+        assert!(evaluate(&third, &s).fired.is_empty());
+        assert!(evaluate(&third, &s).held[0].contains("is 96 h"));
+        let third = Facts { refused: Some(refused(3, 96.0, Some(Severity::Critical))), ..drifting.clone() };
+        assert_eq!(kinds(&evaluate(&third, &s).fired), ["drift", "decay"]);
+        // A drift that grew fires at once (a decay retrain's severity is none: any drift grew).
+        let grew = Facts { refused: Some(refused(1, 1.0, Some(Severity::High))), ..drifting.clone() };
+        assert_eq!(kinds(&evaluate(&grew, &s).fired), ["drift"]);
+        let after_decay = Facts { refused: Some(refused(1, 1.0, None)), ..drifting.clone() };
+        assert_eq!(kinds(&evaluate(&after_decay, &s).fired), ["drift"]);
+        // Other triggers do not wait on it.
+        let old = Facts { production_age_days: Some(31.0), ..drifting };
+        assert_eq!(kinds(&evaluate(&old, &s).fired), ["age"]);
+        // The job carries the severity it fired for.
+        assert_eq!(merge(&evaluate(&waited, &s).fired).unwrap().severity, Some(Severity::Critical));
+    }
+
     #[test]
     fn jobs_run_urgent_first_then_by_kind_then_oldest() {
         use {Priority as P, TriggerKind as K};
-        let t = |kind, priority| Trigger { kind, priority, reason: String::new() };
+        let t = |kind, priority| Trigger { kind, priority, reason: String::new(), severity: None };
         let mut jobs = [
             (t(K::Schedule, P::Medium), 5, "A"),
             (t(K::Manual, P::Urgent), 9, "B"),

@@ -6,7 +6,7 @@ use serde_json::json;
 use super::{existing_store, requested_window};
 use crate::candles::time::{format_minute, format_rfc3339, wall_millis};
 use crate::cli::DriftCheckArgs;
-use crate::config::{Resolved, Severity};
+use crate::config::{DriftMethod, Resolved, Severity};
 use crate::drift::Report;
 use crate::error::{Failure, code};
 use crate::evaluation::score::Requested;
@@ -139,6 +139,78 @@ fn p_cell(value: Option<f64>) -> String {
 }
 
 fn print_report(report: &Report) {
+    match report.method {
+        DriftMethod::Calibrated => print_calibrated(report),
+        DriftMethod::Fixed => print_fixed(report),
+    }
+    if let Some(label) = &report.label {
+        println!(
+            "labels: {:.1}% up in training ({} rows), {:.1}% now ({} rows), two-proportion p {}: {}",
+            100.0 * label.reference_rate,
+            label.reference_rows,
+            100.0 * label.current_rate,
+            label.current_rows,
+            p_cell(Some(label.p_value)),
+            if label.drifted { "the base rate moved" } else { "no significant change" }
+        );
+    }
+    let weighted = report
+        .weighted_share
+        .map_or(String::new(), |w| format!(", {:.0}% of the model's importance", 100.0 * w));
+    println!(
+        "dataset: {} of {} features drift ({:.0}%{weighted}): {}; severity {} ({})",
+        report.drifted_features,
+        report.features.len(),
+        100.0 * report.share_drifted,
+        if report.dataset_drift { "dataset drift" } else { "no dataset drift" },
+        report.severity.map_or("none", Severity::as_str),
+        match report.method {
+            DriftMethod::Calibrated => "calibrated",
+            DriftMethod::Fixed => "fixed thresholds",
+        }
+    );
+    if let Some(note) = &report.note {
+        println!("note: {note}");
+    }
+}
+
+/// Each statistic, the calibrated limit it is judged against (KS and PSI), and what the
+/// model uses of the feature.
+fn print_calibrated(report: &Report) {
+    let mut table = Table::new([
+        "FEATURE",
+        "IMPORTANCE",
+        "KS",
+        "KS LIMIT",
+        "PSI",
+        "PSI LIMIT",
+        "P-VALUE",
+        "JS",
+        "WASSERSTEIN",
+        "DRIFTED",
+        "SEVERITY",
+        "NOTE",
+    ]);
+    for f in report.features.iter().chain(report.prediction.as_ref()) {
+        table.row(vec![
+            f.name.clone(),
+            cell(f.importance, 3),
+            cell(f.ks_statistic, 4),
+            cell(f.ks_threshold, 4),
+            cell(f.psi, 4),
+            cell(f.psi_threshold, 4),
+            p_cell(f.ks_p_value),
+            cell(f.js_distance, 4),
+            cell(f.wasserstein, 4),
+            if f.drifted { "yes".into() } else { "no".into() },
+            f.severity.map_or("-".into(), |s| s.as_str().into()),
+            f.note.clone().unwrap_or_default(),
+        ]);
+    }
+    print!("{}", table.render());
+}
+
+fn print_fixed(report: &Report) {
     let mut table =
         Table::new(["FEATURE", "PSI", "KS", "P-VALUE", "JS", "WASSERSTEIN", "DRIFTED", "SEVERITY", "NOTE"]);
     for f in report.features.iter().chain(report.prediction.as_ref()) {
@@ -155,23 +227,4 @@ fn print_report(report: &Report) {
         ]);
     }
     print!("{}", table.render());
-    if let Some(label) = &report.label {
-        println!(
-            "labels: {:.1}% up in training ({} rows), {:.1}% now ({} rows), two-proportion p {}: {}",
-            100.0 * label.reference_rate,
-            label.reference_rows,
-            100.0 * label.current_rate,
-            label.current_rows,
-            p_cell(Some(label.p_value)),
-            if label.drifted { "the base rate moved" } else { "no significant change" }
-        );
-    }
-    println!(
-        "dataset: {} of {} features drift ({:.0}%): {}; severity {}",
-        report.drifted_features,
-        report.features.len(),
-        100.0 * report.share_drifted,
-        if report.dataset_drift { "dataset drift" } else { "no dataset drift" },
-        report.severity.map_or("none", Severity::as_str)
-    );
 }

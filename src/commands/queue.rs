@@ -25,6 +25,7 @@ pub fn run(resolved: &Resolved, args: &QueueArgs) -> anyhow::Result<u8> {
                 trigger: TriggerKind::Manual,
                 reason: reason.clone(),
                 priority: *priority,
+                severity: None,
             };
             let id = store.queue_job(&job, wall_millis())?;
             println!(

@@ -532,17 +532,41 @@ impl std::str::FromStr for Severity {
     }
 }
 
+/// How a feature's drift is judged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DriftMethod {
+    /// Against the model's own training weeks: thresholds calibrated per feature and stored
+    /// with the artifact, severity weighted by the model's feature importances.
+    Calibrated,
+    /// The fixed PSI bands and KS threshold, every feature counting the same.
+    Fixed,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct DriftSettings {
-    /// PSI at or above each band gives that severity.
+    /// `calibrated` or `fixed`; a model without a calibration (too short a training period,
+    /// or trained before calibrations were kept) is judged `fixed`, with a note.
+    pub method: DriftMethod,
+    /// calibrated: a feature drifts when its KS statistic or PSI lies beyond this quantile
+    /// of its null distribution.
+    pub calibrated_quantile: f64,
+    /// calibrated: the dataset's severity is the highest that features holding at least
+    /// this share of the model's importance reach.
+    pub weighted_share: f64,
+    /// calibrated: fewest chunks of the training period to calibrate on.
+    pub min_chunks: u32,
+    /// fixed: PSI at or above each band gives that severity.
     pub psi_low: f64,
     pub psi_medium: f64,
     pub psi_high: f64,
     pub psi_critical: f64,
-    /// A feature drifts when its KS statistic is at or above this (or its PSI reaches `psi_medium`).
+    /// fixed: a feature drifts when its KS statistic is at or above this (or its PSI
+    /// reaches `psi_medium`).
     pub ks_statistic: f64,
-    /// The dataset drifts when at least this share of features drift.
+    /// The dataset drifts when at least this share of features drift (of the model's
+    /// importance, when calibrated).
     pub dataset_share: f64,
     /// Recent window, in days, compared with the reference.
     pub window_days: u32,
@@ -551,6 +575,10 @@ pub struct DriftSettings {
 impl Default for DriftSettings {
     fn default() -> Self {
         DriftSettings {
+            method: DriftMethod::Calibrated,
+            calibrated_quantile: 0.99,
+            weighted_share: 0.25,
+            min_chunks: 3,
             psi_low: 0.10,
             psi_medium: 0.15,
             psi_high: 0.20,
@@ -580,6 +608,11 @@ pub struct TriggerSettings {
     pub max_age_days: f64,
     /// Fewest candles of a regime for a first model.
     pub min_initial_rows: u32,
+    /// After a retrain for drift or decay that left the production version in place (the
+    /// gates refused its candidate), neither trigger fires again for that version, short of
+    /// a rise in the drift's severity, until this many hours have passed; the wait doubles
+    /// with each such retrain.
+    pub drift_backoff_hours: f64,
 }
 
 impl Default for TriggerSettings {
@@ -592,6 +625,7 @@ impl Default for TriggerSettings {
             drift_severity: Severity::High,
             max_age_days: 30.0,
             min_initial_rows: 1_000,
+            drift_backoff_hours: 24.0,
         }
     }
 }

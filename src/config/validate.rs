@@ -202,6 +202,19 @@ pub(super) fn validate(s: &Settings) -> Result<(), String> {
         "a share in (0, 1]",
         d.dataset_share,
     )?;
+    check(
+        d.calibrated_quantile > 0.5 && d.calibrated_quantile < 1.0,
+        "drift.calibrated_quantile",
+        "a number between 0.5 and 1, exclusive",
+        d.calibrated_quantile,
+    )?;
+    check(
+        d.weighted_share > 0.0 && d.weighted_share <= 1.0,
+        "drift.weighted_share",
+        "a number above 0, at most 1",
+        d.weighted_share,
+    )?;
+    at_least("drift.min_chunks", d.min_chunks, 3)?;
     at_least("drift.window_days", d.window_days, 1)?;
 
     let tr = &s.triggers;
@@ -211,6 +224,7 @@ pub(super) fn validate(s: &Settings) -> Result<(), String> {
     positive("triggers.performance_decay", tr.performance_decay)?;
     positive("triggers.max_age_days", tr.max_age_days)?;
     at_least("triggers.min_initial_rows", tr.min_initial_rows, 1)?;
+    non_negative("triggers.drift_backoff_hours", tr.drift_backoff_hours)?;
 
     at_least("schedule.max_concurrent_jobs", s.schedule.max_concurrent_jobs, 1)?;
     for (i, job) in s.schedule.jobs.iter().enumerate() {

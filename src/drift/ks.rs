@@ -83,6 +83,12 @@ pub fn ks_2samp_sorted(reference: &[f64], current: &[f64]) -> Option<KsResult> {
     Some(two_sided(reference.len() as u64, current.len() as u64, d))
 }
 
+/// The statistic alone (the largest gap between the two ECDFs) of samples sorted
+/// ascending, without its p-value; `None` if either sample is empty.
+pub fn ks_statistic_sorted(reference: &[f64], current: &[f64]) -> Option<f64> {
+    (!reference.is_empty() && !current.is_empty()).then(|| max_ecdf_gap(reference, current))
+}
+
 /// SciPy's `MAX_AUTO_N`: "auto" tries the exact distribution when both sizes are at most this.
 const MAX_AUTO_N: u64 = 10_000;
 

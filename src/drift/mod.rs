@@ -2,6 +2,7 @@
 //! labels) has moved from the training reference, turned into severities by the
 //! configured bands. Pure: samples in, a report out.
 
+pub mod calibration;
 pub mod ks;
 pub mod model;
 #[cfg(test)]
@@ -11,7 +12,8 @@ pub mod stats;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::config::{DriftSettings, Severity};
+use crate::config::{DriftMethod, DriftSettings, Severity};
+use calibration::Calibration;
 
 /// One feature's drift statistics; `None` where a statistic is undefined.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -30,6 +32,15 @@ pub struct FeatureDrift {
     pub drifted: bool,
     pub severity: Option<Severity>,
     pub note: Option<String>,
+    /// calibrated: the KS statistic beyond which this feature drifts.
+    #[serde(default)]
+    pub ks_threshold: Option<f64>,
+    /// calibrated: the PSI beyond which this feature drifts.
+    #[serde(default)]
+    pub psi_threshold: Option<f64>,
+    /// calibrated: the feature's share of the model's importance.
+    #[serde(default)]
+    pub importance: Option<f64>,
 }
 
 /// The severity band of a PSI value.
@@ -71,6 +82,9 @@ pub fn feature(
         drifted: false,
         severity: None,
         note: None,
+        ks_threshold: None,
+        psi_threshold: None,
+        importance: None,
     };
     if reference.is_empty() || current.is_empty() {
         let side = if reference.is_empty() { "reference" } else { "current" };
@@ -179,19 +193,36 @@ pub fn erfc(x: f64) -> f64 {
 /// The dataset's verdict.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Report {
+    /// How it was judged (`fixed` when a calibration was asked for but the model has none).
+    #[serde(default = "fixed")]
+    pub method: DriftMethod,
     pub features: Vec<FeatureDrift>,
     pub prediction: Option<FeatureDrift>,
     pub label: Option<LabelDrift>,
     pub drifted_features: usize,
     pub share_drifted: f64,
-    /// At least `drift.dataset_share` of the features drift.
+    /// calibrated: the share of the model's importance held by drifting features.
+    #[serde(default)]
+    pub weighted_share: Option<f64>,
+    /// At least `drift.dataset_share` of the features drift (of the importance, when
+    /// calibrated).
     pub dataset_drift: bool,
-    /// The PSI band that at least `drift.dataset_share` of the features reach, or the
-    /// predictions' band if higher.
+    /// fixed: the PSI band that at least `drift.dataset_share` of the features reach;
+    /// calibrated: the highest severity that features holding at least
+    /// `drift.weighted_share` of the importance reach. Either way the predictions' severity
+    /// if higher.
     pub severity: Option<Severity>,
+    /// Why the verdict was reached as it was, where that is not the configured way.
+    #[serde(default)]
+    pub note: Option<String>,
 }
 
-/// Sum up the features (and predictions and labels) into the dataset's verdict.
+fn fixed() -> DriftMethod {
+    DriftMethod::Fixed
+}
+
+/// Sum up the features (and predictions and labels) into the dataset's verdict by the
+/// fixed PSI bands and KS threshold.
 pub fn report(
     features: Vec<FeatureDrift>,
     prediction: Option<FeatureDrift>,
@@ -208,13 +239,114 @@ pub fn report(
     let feature_severity = psis.get(reached - 1).and_then(|&psi| band(psi, s));
     let severity = feature_severity.max(prediction.as_ref().and_then(|p| p.severity));
     Report {
+        method: DriftMethod::Fixed,
         dataset_drift: !measured.is_empty() && share_drifted >= s.dataset_share,
         features,
         prediction,
         label,
         drifted_features,
         share_drifted,
+        weighted_share: None,
         severity,
+        note: None,
+    }
+}
+
+/// A feature's severity by how far its statistics exceed their calibrated thresholds:
+/// the larger of KS / its threshold and PSI / its threshold, its excess. At 1 the feature
+/// drifts (medium); 1.5 is high, 2 critical; 0.75 low (close to drifting).
+pub fn excess_band(excess: f64) -> Option<Severity> {
+    [(2.0, Severity::Critical), (1.5, Severity::High), (1.0, Severity::Medium), (0.75, Severity::Low)]
+        .into_iter()
+        .find(|(at, _)| excess >= *at)
+        .map(|(_, severity)| severity)
+}
+
+/// Judge one feature against its null: its thresholds, severity and whether it drifts. A
+/// feature whose thresholds cannot be fitted keeps its statistics, unjudged.
+fn judge(f: &mut FeatureDrift, null: &calibration::Null, s: &DriftSettings) {
+    f.ks_threshold = calibration::threshold(
+        &null.ks,
+        null.independent(),
+        s.calibrated_quantile,
+        calibration::Scale::Logit,
+    );
+    f.psi_threshold =
+        calibration::threshold(&null.psi, null.independent(), s.calibrated_quantile, calibration::Scale::Log);
+    let ratio = |value: Option<f64>, limit: Option<f64>| match (value, limit) {
+        (Some(v), Some(t)) if t > 0.0 => Some(v / t),
+        _ => None,
+    };
+    let excess = [ratio(f.ks_statistic, f.ks_threshold), ratio(f.psi, f.psi_threshold)]
+        .into_iter()
+        .flatten()
+        .fold(None, |m: Option<f64>, r| Some(m.map_or(r, |m| m.max(r))));
+    f.severity = excess.and_then(excess_band);
+    f.drifted = excess.is_some_and(|e| e >= 1.0);
+    if excess.is_none() && f.psi.is_some() {
+        f.note = Some("the calibration's null is too thin to set a threshold".into());
+    }
+}
+
+/// Sum up the features (and predictions and labels) into the dataset's verdict against
+/// their calibrated thresholds, each feature weighted by `importance` (its share of the
+/// model's importance; every feature the same when the model has none).
+pub fn calibrated_report(
+    mut features: Vec<FeatureDrift>,
+    mut prediction: Option<FeatureDrift>,
+    label: Option<LabelDrift>,
+    calibration: &Calibration,
+    importance: Option<&[f64]>,
+    s: &DriftSettings,
+) -> Report {
+    let usable =
+        importance.filter(|w| w.len() == features.len() && w.iter().map(|v| v.max(0.0)).sum::<f64>() > 0.0);
+    let weights: Vec<f64> = match usable {
+        Some(w) => {
+            let total: f64 = w.iter().map(|v| v.max(0.0)).sum();
+            w.iter().map(|v| v.max(0.0) / total).collect()
+        }
+        None => vec![1.0 / features.len().max(1) as f64; features.len()],
+    };
+    for ((f, null), w) in features.iter_mut().zip(&calibration.features).zip(&weights) {
+        judge(f, null, s);
+        f.importance = Some(*w);
+    }
+    match (prediction.as_mut(), calibration.prediction.as_ref()) {
+        (Some(p), Some(null)) => judge(p, null, s),
+        (Some(p), None) => {
+            p.severity = None;
+            p.drifted = false;
+            p.note =
+                Some("too few validation and test rows to calibrate the predictions on: not judged".into());
+        }
+        (None, _) => {}
+    }
+    let share_at = |level: Severity| -> f64 {
+        features
+            .iter()
+            .zip(&weights)
+            .filter(|(f, _)| f.severity.is_some_and(|v| v >= level))
+            .map(|(_, w)| w)
+            .sum()
+    };
+    let feature_severity =
+        Severity::ALL.iter().rev().copied().find(|level| share_at(*level) >= s.weighted_share - 1e-12);
+    let severity = feature_severity.max(prediction.as_ref().and_then(|p| p.severity));
+    let measured = features.iter().filter(|f| f.psi.is_some()).count();
+    let drifted_features = features.iter().filter(|f| f.drifted).count();
+    let weighted_share = share_at(Severity::Medium);
+    Report {
+        method: DriftMethod::Calibrated,
+        dataset_drift: measured > 0 && weighted_share >= s.dataset_share,
+        share_drifted: if measured == 0 { 0.0 } else { drifted_features as f64 / measured as f64 },
+        drifted_features,
+        weighted_share: Some(weighted_share),
+        features,
+        prediction,
+        label,
+        severity,
+        note: None,
     }
 }
 
@@ -271,6 +403,9 @@ mod tests {
             drifted: psi >= s.psi_medium,
             severity: band(psi, &s),
             note: None,
+            ks_threshold: None,
+            psi_threshold: None,
+            importance: None,
         };
         // One critical feature of four is not a critical dataset.
         let r = report(vec![with_psi(0.5), with_psi(0.01), with_psi(0.02), with_psi(0.0)], None, None, &s);
@@ -280,6 +415,43 @@ mod tests {
         assert_eq!(r.severity, Some(Severity::High));
         assert!(r.dataset_drift);
         assert_eq!(r.share_drifted, 0.5);
+    }
+
+    /// Calibrated: a shift planted in a feature the model never uses leaves the verdict
+    /// alone, though the feature itself drifts; the same shift in the feature the model
+    /// relies on most makes the whole model drift.
+    #[test]
+    fn drift_counts_by_what_the_model_uses() {
+        let s = settings();
+        let mut rng = crate::rng::SplitMix64(4);
+        let training: Vec<Vec<f64>> = (0..3).map(|_| (0..3000).map(|_| rng.normal()).collect()).collect();
+        let edges: Vec<Vec<f64>> = training.iter().map(|c| crate::artifact::deciles(c)).collect();
+        let calibration = Calibration {
+            features: training.iter().zip(&edges).map(|(c, e)| calibration::null(c, e, 500, 125)).collect(),
+            prediction: None,
+        };
+        let importance = [0.0, 0.7, 0.3];
+        let mut check = |shift: [f64; 3]| -> Report {
+            let features = (0..3)
+                .map(|j| {
+                    let current: Vec<f64> = (0..500).map(|_| rng.normal() + shift[j]).collect();
+                    feature(&format!("f{j}"), &training[j], &current, Some(&edges[j]), &s)
+                })
+                .collect();
+            calibrated_report(features, None, None, &calibration, Some(&importance), &s)
+        };
+        let calm = check([0.0; 3]);
+        assert_eq!((calm.severity, calm.drifted_features), (None, 0), "{calm:?}");
+        let unused = check([1.0, 0.0, 0.0]);
+        assert!(unused.features[0].drifted && unused.features[0].severity == Some(Severity::Critical));
+        assert_eq!(unused.severity, None, "a feature with no importance moves nothing");
+        assert_eq!(unused.weighted_share, Some(0.0));
+        let relied_on = check([0.0, 1.0, 0.0]);
+        assert_eq!(relied_on.severity, Some(Severity::Critical));
+        assert!((relied_on.weighted_share.unwrap() - 0.7).abs() < 1e-12);
+        assert!(relied_on.dataset_drift);
+        assert_eq!(relied_on.features[1].importance, Some(0.7));
+        assert!(relied_on.features[1].ks_threshold.unwrap() < relied_on.features[1].ks_statistic.unwrap());
     }
 
     #[test]

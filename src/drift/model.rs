@@ -2,12 +2,20 @@
 
 use super::{Column, Report};
 use crate::artifact::Reference;
-use crate::config::DriftSettings;
+use crate::config::{DriftMethod, DriftSettings};
 use crate::evaluation::score::View;
 
 /// Compare the reference with the view's `rows` (bars of the model's regime with
-/// complete features): every feature, the predictions, and the label base rate.
-pub fn against_reference(view: &View, reference: &Reference, rows: &[usize], s: &DriftSettings) -> Report {
+/// complete features): every feature, the predictions, and the label base rate; judged as
+/// `drift.method` says, calibrated features weighted by `importance` (the model's, in the
+/// reference's feature order).
+pub fn against_reference(
+    view: &View,
+    reference: &Reference,
+    importance: Option<&[f64]>,
+    rows: &[usize],
+    s: &DriftSettings,
+) -> Report {
     let columns: Vec<Vec<f64>> = reference
         .features
         .iter()
@@ -37,5 +45,19 @@ pub fn against_reference(view: &View, reference: &Reference, rows: &[usize], s: 
         labelled.iter().map(|&l| f64::from(l)).sum::<f64>() / labelled.len().max(1) as f64,
         labelled.len(),
     );
-    super::report(features, Some(prediction), label, s)
+    match (s.method, &reference.calibration) {
+        (DriftMethod::Calibrated, Some(calibration)) if calibration.features.len() == features.len() => {
+            super::calibrated_report(features, Some(prediction), label, calibration, importance, s)
+        }
+        (DriftMethod::Calibrated, _) => {
+            let mut report = super::report(features, Some(prediction), label, s);
+            report.note = Some(format!(
+                "judged with the fixed thresholds: the model has no calibration (its training period holds fewer \
+                 than drift.min_chunks {} chunks of drift.window_days, or it was trained before calibrations were kept)",
+                s.min_chunks
+            ));
+            report
+        }
+        (DriftMethod::Fixed, _) => super::report(features, Some(prediction), label, s),
+    }
 }

@@ -18,7 +18,7 @@ use crate::kinds::{EvaluationKind, JobStatus, VersionStatus};
 use crate::schedule::{self, Crontab};
 use crate::store::{Store, VersionRow};
 use crate::symbol::Symbol;
-use crate::triggers::{self, Decay, Facts, Live, Queued, Trigger, Verdict};
+use crate::triggers::{self, Decay, Facts, Live, Queued, Refused, Trigger, Verdict};
 
 const HOUR_MS: f64 = 3_600_000.0;
 
@@ -193,6 +193,13 @@ pub fn assess(
             let promoted_at = store.promoted_at(&symbol, regime, p.id)?.unwrap_or(p.created_at);
             let live = store.live_summary(p.id, promoted_at, settings.triggers.live_window as usize)?;
             facts.live = Some(Live { signals: live.signals, win_rate: live.win_rate });
+            facts.refused =
+                store.refused_retrains(symbol.as_str(), regime, p.id, promoted_at)?.map(|r| Refused {
+                    count: r.count,
+                    hours_since: (now - r.last_at) as f64 / HOUR_MS,
+                    last_at: r.last_at,
+                    severity: r.severity,
+                });
         }
         if let (true, Some(p), Some(last_bar)) = (kept, &production, last_bar) {
             // Decay and drift count once per measurement: only one taken after the model's

@@ -65,7 +65,9 @@ pub fn check_gates(
         .map(|window| window.filter(|&i| view.predictions[i].is_some()).collect::<Vec<usize>>());
     let drift = match recent {
         Ok(rows) if !rows.is_empty() => {
-            let report = drift::model::against_reference(&view, &loaded.reference, &rows, &settings.drift);
+            let importance = loaded.manifest.importance.as_ref().map(|i| i.impurity.as_slice());
+            let report =
+                drift::model::against_reference(&view, &loaded.reference, importance, &rows, &settings.drift);
             report
                 .features
                 .iter()

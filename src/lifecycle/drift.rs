@@ -64,7 +64,8 @@ pub fn measure(
     if rows.is_empty() {
         return Ok(measured);
     }
-    let report = drift::model::against_reference(&view, reference, &rows, &settings.drift);
+    let importance = loaded.manifest.importance.as_ref().map(|i| i.impurity.as_slice());
+    let report = drift::model::against_reference(&view, reference, importance, &rows, &settings.drift);
     if record_it {
         store.insert_drift_report(version.id, (from, to), &report, now)?;
         if let Some(severity) = report.severity.filter(|s| alert_it && *s >= Severity::Medium) {

@@ -20,7 +20,7 @@ use crate::kinds::{AlertKind, JobStage, VersionStatus};
 use crate::output::event;
 use crate::store::{Change, JobResult, NewAlert, NewJob, Store};
 use crate::symbol::Symbol;
-use crate::triggers::Trigger;
+use crate::triggers::{Trigger, TriggerKind};
 
 /// A job the run decided on.
 #[derive(Debug, Clone)]
@@ -45,6 +45,7 @@ pub fn run(resolved: &Resolved, job: &Planned, run: i64, now: i64) -> anyhow::Re
         trigger: job.trigger.kind,
         reason: job.trigger.reason.clone(),
         priority: job.trigger.priority,
+        severity: job.trigger.severity,
     };
     let id = store.start_job(job.queued.first().copied(), &new, run, now)?;
     failpoint::hit("run:job-started");
@@ -153,20 +154,23 @@ fn work(
             .push(format!("drift {}", m.report.and_then(|r| r.severity).map_or("none", Severity::as_str))),
         Err(e) => notes.push(format!("drift not measured: {e:#}")),
     }
-    if !settings.deployment.auto_deploy {
-        notes.push("left a candidate: deployment.auto_deploy is off".into());
-        return Ok((Some(version.id), notes.join(", ")));
-    }
-    if store.running_test(&job.symbol, job.regime)?.is_some() {
-        notes.push("left a candidate: a canary test of the model is running".into());
-        return Ok((Some(version.id), notes.join(", ")));
-    }
     let champion = versions.iter().find(|v| v.status == VersionStatus::Production);
-    store.set_job_stage(id, JobStage::Promote)?;
-    let gates = deploy::check_gates(resolved, store, version, champion, now)?;
-    let failed: Vec<&str> = gates.iter().filter(|g| !g.passed).map(|g| g.name.as_str()).collect();
-    if !failed.is_empty() {
-        notes.push(format!("left a candidate: gates fail ({})", failed.join(", ")));
+    let mut gates = Vec::new();
+    let left = if !settings.deployment.auto_deploy {
+        Some("left a candidate: deployment.auto_deploy is off".to_string())
+    } else if store.running_test(&job.symbol, job.regime)?.is_some() {
+        Some("left a candidate: a canary test of the model is running".to_string())
+    } else {
+        store.set_job_stage(id, JobStage::Promote)?;
+        gates = deploy::check_gates(resolved, store, version, champion, now)?;
+        let failed: Vec<&str> = gates.iter().filter(|g| !g.passed).map(|g| g.name.as_str()).collect();
+        (!failed.is_empty()).then(|| format!("left a candidate: gates fail ({})", failed.join(", ")))
+    };
+    if let Some(left) = left {
+        notes.push(left);
+        if let (TriggerKind::Drift | TriggerKind::Decay, Some(champion)) = (job.trigger.kind, champion) {
+            notes.extend(archive_superseded(store, job, champion, version.id)?);
+        }
         return Ok((Some(version.id), notes.join(", ")));
     }
     let change = Change {
@@ -188,4 +192,22 @@ fn work(
         (_, None) => "promoted (the first production version)".into(),
     });
     Ok((Some(version.id), notes.join(", ")))
+}
+
+/// A retrain for drift or decay whose candidate was left supersedes the candidates left by
+/// the earlier ones for the same production version: they are archived, so that a drift
+/// retraining cannot fix does not pile candidates up (the back-off spaces the retrains).
+fn archive_superseded(
+    store: &mut Store,
+    job: &Planned,
+    champion: &crate::store::VersionRow,
+    keep: i64,
+) -> anyhow::Result<Option<String>> {
+    let since =
+        store.promoted_at(job.symbol.as_str(), job.regime, champion.id)?.unwrap_or(champion.created_at);
+    let ids = store.superseded_candidates(job.symbol.as_str(), job.regime, since, keep)?;
+    let archived = store.archive_candidates(&ids)?;
+    Ok((archived > 0).then(|| {
+        format!("{archived} earlier candidate{} of this drift archived", if archived == 1 { "" } else { "s" })
+    }))
 }

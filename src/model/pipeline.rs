@@ -15,6 +15,7 @@ use super::search::{self, Outcome, Validation};
 use crate::artifact::{self, Reference, Window};
 use crate::candles::{Candle, Interval};
 use crate::config::{ModelKind, Regime, Settings};
+use crate::drift::calibration::{self, Calibration};
 use crate::features::{self, FeatureTable};
 
 /// What to train.
@@ -102,7 +103,7 @@ pub fn train(request: &Request, progress: &mut dyn FnMut(usize, f64)) -> Result<
     let test_metrics =
         metrics::classification(&outcome.forest.predict(x_test.view()), &y_test, s.evaluation.threshold)
             .ok_or_else(|| Refusal("the test window is empty".into()))?;
-    let reference = reference(&table, &prepared, &outcome.forest, s.training.reference_sample as usize);
+    let reference = reference(&table, &prepared, &outcome.forest, s);
     let window = |part: &dataset::Part| window(&table, &prepared, part);
     Ok(Trained {
         train: window(&prepared.train),
@@ -130,9 +131,13 @@ fn window(table: &FeatureTable, prepared: &Prepared, part: &dataset::Part) -> Wi
     }
 }
 
-/// The drift reference: up to `size` training rows, evenly spaced in time, with raw
-/// feature values and the model's predictions; deciles over all training rows.
-fn reference(table: &FeatureTable, prepared: &Prepared, forest: &Forest, size: usize) -> Reference {
+/// The drift reference: up to `training.reference_sample` training rows, evenly spaced in
+/// time, with raw feature values; deciles over all training rows; the model's predictions
+/// on its validation and test rows, which it did not learn from (on its own training rows
+/// a forest is far more confident than on any new bar); and the null distributions of
+/// calibrated drift, from window-sized chunks of those rows.
+fn reference(table: &FeatureTable, prepared: &Prepared, forest: &Forest, s: &Settings) -> Reference {
+    let size = s.training.reference_sample as usize;
     let rows = &prepared.train.rows;
     let picked: Vec<usize> = if rows.len() <= size {
         rows.clone()
@@ -141,20 +146,47 @@ fn reference(table: &FeatureTable, prepared: &Prepared, forest: &Forest, size: u
     };
     let sample =
         prepared.features.iter().map(|&f| picked.iter().map(|&r| table.columns[f][r]).collect()).collect();
-    let deciles = prepared
-        .features
-        .iter()
-        .map(|&f| artifact::deciles(&rows.iter().map(|&r| table.columns[f][r]).collect::<Vec<f64>>()))
-        .collect();
-    let x = dataset::scaled_matrix(table, &picked, &prepared.features, &prepared.scaling);
+    let columns: Vec<Vec<f64>> =
+        prepared.features.iter().map(|&f| rows.iter().map(|&r| table.columns[f][r]).collect()).collect();
+    let deciles: Vec<Vec<f64>> = columns.iter().map(|c| artifact::deciles(c)).collect();
+    let unseen: Vec<usize> = prepared.validation.rows.iter().chain(&prepared.test.rows).copied().collect();
+    let x = dataset::scaled_matrix(table, &unseen, &prepared.features, &prepared.scaling);
+    let predictions = forest.predict(x.view());
     let positives = rows.iter().filter(|&&r| prepared.labels[r] == Some(1)).count();
+    let chunked =
+        |rows: &[usize], values: &[Vec<f64>], edges: &[Vec<f64>]| -> Option<Vec<calibration::Null>> {
+            let span_days =
+                (table.open_time[*rows.last()?] - table.open_time[*rows.first()?]) as f64 / 86_400_000.0;
+            let (chunk, stride) = calibration::chunking(
+                rows.len(),
+                span_days,
+                f64::from(s.drift.window_days),
+                s.drift.min_chunks as usize,
+            )?;
+            Some(values.iter().zip(edges).map(|(v, e)| calibration::null(v, e, chunk, stride)).collect())
+        };
+    let prediction_edges = {
+        let mut sorted = predictions.clone();
+        sorted.sort_unstable_by(f64::total_cmp);
+        crate::drift::stats::bin_edges(&sorted)
+    };
+    let calibration = chunked(rows, &columns, &deciles).map(|features| Calibration {
+        features,
+        prediction: chunked(
+            &unseen,
+            std::slice::from_ref(&predictions),
+            std::slice::from_ref(&prediction_edges),
+        )
+        .and_then(|mut nulls| nulls.pop()),
+    });
     Reference {
         features: prepared.features.iter().map(|&f| table.names[f].clone()).collect(),
         training_rows: rows.len(),
         sample,
         deciles,
-        predictions: forest.predict(x.view()),
+        predictions,
         label_rate: positives as f64 / rows.len().max(1) as f64,
+        calibration,
     }
 }
 

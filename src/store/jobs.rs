@@ -47,6 +47,18 @@ pub struct NewJob {
     pub trigger: TriggerKind,
     pub reason: String,
     pub priority: Priority,
+    /// The drift severity a drift trigger fired on.
+    pub severity: Option<Severity>,
+}
+
+/// The retrains for drift or decay of one production version that left it in place.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Refused {
+    pub count: usize,
+    /// When the latest of them started (by its run's clock).
+    pub last_at: i64,
+    /// The drift severity the latest drift one was started for.
+    pub severity: Option<Severity>,
 }
 
 /// How a job ended: failed when `error` is set.
@@ -193,8 +205,8 @@ impl Store {
         if let Some(id) = queued {
             let taken = tx.execute(
                 "UPDATE jobs SET status = 'running', run_id = ?1, started_at = ?2, trigger = ?3, reason = ?4,
-                     priority = ?5 WHERE id = ?6 AND status = 'queued'",
-                params![run, now, job.trigger, job.reason, job.priority, id],
+                     priority = ?5, severity = ?6 WHERE id = ?7 AND status = 'queued'",
+                params![run, now, job.trigger, job.reason, job.priority, job.severity, id],
             )?;
             if taken == 1 {
                 tx.commit()?;
@@ -203,9 +215,10 @@ impl Store {
             // Cancelled since the plan was made: the job runs for its other triggers.
         }
         tx.execute(
-            "INSERT INTO jobs (symbol, regime, trigger, reason, priority, status, requested_at, run_id, started_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, 'running', ?6, ?7, ?6)",
-            params![job.symbol, job.regime, job.trigger, job.reason, job.priority, now, run],
+            "INSERT INTO jobs (symbol, regime, trigger, reason, priority, status, requested_at, run_id, started_at,
+                 severity)
+             VALUES (?1, ?2, ?3, ?4, ?5, 'running', ?6, ?7, ?6, ?8)",
+            params![job.symbol, job.regime, job.trigger, job.reason, job.priority, now, run, job.severity],
         )?;
         let id = tx.last_insert_rowid();
         tx.commit()?;
@@ -344,6 +357,52 @@ impl Store {
                 |r| r.get(0),
             )
             .optional()?)
+    }
+
+    /// The finished drift and decay jobs of a model started at or after `since` (when its
+    /// production version `production` went live) that did not make a new production
+    /// version: the retrains the back-off counts. `None` when there are none.
+    pub fn refused_retrains(
+        &self,
+        symbol: &str,
+        regime: Regime,
+        production: i64,
+        since: i64,
+    ) -> anyhow::Result<Option<Refused>> {
+        let mut statement = self.conn.prepare_cached(
+            "SELECT started_at, severity FROM jobs
+             WHERE symbol = ?1 AND regime = ?2 AND trigger IN ('drift', 'decay')
+                   AND status IN ('succeeded', 'failed') AND started_at >= ?3
+                   AND (version_id IS NULL OR version_id != ?4)
+             ORDER BY started_at DESC, id DESC",
+        )?;
+        let rows = statement
+            .query_map(params![symbol, regime, since, production], |r| {
+                Ok((r.get::<_, i64>(0)?, r.get::<_, Option<Severity>>(1)?))
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(rows.first().map(|&(last_at, severity)| Refused { count: rows.len(), last_at, severity }))
+    }
+
+    /// The candidates left by earlier drift and decay jobs of a model since `since`, other
+    /// than `keep`: those a newer retrain for the same drift has superseded.
+    pub fn superseded_candidates(
+        &self,
+        symbol: &str,
+        regime: Regime,
+        since: i64,
+        keep: i64,
+    ) -> anyhow::Result<Vec<i64>> {
+        let mut statement = self.conn.prepare_cached(
+            "SELECT v.id FROM jobs j JOIN model_versions v ON v.id = j.version_id
+             WHERE j.symbol = ?1 AND j.regime = ?2 AND j.trigger IN ('drift', 'decay') AND j.started_at >= ?3
+                   AND v.status = 'candidate' AND v.id != ?4
+             ORDER BY v.id",
+        )?;
+        let ids = statement
+            .query_map(params![symbol, regime, since, keep], |r| r.get(0))?
+            .collect::<Result<Vec<i64>, _>>()?;
+        Ok(ids)
     }
 
     /// Open alerts at or above `min` that were never delivered (a failed post is tried

@@ -300,6 +300,14 @@ pub const MIGRATIONS: &[Migration] = &[
             ALTER TABLE runs ADD COLUMN failed_collects INTEGER NOT NULL DEFAULT 0;
         ",
     },
+    Migration {
+        why: "the back-off of drift and decay retrains: a job keeps the drift severity it was started for, so \
+              that a drift the gates refused to fix fires again only when it grows (or the back-off passes)",
+        sql: "
+            ALTER TABLE jobs ADD COLUMN severity TEXT
+                CHECK (severity IS NULL OR severity IN ('low', 'medium', 'high', 'critical'));
+        ",
+    },
 ];
 
 /// Why the schema could not be brought up to date.

@@ -274,6 +274,20 @@ impl Store {
     }
 
     /// Every model with a version, by symbol and regime, with its newest version's interval.
+    /// Archive the versions among `ids` that are still candidates; returns how many were.
+    pub fn archive_candidates(&mut self, ids: &[i64]) -> anyhow::Result<usize> {
+        let tx = self.conn.transaction()?;
+        let mut archived = 0;
+        for id in ids {
+            archived += tx.execute(
+                "UPDATE model_versions SET status = 'archived' WHERE id = ?1 AND status = 'candidate'",
+                [id],
+            )?;
+        }
+        tx.commit()?;
+        Ok(archived)
+    }
+
     pub fn registered_models(&self) -> anyhow::Result<Vec<RegisteredModel>> {
         let mut statement = self.conn.prepare_cached(
             "SELECT v.symbol, v.regime, v.interval FROM model_versions v
