@@ -7,7 +7,8 @@ to --train-until, then `drift-check` looks at every window of --window-days that
 after it, stepped a day at a time (windows overlap when they are longer than a day). The
 shared files hold weeks, not months: the window is two days by default so that the
 calibration finds the three non-overlapping chunks it needs in the training bars
-(drift.window_days is set for training and checks alike).
+(drift.window_days is set for training and checks alike), and training.min_rows_per_part
+is 100 so that every regime's few weeks train.
 
     python3 scripts/drift/real.py [--window-days 2]
 
@@ -30,7 +31,7 @@ SEVERE = {"medium", "high", "critical"}
 # name, file, collect flags, train until, last bar
 SERIES = [
     ("BTC perpetual 5m", "btc-perp-20211231-20220201_1m.csv", ["--interval", "1m", "--resample", "5m"],
-     "2022-01-18T00:00:00Z", "2022-02-01T05:30:00Z"),
+     "2022-01-20T00:00:00Z", "2022-02-01T05:30:00Z"),
     ("ETH/BTC 5m", "ETH_BTC-5m.feather", ["--interval", "5m"], "2018-01-22T00:00:00Z", "2018-01-30T04:50:00Z"),
 ]
 
@@ -65,7 +66,9 @@ def as_csv(file, flags, folder):
 
 def one_series(name, file, flags, train_until, last_bar, window_days):
     folder = tempfile.mkdtemp(prefix="real-drift-")
-    base = dict(os.environ, RETRAIN_DRIFT_WINDOW_DAYS=str(window_days))
+    # Weeks of data split four ways by regime: parts of 100 rows (not 200) let every regime
+    # train.
+    base = dict(os.environ, RETRAIN_DRIFT_WINDOW_DAYS=str(window_days), RETRAIN_TRAINING_MIN_ROWS_PER_PART="100")
     lines = as_csv(file, flags, folder)
     cut = parse(train_until).strftime("%Y-%m-%d %H:%M:%S")
     with open(os.path.join(folder, "train.csv"), "w") as f:
@@ -99,7 +102,7 @@ def one_series(name, file, flags, train_until, last_bar, window_days):
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("--window-days", type=float, default=2.0)
+    parser.add_argument("--window-days", type=int, default=2)
     args = parser.parse_args()
     print(f"Windows of {args.window_days:g} days stepped a day at a time after the training bars; "
           "`medium` or above counts as firing.\n")

@@ -460,8 +460,12 @@ pub struct GateSettings {
     pub min_profit_factor: f64,
     pub max_drawdown: f64,
     pub min_trades: u32,
-    /// Largest KS statistic of any feature, candidate reference against recent data.
+    /// `drift.method: fixed`: largest KS statistic of any feature, candidate reference
+    /// against recent data.
     pub max_feature_drift_ks: f64,
+    /// `drift.method: calibrated`: largest share of the model's importance held by features
+    /// that drift past their calibrated thresholds on recent data.
+    pub max_drifted_importance: f64,
     /// Probability that the challenger is better, from the paired bootstrap.
     pub min_probability_better: f64,
     /// Hours since the last deployment of the model before another.
@@ -480,6 +484,7 @@ impl Default for GateSettings {
             max_drawdown: 0.20,
             min_trades: 30,
             max_feature_drift_ks: 0.15,
+            max_drifted_importance: 0.2,
             min_probability_better: 0.8,
             cooldown_hours: 24.0,
         }

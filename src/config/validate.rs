@@ -169,6 +169,7 @@ pub(super) fn validate(s: &Settings) -> Result<(), String> {
         ("gates.min_win_rate", g.min_win_rate),
         ("gates.max_drawdown", g.max_drawdown),
         ("gates.max_feature_drift_ks", g.max_feature_drift_ks),
+        ("gates.max_drifted_importance", g.max_drifted_importance),
         ("gates.min_probability_better", g.min_probability_better),
     ] {
         share(key, value)?;

@@ -32,12 +32,17 @@ pub enum Versus {
     NotComparable { champion_version: i64, why: String },
 }
 
-/// The largest per-feature KS statistic of the candidate's reference against recent
-/// data, or why it could not be measured.
+/// The candidate's drift on recent data, judged as `drift.method` says, or why it could
+/// not be measured.
 #[derive(Debug, Clone)]
 pub enum RecentDrift {
+    /// `fixed`: the largest per-feature KS statistic against the training reference.
     Measured { max_ks: f64, feature: String, rows: usize },
-    NotMeasured(String),
+    /// `calibrated`: the share of the model's importance held by the features that drift
+    /// past their calibrated thresholds, and those features.
+    Calibrated { share: f64, drifted: Vec<String>, rows: usize },
+    /// Why not; `calibrated` says which gate it fails.
+    NotMeasured { why: String, calibrated: bool },
 }
 
 /// What the gates look at.
@@ -131,7 +136,23 @@ pub fn check(e: &Evidence, g: &GateSettings) -> Vec<Gate> {
             g.max_feature_drift_ks,
             format!("largest KS: {feature}, reference vs {rows} recent bars"),
         ),
-        RecentDrift::NotMeasured(why) => {
+        RecentDrift::Calibrated { share, drifted, rows } => at_most(
+            "max_drifted_importance",
+            Some(*share),
+            g.max_drifted_importance,
+            if drifted.is_empty() {
+                format!("no feature drifts past its calibrated threshold, vs {rows} recent bars")
+            } else {
+                format!(
+                    "drifting past their calibrated thresholds: {}, vs {rows} recent bars",
+                    drifted.join(", ")
+                )
+            },
+        ),
+        RecentDrift::NotMeasured { why, calibrated: true } => {
+            at_most("max_drifted_importance", None, g.max_drifted_importance, why.clone())
+        }
+        RecentDrift::NotMeasured { why, calibrated: false } => {
             at_most("max_feature_drift_ks", None, g.max_feature_drift_ks, why.clone())
         }
     });
@@ -298,7 +319,17 @@ mod tests {
         e.test.trading.as_mut().unwrap().win_rate = None;
         assert_eq!(failed(&check(&e, &g)), ["min_win_rate", "min_profit_factor", "min_trades"]);
         e.test = record(0.59, 40, Some(1.3));
-        e.drift = RecentDrift::NotMeasured("no recent bar of the regime".into());
+        e.drift = RecentDrift::NotMeasured { why: "no recent bar of the regime".into(), calibrated: false };
         assert_eq!(failed(&check(&e, &g)), ["min_f1", "max_feature_drift_ks"]);
+        e.drift = RecentDrift::NotMeasured { why: "no recent bar of the regime".into(), calibrated: true };
+        assert_eq!(failed(&check(&e, &g)), ["min_f1", "max_drifted_importance"]);
+        // Calibrated: the share of importance that drifts, at most the threshold (0.2).
+        e.drift = RecentDrift::Calibrated { share: 0.2, drifted: vec!["natr".into()], rows: 300 };
+        assert_eq!(failed(&check(&e, &g)), ["min_f1"]);
+        e.drift = RecentDrift::Calibrated { share: 0.21, drifted: vec!["natr".into()], rows: 300 };
+        let gates = check(&e, &g);
+        assert_eq!(failed(&gates), ["min_f1", "max_drifted_importance"]);
+        let gate = gates.iter().find(|g| g.name == "max_drifted_importance").unwrap();
+        assert_eq!(gate.note, "drifting past their calibrated thresholds: natr, vs 300 recent bars");
     }
 }

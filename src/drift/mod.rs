@@ -327,8 +327,8 @@ pub fn calibrated_report(
             .iter()
             .zip(&weights)
             .filter(|(f, _)| f.severity.is_some_and(|v| v >= level))
-            .map(|(_, w)| w)
-            .sum()
+            // A fold from +0: an empty float sum is -0, which prints as "-0%".
+            .fold(0.0, |total, (_, w)| total + w)
     };
     let feature_severity =
         Severity::ALL.iter().rev().copied().find(|level| share_at(*level) >= s.weighted_share - 1e-12);
@@ -446,6 +446,7 @@ mod tests {
         assert!(unused.features[0].drifted && unused.features[0].severity == Some(Severity::Critical));
         assert_eq!(unused.severity, None, "a feature with no importance moves nothing");
         assert_eq!(unused.weighted_share, Some(0.0));
+        assert!(unused.weighted_share.unwrap().is_sign_positive(), "printed as 0%, not -0%");
         let relied_on = check([0.0, 1.0, 0.0]);
         assert_eq!(relied_on.severity, Some(Severity::Critical));
         assert!((relied_on.weighted_share.unwrap() - 0.7).abs() < 1e-12);

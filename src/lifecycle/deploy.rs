@@ -4,7 +4,7 @@
 
 use super::evaluate::champion_vs_challenger;
 use super::{load_artifact, version_view};
-use crate::config::Resolved;
+use crate::config::{DriftMethod, Resolved};
 use crate::deploy::gates::{self, Evidence, Gate, RecentDrift, Versus};
 use crate::drift;
 use crate::error::Failure;
@@ -61,6 +61,10 @@ pub fn check_gates(
     };
 
     let days = settings.drift.window_days;
+    // Which drift gate applies when nothing can be measured: the one the model would be
+    // judged by.
+    let judged_calibrated =
+        settings.drift.method == DriftMethod::Calibrated && loaded.reference.calibration.is_some();
     let recent = score::window(&view.table.open_time, Requested::LastDays(days), 0)
         .map(|window| window.filter(|&i| view.predictions[i].is_some()).collect::<Vec<usize>>());
     let drift = match recent {
@@ -68,20 +72,38 @@ pub fn check_gates(
             let importance = loaded.manifest.importance.as_ref().map(|i| i.impurity.as_slice());
             let report =
                 drift::model::against_reference(&view, &loaded.reference, importance, &rows, &settings.drift);
-            report
-                .features
-                .iter()
-                .filter_map(|f| f.ks_statistic.map(|ks| (ks, &f.name)))
-                .max_by(|a, b| a.0.total_cmp(&b.0))
-                .map_or(RecentDrift::NotMeasured("no feature could be measured".into()), |(ks, name)| {
-                    RecentDrift::Measured { max_ks: ks, feature: name.clone(), rows: rows.len() }
-                })
+            match (report.method, report.weighted_share) {
+                (DriftMethod::Calibrated, Some(share)) => RecentDrift::Calibrated {
+                    share,
+                    drifted: report.features.iter().filter(|f| f.drifted).map(|f| f.name.clone()).collect(),
+                    rows: rows.len(),
+                },
+                _ => report
+                    .features
+                    .iter()
+                    .filter_map(|f| f.ks_statistic.map(|ks| (ks, &f.name)))
+                    .max_by(|a, b| a.0.total_cmp(&b.0))
+                    .map_or(
+                        RecentDrift::NotMeasured {
+                            why: "no feature could be measured".into(),
+                            calibrated: false,
+                        },
+                        |(ks, name)| RecentDrift::Measured {
+                            max_ks: ks,
+                            feature: name.clone(),
+                            rows: rows.len(),
+                        },
+                    ),
+            }
         }
-        Ok(_) => RecentDrift::NotMeasured(format!(
-            "no bar of the last {days} days (drift.window_days) is in the {} regime",
-            candidate.regime
-        )),
-        Err(why) => RecentDrift::NotMeasured(why),
+        Ok(_) => RecentDrift::NotMeasured {
+            why: format!(
+                "no bar of the last {days} days (drift.window_days) is in the {} regime",
+                candidate.regime
+            ),
+            calibrated: judged_calibrated,
+        },
+        Err(why) => RecentDrift::NotMeasured { why, calibrated: judged_calibrated },
     };
     let hours_since_deployment = store
         .last_deployment_at(&candidate.symbol, candidate.regime)?

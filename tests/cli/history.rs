@@ -17,6 +17,7 @@ fn the_whole_story_on_real_data() {
   min_profit_factor: 0.0
   min_trades: 1
   max_feature_drift_ks: 1.0
+  max_drifted_importance: 1.0
 ",
     );
     let text = std::fs::read_to_string(&btc).unwrap();

@@ -4,18 +4,21 @@ use std::process::{Command, Stdio};
 
 use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Utc, Weekday};
 
-use crate::support::{Case, btc_fleet, column, count, data, db, http, json, open_gates_with_cooldown};
+use crate::support::{
+    Case, OPEN_GATES, btc_fleet, column, count, data, db, http, json, open_gates_with_cooldown,
+};
 
-/// The last three days of the BTC minutes, three days later, with every price's log
-/// distance from the first close multiplied by 8: the same market, eight times as wild.
-fn wild_copy(lines: &[&str]) -> String {
-    let tail = &lines[lines.len() - 4320..];
+/// The last `days` days of the BTC minutes, `days` days later (so that they follow on),
+/// with every price's log distance from the first close multiplied by 8: the same market,
+/// eight times as wild.
+fn wild_copy(lines: &[&str], days: i64) -> String {
+    let tail = &lines[lines.len() - 1440 * days as usize..];
     let base: f64 = tail[0].split(',').nth(4).unwrap().parse().unwrap();
     let mut out = String::from("timestamp,open,high,low,close,volume\n");
     for line in tail {
         let cells: Vec<&str> = line.split(',').collect();
         let t = chrono::NaiveDateTime::parse_from_str(&cells[0][..19], "%Y-%m-%d %H:%M:%S").unwrap()
-            + Duration::days(3);
+            + Duration::days(days);
         let wild = |i: usize| base * (8.0 * (cells[i].parse::<f64>().unwrap() / base).ln()).exp();
         out.push_str(&format!(
             "{},{},{},{},{},{}\n",
@@ -96,7 +99,7 @@ schedule:
             .assert_exit(0);
         }
         if now == drift_at {
-            case.collect_5m("BTC", &case.write("wild.csv", wild_copy(&lines))).assert_exit(0);
+            case.collect_5m("BTC", &case.write("wild.csv", wild_copy(&lines, 3))).assert_exit(0);
         }
         let run = case.run(["run", "--now", &now.to_rfc3339()]);
         run.assert_exit(if now == request_at { 1 } else { 0 });
@@ -324,4 +327,90 @@ fn a_failed_collect_fails_the_run_and_stale_candles_raise_one_alert() {
         doc["health"]["last_successful_run"].as_str(),
         Some(expected.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true).as_str())
     );
+}
+
+/// The retrain storm, fixed: a drift that retraining cannot fix (the gates refuse every
+/// candidate) while new bars arrive every hour retrains the model once, then waits out
+/// the back-off (24 h, then 48 h), saying until when, instead of retraining every run.
+#[test]
+fn a_drift_the_gates_refuse_to_fix_backs_off_instead_of_storming() {
+    let btc = data("btc-perp-20211231-20220201_1m.csv");
+    let text = std::fs::read_to_string(&btc).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let config = |gates: &str| {
+        format!(
+            "symbols:\n  - symbol: BTC\n    interval: 5m\n    regimes: [sideways]\n\
+             training:\n  search:\n    max_trials: 2\n{gates}"
+        )
+    };
+    let case = Case::new().config(&config(OPEN_GATES));
+    case.collect_5m("BTC", &btc).assert_exit(0);
+    let start = Utc.with_ymd_and_hms(2022, 2, 1, 6, 0, 0).unwrap();
+    case.run(["run", "--now", &start.to_rfc3339()]).assert_exit(0);
+    assert_eq!(column::<String>(&case, "SELECT status FROM model_versions"), ["production"]);
+    // From here no candidate passes (an F1 of 0.99), and no cooldown holds a trigger back:
+    // only the back-off can stop a storm.
+    case.write("config.yaml", config(&OPEN_GATES.replace("min_f1: 0.0", "min_f1: 0.99")));
+    // A week of eight-times-wild bars fills the drift window; more arrive hour by hour.
+    let wild = wild_copy(&lines, 14);
+    let wild: Vec<&str> = wild.lines().collect();
+    let feed = |until: DateTime<Utc>| {
+        let cut = until.format("%Y-%m-%d %H:%M:%S").to_string();
+        let mut csv = format!("{}\n", wild[0]);
+        for line in wild[1..].iter().take_while(|l| l[..19] < *cut) {
+            csv.push_str(line);
+            csv.push('\n');
+        }
+        case.collect_5m("BTC", &case.write("feed.csv", csv)).assert_exit(0);
+    };
+    let drifting = Utc.with_ymd_and_hms(2022, 2, 8, 6, 0, 0).unwrap();
+    let mut said = Vec::new();
+    for hours in [0, 1, 12, 23, 24, 25, 71, 72, 73] {
+        let now = drifting + Duration::hours(hours);
+        feed(now);
+        let run = case.run(["run", "--now", &now.to_rfc3339()]);
+        run.assert_exit(0);
+        said.push((hours, run.stdout.clone()));
+    }
+    let jobs: Vec<(i64, String, Option<String>, String)> = db(&case)
+        .prepare(
+            "SELECT started_at, trigger, severity, outcome FROM jobs WHERE trigger != 'initial' ORDER BY id",
+        )
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let at: Vec<(i64, &str)> =
+        jobs.iter().map(|j| ((j.0 - drifting.timestamp_millis()) / 3_600_000, j.1.as_str())).collect();
+    assert_eq!(at, [(0, "drift"), (24, "drift"), (72, "drift")], "{jobs:#?}");
+    // Each was for the same unresolved drift, and each candidate was refused.
+    let severity = jobs[0].2.clone().expect("a drift job keeps its severity");
+    assert!(["high", "critical"].contains(&severity.as_str()), "{severity}");
+    for j in &jobs {
+        assert_eq!(j.2.as_deref(), Some(severity.as_str()));
+        assert!(j.3.contains("left a candidate: gates fail (min_f1"), "{}", j.3);
+    }
+    // In between, the runs say why not and until when.
+    let out = |hours: i64| &said.iter().find(|(h, _)| *h == hours).unwrap().1;
+    for (hours, until) in [
+        (1, "until 2022-02-09 06:00"),
+        (23, "until 2022-02-09 06:00"),
+        (25, "is 48 h, until 2022-02-11 06:00"),
+        (71, "until 2022-02-11 06:00"),
+    ] {
+        let text = out(hours);
+        assert!(text.contains("drift held back: ") && text.contains(until), "+{hours} h:\n{text}");
+    }
+    assert!(out(73).contains("3 retrains for drift or decay left production in place"), "{}", out(73));
+    // The refused candidates do not pile up: each retrain archives the one before.
+    let versions: Vec<(i64, String)> = db(&case)
+        .prepare("SELECT version, status FROM model_versions ORDER BY version")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let statuses: Vec<(i64, &str)> = versions.iter().map(|(v, s)| (*v, s.as_str())).collect();
+    assert_eq!(statuses, [(1, "production"), (2, "archived"), (3, "archived"), (4, "candidate")]);
 }

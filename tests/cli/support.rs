@@ -23,6 +23,7 @@ pub const OPEN_GATES: &str = "gates:
   max_drawdown: 1.0
   min_trades: 0
   max_feature_drift_ks: 1.0
+  max_drifted_importance: 1.0
   min_probability_better: 0.0
   cooldown_hours: 0.0
 ";
