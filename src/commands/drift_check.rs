@@ -139,10 +139,7 @@ fn p_cell(value: Option<f64>) -> String {
 }
 
 fn print_report(report: &Report) {
-    match report.method {
-        DriftMethod::Calibrated => print_calibrated(report),
-        DriftMethod::Fixed => print_fixed(report),
-    }
+    print_features(report);
     if let Some(label) = &report.label {
         println!(
             "labels: {:.1}% up in training ({} rows), {:.1}% now ({} rows), two-proportion p {}: {}",
@@ -174,31 +171,42 @@ fn print_report(report: &Report) {
     }
 }
 
-/// Each statistic, the calibrated limit it is judged against (KS and PSI), and what the
-/// model uses of the feature.
-fn print_calibrated(report: &Report) {
-    let mut table = Table::new([
-        "FEATURE",
-        "IMPORTANCE",
-        "KS",
-        "KS LIMIT",
-        "PSI",
-        "PSI LIMIT",
-        "P-VALUE",
-        "JS",
-        "WASSERSTEIN",
-        "DRIFTED",
-        "SEVERITY",
-        "NOTE",
-    ]);
+/// Each feature's statistics; calibrated, also the limits its KS and PSI are judged
+/// against and what the model uses of it.
+fn print_features(report: &Report) {
+    let calibrated = report.method == DriftMethod::Calibrated;
+    let mut table = if calibrated {
+        Table::new([
+            "FEATURE",
+            "IMPORTANCE",
+            "KS",
+            "KS LIMIT",
+            "PSI",
+            "PSI LIMIT",
+            "P-VALUE",
+            "JS",
+            "WASSERSTEIN",
+            "DRIFTED",
+            "SEVERITY",
+            "NOTE",
+        ])
+    } else {
+        Table::new(["FEATURE", "PSI", "KS", "P-VALUE", "JS", "WASSERSTEIN", "DRIFTED", "SEVERITY", "NOTE"])
+    };
     for f in report.features.iter().chain(report.prediction.as_ref()) {
-        table.row(vec![
-            f.name.clone(),
-            cell(f.importance, 3),
-            cell(f.ks_statistic, 4),
-            cell(f.ks_threshold, 4),
-            cell(f.psi, 4),
-            cell(f.psi_threshold, 4),
+        let mut cells = vec![f.name.clone()];
+        if calibrated {
+            cells.extend([
+                cell(f.importance, 3),
+                cell(f.ks_statistic, 4),
+                cell(f.ks_threshold, 4),
+                cell(f.psi, 4),
+                cell(f.psi_threshold, 4),
+            ]);
+        } else {
+            cells.extend([cell(f.psi, 4), cell(f.ks_statistic, 4)]);
+        }
+        cells.extend([
             p_cell(f.ks_p_value),
             cell(f.js_distance, 4),
             cell(f.wasserstein, 4),
@@ -206,25 +214,7 @@ fn print_calibrated(report: &Report) {
             f.severity.map_or("-".into(), |s| s.as_str().into()),
             f.note.clone().unwrap_or_default(),
         ]);
-    }
-    print!("{}", table.render());
-}
-
-fn print_fixed(report: &Report) {
-    let mut table =
-        Table::new(["FEATURE", "PSI", "KS", "P-VALUE", "JS", "WASSERSTEIN", "DRIFTED", "SEVERITY", "NOTE"]);
-    for f in report.features.iter().chain(report.prediction.as_ref()) {
-        table.row(vec![
-            f.name.clone(),
-            cell(f.psi, 4),
-            cell(f.ks_statistic, 4),
-            p_cell(f.ks_p_value),
-            cell(f.js_distance, 4),
-            cell(f.wasserstein, 4),
-            if f.drifted { "yes".into() } else { "no".into() },
-            f.severity.map_or("-".into(), |s| s.as_str().into()),
-            f.note.clone().unwrap_or_default(),
-        ]);
+        table.row(cells);
     }
     print!("{}", table.render());
 }
