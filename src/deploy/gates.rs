@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use crate::config::GateSettings;
 use crate::evaluation::Record;
 use crate::evaluation::compare::Comparison;
+use crate::evaluation::versus::Baseline;
 
 /// One gate as checked.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -24,8 +25,9 @@ pub struct Gate {
 /// The candidate against the production version, on the same unseen bars.
 #[derive(Debug, Clone)]
 pub enum Versus {
-    /// No production version: the comparison gates pass by definition.
-    FirstModel,
+    /// No production version: compared with each no-skill baseline on its unseen bars
+    /// instead (or why it could not be).
+    FirstModel { baselines: Result<Vec<(Baseline, Comparison)>, String> },
     /// Compared on shared bars (the comparison may still be inconclusive).
     Compared { champion_version: i64, comparison: Comparison },
     /// No shared unseen bar at all.
@@ -65,6 +67,51 @@ fn at_least(name: &str, value: Option<f64>, threshold: f64, note: impl Into<Stri
         passed: value.is_some_and(|v| v >= threshold),
         note: note.into(),
     }
+}
+
+/// A first model against the no-skill baselines: it must beat each, so the gate's value
+/// is the smallest P(better) among them (undefined if any comparison is inconclusive).
+fn versus_baselines(baselines: &Result<Vec<(Baseline, Comparison)>, String>, threshold: f64) -> Gate {
+    let name = "min_probability_better";
+    let compared = match baselines {
+        Err(why) => {
+            return at_least(
+                name,
+                None,
+                threshold,
+                format!("not compared with the no-skill baselines: {why}"),
+            );
+        }
+        Ok(compared) => compared,
+    };
+    let value = compared
+        .iter()
+        .map(|(_, c)| c.probability_better)
+        .try_fold(f64::INFINITY, |low, p| p.map(|p| low.min(p)))
+        .filter(|v| v.is_finite());
+    let each: Vec<String> = compared
+        .iter()
+        .map(|(b, c)| {
+            format!(
+                "{} {} {:.4} vs {:.4}, P {}",
+                b.describe(),
+                c.metric,
+                c.champion,
+                c.challenger,
+                c.probability_better.map_or("inconclusive".to_string(), |p| format!("{p:.3}"))
+            )
+        })
+        .collect();
+    let bars = compared.first().map_or(0, |(_, c)| c.bars);
+    at_least(
+        name,
+        value,
+        threshold,
+        format!(
+            "first model vs no-skill baselines on {bars} unseen bars (paired block bootstrap): {}",
+            each.join("; ")
+        ),
+    )
 }
 
 fn at_most(name: &str, value: Option<f64>, threshold: f64, note: impl Into<String>) -> Gate {
@@ -157,14 +204,13 @@ pub fn check(e: &Evidence, g: &GateSettings) -> Vec<Gate> {
         }
     });
     match &e.versus {
-        Versus::FirstModel => {
+        Versus::FirstModel { baselines } => {
             let first = "no production version: a first model passes by definition";
-            for (name, threshold) in [
-                ("min_f1_improvement", g.min_f1_improvement),
-                ("min_probability_better", g.min_probability_better),
-            ] {
-                gates.push(Gate { passed: true, ..at_least(name, None, threshold, first) });
-            }
+            gates.push(Gate {
+                passed: true,
+                ..at_least("min_f1_improvement", None, g.min_f1_improvement, first)
+            });
+            gates.push(versus_baselines(baselines, g.min_probability_better));
         }
         Versus::Compared { champion_version, comparison: cmp } => {
             let improvement =
@@ -280,13 +326,33 @@ mod tests {
     }
 
     #[test]
-    fn a_first_model_passes_the_comparison_gates_by_definition() {
-        let gates = check(&evidence(Versus::FirstModel, None), &GateSettings::default());
+    fn a_first_model_must_beat_every_no_skill_baseline() {
+        let beaten = |p: [Option<f64>; 3]| Versus::FirstModel {
+            baselines: Ok(Baseline::ALL.iter().zip(p).map(|(b, p)| (*b, comparison(0.3, 0.6, p))).collect()),
+        };
+        let gates =
+            check(&evidence(beaten([Some(0.99), Some(0.85), Some(0.9)]), None), &GateSettings::default());
         assert_eq!(gates.len(), 11, "one row per gate key");
         assert!(failed(&gates).is_empty(), "{gates:#?}");
         let improvement = gates.iter().find(|g| g.name == "min_f1_improvement").unwrap();
         assert!(improvement.note.contains("first model"));
         assert_eq!(improvement.value, None);
+        // It must beat every baseline: the weakest win decides, an inconclusive one fails.
+        let better =
+            |gates: &[Gate]| gates.iter().find(|g| g.name == "min_probability_better").unwrap().clone();
+        let gate = better(&gates);
+        assert_eq!(gate.value, Some(0.85));
+        assert!(gate.note.contains("always long f1 0.3000 vs 0.6000, P 0.850"), "{}", gate.note);
+        let gates =
+            check(&evidence(beaten([Some(0.99), Some(0.79), Some(0.9)]), None), &GateSettings::default());
+        assert_eq!(failed(&gates), ["min_probability_better"]);
+        let gates = check(&evidence(beaten([Some(0.99), None, Some(0.9)]), None), &GateSettings::default());
+        assert_eq!((failed(&gates), better(&gates).value), (vec!["min_probability_better"], None));
+        let none = Versus::FirstModel { baselines: Err("no labelled bar".into()) };
+        assert_eq!(
+            failed(&check(&evidence(none, None), &GateSettings::default())),
+            ["min_probability_better"]
+        );
     }
 
     #[test]
@@ -312,7 +378,12 @@ mod tests {
     #[test]
     fn undefined_values_fail_except_an_unbounded_profit_factor() {
         let g = GateSettings::default();
-        let mut e = evidence(Versus::FirstModel, None);
+        let mut e = evidence(
+            Versus::FirstModel {
+                baselines: Ok(Baseline::ALL.iter().map(|b| (*b, comparison(0.3, 0.6, Some(0.9)))).collect()),
+            },
+            None,
+        );
         e.test = record(0.61, 40, None);
         assert!(failed(&check(&e, &g)).is_empty(), "no losing trade clears min_profit_factor");
         e.test = record(0.61, 0, None);

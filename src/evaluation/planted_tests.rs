@@ -75,3 +75,56 @@ fn true_labels_beat_shuffled_labels_and_the_reverse_loses() {
     assert!(reverse_cmp.probability_better.unwrap() < 0.05, "{reverse_cmp:?}");
     assert_eq!(reverse_cmp.verdict, Verdict::ChampionBetter);
 }
+
+/// A first model against the no-skill baselines, on the planted candles: each baseline's
+/// score is what it must be from the labels alone (F1 0 when never "up", 2b / (1 + b)
+/// when always "up" with b the share of up labels), the base rate comes from the bars
+/// before the unseen ones, and a predictor that knows the planted hour of day beats all
+/// three while one that is always long does not beat "always long".
+#[test]
+fn a_first_model_is_judged_against_flat_long_and_the_base_rate() {
+    use super::score::View;
+    use super::versus::{Baseline, against_baselines};
+    use crate::config::Settings;
+
+    let candles = planted(6_000);
+    let table = features::compute(&candles, &FeatureSettings::default(), &RegimeSettings::default()).unwrap();
+    let forward = labels::forward_returns(&table.close, 12);
+    let labels: Vec<Option<u8>> = (0..table.len())
+        .map(|t| if table.complete(t) { labels::label(forward[t], 0.0, 0.0) } else { None })
+        .collect();
+    let knows = |t: usize| (table.open_time[t] / 3_600_000) % 24 < 11;
+    let oracle: Vec<Option<f64>> =
+        (0..table.len()).map(|t| table.complete(t).then(|| if knows(t) { 0.8 } else { 0.2 })).collect();
+    let unseen = table.len() / 2;
+    let settings = Settings::default();
+    let interval: crate::candles::Interval = "5m".parse().unwrap();
+    let view = View { table: table.clone(), predictions: oracle.clone(), labels: labels.clone() };
+    let compared = against_baselines(&settings, interval, &view, unseen).unwrap();
+    assert_eq!(compared.iter().map(|(b, _)| *b).collect::<Vec<_>>(), Baseline::ALL);
+
+    // Independently: the compared rows are the unseen ones with a prediction and a label.
+    let rows: Vec<usize> =
+        (unseen..table.len()).filter(|&t| oracle[t].is_some() && labels[t].is_some()).collect();
+    let up = rows.iter().filter(|&&t| labels[t] == Some(1)).count() as f64 / rows.len() as f64;
+    let seen: Vec<u8> = (0..unseen).filter(|&t| oracle[t].is_some()).filter_map(|t| labels[t]).collect();
+    let base_rate = seen.iter().map(|&y| f64::from(y)).sum::<f64>() / seen.len() as f64;
+    let (flat, long, rate) = (&compared[0].1, &compared[1].1, &compared[2].1);
+    assert_eq!(flat.bars, rows.len());
+    assert_eq!(flat.champion, 0.0, "never up: no true positive");
+    assert!((long.champion - 2.0 * up / (1.0 + up)).abs() < 1e-12, "{} vs {}", long.champion, up);
+    let expected_rate = if base_rate > settings.evaluation.threshold { long.champion } else { 0.0 };
+    assert!((rate.champion - expected_rate).abs() < 1e-12, "base rate {base_rate}");
+    for (baseline, c) in &compared {
+        assert!(c.probability_better.unwrap() >= 0.95, "{baseline:?}: {c:?}");
+    }
+
+    // Always long is no better than always long.
+    let long_only = View { table, predictions: oracle.iter().map(|p| p.map(|_| 0.9)).collect(), labels };
+    let compared = against_baselines(&settings, interval, &long_only, unseen).unwrap();
+    assert!(
+        compared[1].1.probability_better.unwrap() < settings.gates.min_probability_better,
+        "{:?}",
+        compared[1]
+    );
+}

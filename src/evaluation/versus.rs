@@ -73,3 +73,73 @@ pub fn compare_views(
     };
     Ok((window, result))
 }
+
+/// A no-skill baseline a first model must beat: one constant P(up) on every bar the model
+/// has an opinion on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Baseline {
+    /// Never in the market: P(up) at the threshold, neither long nor short, never "up".
+    Flat,
+    /// Long on every bar of the regime: P(up) 1.
+    Long,
+    /// The base rate of the labels the model was fitted and selected on, as a constant
+    /// probability.
+    BaseRate,
+}
+
+impl Baseline {
+    pub const ALL: [Baseline; 3] = [Baseline::Flat, Baseline::Long, Baseline::BaseRate];
+
+    pub fn describe(self) -> &'static str {
+        match self {
+            Baseline::Flat => "always flat",
+            Baseline::Long => "always long",
+            Baseline::BaseRate => "base rate",
+        }
+    }
+}
+
+/// The candidate against each no-skill baseline on its unseen bars (from `unseen` on),
+/// baseline as champion and candidate as challenger, by the same paired block bootstrap
+/// as a champion. The base rate comes from the labelled bars before `unseen` that the
+/// candidate predicts (the bars it learned and was selected on), so that no baseline
+/// knows the bars it is judged on.
+pub fn against_baselines(
+    settings: &Settings,
+    interval: Interval,
+    candidate: &View,
+    unseen: usize,
+) -> Result<Vec<(Baseline, Comparison)>, String> {
+    let seen: Vec<u8> = (0..unseen.min(candidate.labels.len()))
+        .filter(|&i| candidate.predictions[i].is_some())
+        .filter_map(|i| candidate.labels[i])
+        .collect();
+    if seen.is_empty() {
+        return Err("no labelled bar before the unseen ones to take a base rate from".into());
+    }
+    let base_rate = seen.iter().map(|&y| f64::from(y)).sum::<f64>() / seen.len() as f64;
+    Baseline::ALL
+        .iter()
+        .map(|&baseline| {
+            let p = match baseline {
+                Baseline::Flat => settings.evaluation.threshold,
+                Baseline::Long => 1.0,
+                Baseline::BaseRate => base_rate,
+            };
+            let view = View {
+                table: candidate.table.clone(),
+                predictions: candidate.predictions.iter().map(|q| q.map(|_| p)).collect(),
+                labels: candidate.labels.clone(),
+            };
+            let (_, comparison) = compare_views(
+                settings,
+                interval,
+                &view,
+                candidate,
+                Requested::Between(i64::MIN, i64::MAX),
+                unseen,
+            )?;
+            Ok((baseline, comparison))
+        })
+        .collect()
+}

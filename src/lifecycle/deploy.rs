@@ -9,6 +9,7 @@ use crate::deploy::gates::{self, Evidence, Gate, RecentDrift, Versus};
 use crate::drift;
 use crate::error::Failure;
 use crate::evaluation::score::{self, Requested};
+use crate::evaluation::versus;
 use crate::kinds::{DeploymentAction, VersionStatus};
 use crate::store::{Change, DeploymentRow, Store, VersionRow};
 
@@ -27,7 +28,16 @@ pub fn check_gates(
     let test = store.test_record(candidate.id)?.unwrap_or_default();
 
     let versus = match champion {
-        None => Versus::FirstModel,
+        None => {
+            let unseen = score::unseen_start(
+                &view.table.open_time,
+                loaded.manifest.validation.to,
+                loaded.manifest.label.horizon_bars as usize,
+            );
+            Versus::FirstModel {
+                baselines: versus::against_baselines(settings, candidate.interval, &view, unseen),
+            }
+        }
         Some(champion) => {
             let not_comparable =
                 |why: String| Versus::NotComparable { champion_version: champion.version, why };
