@@ -3,10 +3,10 @@
 # build retrain, set up a state folder that keeps SYNTH fresh, collect the synthetic
 # candles (twice: the second collect changes nothing), then `retrain run` as cron would:
 # it trains a first model per regime, evaluates it, checks its drift and its promotion
-# gates (the sample's models fail some of the defaults, so they stay candidates). Then
-# evaluate one on unseen bars, check its drift, list the versions, show its gates, force
-# it live with a reason, predict the latest bar with it, and show the deployment record,
-# the jobs and the fleet.
+# gates (the trending model beats the no-skill baselines and passes them all, so it goes
+# live; the other three stay candidates). Then evaluate the live model on unseen bars,
+# check its drift, list the versions, show why the volatile one was refused, predict the
+# latest bar, and show the deployment record, the jobs and the fleet.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cargo build --release --locked --manifest-path "$root/Cargo.toml"
@@ -24,8 +24,7 @@ sed -i 's/^symbols: \[\].*/symbols:\n  - symbol: SYNTH\n    interval: 5m/' confi
 "$retrain" evaluate --symbol SYNTH --regime trending
 "$retrain" drift-check --symbol SYNTH --regime trending
 "$retrain" versions --symbol SYNTH
-"$retrain" promote --symbol SYNTH --regime trending --dry-run || echo "(some gates fail: the table says which; nothing changed)"
-"$retrain" promote --symbol SYNTH --regime trending --force --reason "demo on synthetic data"
+"$retrain" promote --symbol SYNTH --regime volatile --dry-run || echo "(some gates fail: the table says which; nothing changed)"
 "$retrain" predict --symbol SYNTH
 "$retrain" history
 "$retrain" history --jobs

@@ -29,7 +29,7 @@ BIN = os.path.join(ROOT, "target", "release", "retrain")
 DATA = os.path.join(ROOT, "..", "shared", "data")
 REGIMES = ["trending", "sideways", "volatile", "consolidation"]
 GATES = ["min_f1", "min_precision", "min_recall", "min_win_rate", "min_profit_factor", "max_drawdown", "min_trades",
-         "max_drifted_importance", "min_probability_better"]
+         "max_drifted_importance", "max_feature_drift_ks", "min_probability_better"]
 
 
 def run(folder, *args, env=None, ok=(0,)):
@@ -86,14 +86,22 @@ def main():
         print(f"| {name} | {regime} | " + " | ".join(value(gates, g) for g in GATES) + " |")
     skilled = [g for _, _, g in rows if g["min_probability_better"]["passed"]]
     unskilled = [g for _, _, g in rows if not g["min_probability_better"]["passed"]]
+    passing = [f"{name} {regime}" for name, regime, g in rows if all(gate["passed"] for gate in g.values())]
     print(f"\n{len(rows)} first models; {len(skilled)} beat every no-skill baseline (P >= "
-          f"{rows[0][2]['min_probability_better']['threshold']}).\n")
+          f"{rows[0][2]['min_probability_better']['threshold']}); {len(passing)} pass every gate"
+          f"{': ' + ', '.join(passing) if passing else ''}.\n")
     print("| gate | default | refuses, of those that beat the baselines | refuses, of those that do not |")
     print("|---|---|---|---|")
     for gate in GATES[:-1]:
-        refused = lambda gs: sum(1 for g in gs if not g[gate]["passed"])
-        threshold = rows[0][2][gate]["threshold"]
-        print(f"| {gate} | {threshold:g} | {refused(skilled)} of {len(skilled)} | {refused(unskilled)} of {len(unskilled)} |")
+        # A model is judged by one of the two drift gates (the calibrated one when it has
+        # a calibration): count those it applies to.
+        judged = lambda gs: [g for g in gs if gate in g]
+        refused = lambda gs: sum(1 for g in judged(gs) if not g[gate]["passed"])
+        threshold = next(g[gate]["threshold"] for _, _, g in rows if gate in g) if any(gate in g for _, _, g in rows) else None
+        if threshold is None:
+            continue
+        print(f"| {gate} | {threshold:g} | {refused(skilled)} of {len(judged(skilled))} | "
+              f"{refused(unskilled)} of {len(judged(unskilled))} |")
 
 
 if __name__ == "__main__":

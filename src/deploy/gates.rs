@@ -389,7 +389,7 @@ mod tests {
         e.test = record(0.61, 0, None);
         e.test.trading.as_mut().unwrap().win_rate = None;
         assert_eq!(failed(&check(&e, &g)), ["min_win_rate", "min_profit_factor", "min_trades"]);
-        e.test = record(0.59, 40, Some(1.3));
+        e.test = record(0.39, 40, Some(1.3));
         e.drift = RecentDrift::NotMeasured { why: "no recent bar of the regime".into(), calibrated: false };
         assert_eq!(failed(&check(&e, &g)), ["min_f1", "max_feature_drift_ks"]);
         e.drift = RecentDrift::NotMeasured { why: "no recent bar of the regime".into(), calibrated: true };
