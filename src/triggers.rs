@@ -125,8 +125,10 @@ pub struct Decay {
 pub struct Verdict {
     /// Every trigger that fires.
     pub fired: Vec<Trigger>,
-    /// Triggers held back by the cooldown, each with why.
+    /// Triggers held back by the cooldown or the back-off, each with why.
     pub held: Vec<String>,
+    /// When drift or decay may fire again, if the back-off holds one back (ms).
+    pub backoff_until: Option<i64>,
 }
 
 impl Verdict {
@@ -158,6 +160,7 @@ pub fn evaluate(f: &Facts, s: &Settings) -> Verdict {
         });
     }
     let mut held = Vec::new();
+    let mut backoff_until = None;
     if let Some(severity) = f.drift.flatten().filter(|d| *d >= t.drift_severity) {
         let trigger = Trigger {
             kind: TriggerKind::Drift,
@@ -168,7 +171,10 @@ pub fn evaluate(f: &Facts, s: &Settings) -> Verdict {
         // A drift the last retrains could not fix waits out the back-off, unless it grew.
         let grew = f.refused.is_some_and(|r| r.severity.is_none_or(|last| severity > last));
         match backing_off(f, s).filter(|_| !grew) {
-            Some(why) => held.push(format!("{} held back: {why} ({})", trigger.kind, trigger.reason)),
+            Some((why, until)) => {
+                held.push(format!("{} held back: {why} ({})", trigger.kind, trigger.reason));
+                backoff_until = Some(until);
+            }
             // Critical drift runs now, cooldown or not.
             None if severity == Severity::Critical => fired.push(trigger),
             None => automatic.push(trigger),
@@ -205,7 +211,10 @@ pub fn evaluate(f: &Facts, s: &Settings) -> Verdict {
             severity: None,
         };
         match backing_off(f, s) {
-            Some(why) => held.push(format!("{} held back: {why} ({})", trigger.kind, trigger.reason)),
+            Some((why, until)) => {
+                held.push(format!("{} held back: {why} ({})", trigger.kind, trigger.reason));
+                backoff_until = Some(until);
+            }
             None => automatic.push(trigger),
         }
     }
@@ -241,17 +250,18 @@ pub fn evaluate(f: &Facts, s: &Settings) -> Verdict {
             None => fired.push(trigger),
         }
     }
-    Verdict { fired, held }
+    Verdict { fired, held, backoff_until }
 }
 
 /// Why drift and decay may not fire yet, when the back-off after refused retrains of the
-/// production version has not passed: how many, and when they may fire again.
-fn backing_off(f: &Facts, s: &Settings) -> Option<String> {
+/// production version has not passed: how many, and when they may fire again (also
+/// returned, in ms).
+fn backing_off(f: &Facts, s: &Settings) -> Option<(String, i64)> {
     let r = f.refused?;
     let wait = r.wait_hours(s.triggers.drift_backoff_hours);
     (r.hours_since < wait).then(|| {
         let until = r.last_at + (wait * 3_600_000.0).round() as i64;
-        format!(
+        let why = format!(
             "{} retrain{} for drift or decay left production in place, the last {:.1} h ago; the back-off \
              (triggers.drift_backoff_hours {}, doubled per refused retrain) is {wait} h, until {}",
             r.count,
@@ -259,7 +269,8 @@ fn backing_off(f: &Facts, s: &Settings) -> Option<String> {
             r.hours_since,
             s.triggers.drift_backoff_hours,
             crate::candles::time::format_minute(until)
-        )
+        );
+        (why, until)
     })
 }
 
@@ -345,11 +356,11 @@ mod tests {
             schedule_due: Some("schedule".into()),
             ..Facts::default()
         };
-        let Verdict { fired, held } = evaluate(&busy, &s);
+        let Verdict { fired, held, .. } = evaluate(&busy, &s);
         assert_eq!(kinds(&fired), ["schedule", "drift", "performance", "decay", "age"]);
         assert!(held.is_empty());
         let cooling = Facts { hours_since_job: Some(3.0), ..busy.clone() };
-        let Verdict { fired, held } = evaluate(&cooling, &s);
+        let Verdict { fired, held, .. } = evaluate(&cooling, &s);
         assert_eq!(kinds(&fired), ["schedule"], "schedules are not held back");
         assert_eq!(held.len(), 4);
         let critical = Facts { drift: Some(Some(Severity::Critical)), ..cooling };
@@ -416,6 +427,7 @@ mod tests {
             verdict.held[0]
         );
         assert!(verdict.held[1].starts_with("decay held back: 1 retrain"));
+        assert_eq!(verdict.backoff_until, Some(24 * 3_600_000), "the last retrain at 0, plus 24 h");
         // Past the back-off both fire again.
         let waited = Facts { refused: Some(refused(1, 24.0, Some(Severity::Critical))), ..drifting.clone() };
         assert_eq!(kinds(&evaluate(&waited, &s).fired), ["drift", "decay"]);

@@ -77,6 +77,10 @@ pub struct ModelRow {
     pub needs_retrain: Option<String>,
     /// Why `run` would start no job now.
     pub not_due: Option<String>,
+    /// When drift or decay may fire again, while the back-off after refused retrains holds
+    /// them.
+    #[serde(serialize_with = "rfc3339_opt")]
+    pub backoff_until: Option<i64>,
     /// What could not be learned about the model.
     pub notes: Vec<String>,
 }
@@ -351,6 +355,7 @@ fn model_row(
         next_scheduled: assess::next_scheduled(resolved, &model, now),
         needs_retrain: a.job().map(|t| t.to_string()),
         not_due: a.not_due(resolved),
+        backoff_until: a.verdict.backoff_until,
         notes: a.notes.clone(),
     })
 }

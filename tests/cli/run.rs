@@ -413,4 +413,20 @@ fn a_drift_the_gates_refuse_to_fix_backs_off_instead_of_storming() {
         .collect();
     let statuses: Vec<(i64, &str)> = versions.iter().map(|(v, s)| (*v, s.as_str())).collect();
     assert_eq!(statuses, [(1, "production"), (2, "archived"), (3, "archived"), (4, "candidate")]);
+
+    // `status` says it too. It acts at the wall clock's time, years after these runs: a
+    // back-off of a million hours (doubled twice) still holds there, and an age limit as
+    // long keeps the age trigger out of it.
+    let closed = OPEN_GATES.replace("min_f1: 0.0", "min_f1: 0.99");
+    case.write(
+        "config.yaml",
+        config(&closed) + "triggers:\n  drift_backoff_hours: 1000000\n  max_age_days: 1000000\n",
+    );
+    let until = drifting + Duration::hours(72 + 4_000_000);
+    let doc = json(&case.run(["status", "--json"]));
+    assert_eq!(doc["models"][0]["backoff_until"], until.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
+    assert!(doc["models"][0]["needs_retrain"].is_null(), "{doc:#}");
+    case.run(["status"])
+        .assert_exit(0)
+        .stdout_contains(&format!("no: drift and decay backed off until {}", until.format("%Y-%m-%d %H:%M")));
 }

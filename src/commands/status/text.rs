@@ -136,7 +136,12 @@ fn needs_cell(m: &ModelRow, paint: Paint) -> String {
     match &m.needs_retrain {
         Some(reason) if reason.contains("(urgent)") => paint.red(reason),
         Some(reason) => paint.yellow(reason),
-        None => paint.dim("no"),
+        None => match m.backoff_until {
+            Some(until) => {
+                paint.dim(&format!("no: drift and decay backed off until {}", format_minute(until)))
+            }
+            None => paint.dim("no"),
+        },
     }
 }
 
