@@ -3,6 +3,7 @@
 
 pub mod backtest;
 pub mod compare;
+pub mod deflated;
 #[cfg(test)]
 mod planted_tests;
 pub mod score;
