@@ -22,6 +22,7 @@ pub mod kinds;
 pub mod lifecycle;
 pub mod lock;
 pub mod model;
+pub mod normal;
 pub mod notify;
 pub mod output;
 pub mod rng;

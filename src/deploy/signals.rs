@@ -76,7 +76,7 @@ pub fn z_test(a: &Summary, b: &Summary) -> Option<(f64, f64)> {
         return None;
     }
     let z = (b.wins as f64 / n2 - a.wins as f64 / n1) / se;
-    Some((z, 0.5 * crate::drift::erfc(-z / std::f64::consts::SQRT_2)))
+    Some((z, crate::normal::cdf(z)))
 }
 
 #[cfg(test)]

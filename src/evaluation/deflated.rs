@@ -8,8 +8,7 @@
 //! its track record and the skewness and kurtosis of its returns. Sharpe ratios here are
 //! per observation (not annualised), as in the paper.
 
-use crate::drift::calibration::inverse_normal_cdf;
-use crate::drift::erfc;
+use crate::normal::{cdf as normal_cdf, inverse_cdf};
 
 /// The Euler-Mascheroni constant.
 const EULER_GAMMA: f64 = 0.577_215_664_901_532_9;
@@ -47,10 +46,6 @@ pub fn moments(returns: &[f64]) -> Option<Moments> {
     })
 }
 
-fn normal_cdf(z: f64) -> f64 {
-    0.5 * erfc(-z / std::f64::consts::SQRT_2)
-}
-
 /// The Probabilistic Sharpe Ratio: the probability that the true Sharpe ratio exceeds
 /// `benchmark`, given the observed moments (the paper's eq. 9):
 /// `Z[(SR - SR*) sqrt(T - 1) / sqrt(1 - skew SR + (kurtosis - 1) / 4 SR^2)]`.
@@ -70,8 +65,8 @@ pub fn expected_max_sharpe(trials: usize, variance: f64) -> f64 {
     }
     let n = trials as f64;
     variance.sqrt()
-        * ((1.0 - EULER_GAMMA) * inverse_normal_cdf(1.0 - 1.0 / n)
-            + EULER_GAMMA * inverse_normal_cdf(1.0 - 1.0 / (n * std::f64::consts::E)))
+        * ((1.0 - EULER_GAMMA) * inverse_cdf(1.0 - 1.0 / n)
+            + EULER_GAMMA * inverse_cdf(1.0 - 1.0 / (n * std::f64::consts::E)))
 }
 
 /// The Deflated Sharpe Ratio of the chosen strategy's moments, after `trials` trials whose
