@@ -80,7 +80,8 @@ pub struct LastDriftCheck {
     pub window_to: i64,
     #[serde(serialize_with = "rfc3339")]
     pub at: i64,
-    /// `None` when no feature drifted.
+    /// `None` when no feature drifted: "none" in JSON, as in the fleet's rows.
+    #[serde(serialize_with = "super::status::severity_or_none")]
     pub severity: Option<Severity>,
 }
 

@@ -17,7 +17,10 @@ use crate::kinds::{JobStage, JobStatus, VersionStatus};
 use crate::store::{AlertCounts, Store};
 use crate::triggers::{Priority, TriggerKind};
 
-fn severity_or_none<S: serde::Serializer>(severity: &Option<Severity>, s: S) -> Result<S::Ok, S::Error> {
+pub(crate) fn severity_or_none<S: serde::Serializer>(
+    severity: &Option<Severity>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
     s.serialize_str(severity.map_or("none", Severity::as_str))
 }
 
