@@ -404,15 +404,11 @@ fn a_drift_the_gates_refuse_to_fix_backs_off_instead_of_storming() {
     }
     assert!(out(73).contains("3 retrains for drift or decay left production in place"), "{}", out(73));
     // The refused candidates do not pile up: each retrain archives the one before.
-    let versions: Vec<(i64, String)> = db(&case)
-        .prepare("SELECT version, status FROM model_versions ORDER BY version")
-        .unwrap()
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-        .unwrap()
-        .map(Result::unwrap)
-        .collect();
-    let statuses: Vec<(i64, &str)> = versions.iter().map(|(v, s)| (*v, s.as_str())).collect();
-    assert_eq!(statuses, [(1, "production"), (2, "archived"), (3, "archived"), (4, "candidate")]);
+    let statuses = column::<String>(
+        &case,
+        "SELECT 'v' || version || ' ' || status FROM model_versions ORDER BY version",
+    );
+    assert_eq!(statuses, ["v1 production", "v2 archived", "v3 archived", "v4 candidate"]);
 
     // `status` says it too. It acts at the wall clock's time, years after these runs: a
     // back-off of a million hours (doubled twice) still holds there, and an age limit as
