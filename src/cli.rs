@@ -76,6 +76,10 @@ pub enum Configured {
     /// jobs that are due (train, evaluate, drift-check, promote behind the gates); exit 5
     /// if another run holds the lock.
     Run(RunArgs),
+    /// Replay `run` over stored history in scratch states, for the configured retraining
+    /// policy and the baselines (never retrain; a calendar that always deploys; the same
+    /// calendar behind the gates): does retraining earn its keep, by more than luck?
+    Replay(ReplayArgs),
     /// Manual retrain requests that the next `run` takes first by priority.
     Queue(QueueArgs),
     /// Next fire times of the configured schedules (or of any expression), and crontab or
@@ -131,6 +135,11 @@ pub struct CollectArgs {
     /// With --source: the API's base URL [default: data.source.base_url from config]
     #[arg(long, value_name = "URL", requires = "source")]
     pub base_url: Option<String>,
+
+    /// Act as if the clock said TIME (UTC; ISO 8601 or epoch) when logging the batch,
+    /// resolving signals and watching promotions: for tests and simulations
+    #[arg(long, value_name = "TIME", value_parser = parse_time, conflicts_with = "trades")]
+    pub now: Option<i64>,
 }
 
 /// Where `collect --source` fetches from.
@@ -492,6 +501,53 @@ pub struct RunArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct ReplayArgs {
+    /// The first tick (UTC; ISO 8601 or epoch): the models are trained on the candles
+    /// that closed before it
+    #[arg(long, value_name = "TIME", value_parser = parse_time)]
+    pub from: i64,
+
+    /// The last instant: candles that closed after it are never read
+    #[arg(long, value_name = "TIME", value_parser = parse_time)]
+    pub to: i64,
+
+    /// Only this configured symbol
+    #[arg(long)]
+    pub symbol: Option<Symbol>,
+
+    /// A run every this long from --from, as an hourly cron line would [default: 1h]
+    #[arg(long, value_name = "DURATION", conflicts_with = "schedule")]
+    pub every: Option<Interval>,
+
+    /// A run at every fire time of the configured schedule.jobs (and at --from)
+    #[arg(long)]
+    pub schedule: bool,
+
+    /// How often the calendar baselines retrain
+    #[arg(long, value_name = "DURATION", default_value = "7d")]
+    pub baseline_every: Interval,
+
+    /// Another config replayed as one more policy, named after the file: other triggers,
+    /// gates, thresholds or training settings (its symbols and state are this config's);
+    /// repeatable
+    #[arg(long, value_name = "FILE")]
+    pub policy: Vec<PathBuf>,
+
+    /// Print the whole report as JSON instead of tables
+    #[arg(long)]
+    pub json: bool,
+
+    /// Write one CSV row per (policy, model, bar): version live, P(up), position, returns
+    #[arg(long, value_name = "FILE")]
+    pub export: Option<PathBuf>,
+
+    /// Keep each policy's scratch state in DIR/POLICY (retrain.db, models, events.log): `cd`
+    /// there and `retrain status` or `history` show it; by default it is removed
+    #[arg(long, value_name = "DIR")]
+    pub keep: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
 pub struct QueueArgs {
     #[command(subcommand)]
     pub action: QueueAction,
@@ -569,6 +625,10 @@ pub struct PredictArgs {
     /// Print JSON instead of text
     #[arg(long)]
     pub json: bool,
+
+    /// Record the signal as made at TIME (UTC; ISO 8601 or epoch): for tests and simulations
+    #[arg(long, value_name = "TIME", value_parser = parse_time)]
+    pub now: Option<i64>,
 }
 
 #[derive(Debug, Args)]

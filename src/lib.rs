@@ -25,6 +25,7 @@ pub mod model;
 pub mod normal;
 pub mod notify;
 pub mod output;
+pub mod replay;
 pub mod rng;
 pub mod schedule;
 pub mod store;

@@ -178,9 +178,31 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     result.with_context(|| format!("writing {}", path.display()))
 }
 
+/// Where event lines go instead of stdout.
+pub type EventSink = Box<dyn FnMut(&str) + Send>;
+
+/// The sink of event lines while a replay drives the lifecycle.
+static REDIRECT: std::sync::Mutex<Option<EventSink>> = std::sync::Mutex::new(None);
+
+/// Send every event line to `sink` instead of stdout (`None`: back to stdout); returns
+/// the sink it replaces. A replay runs `run`'s lifecycle thousands of times: its lines
+/// go to the replay's log, not to the user's terminal.
+pub fn redirect_events(sink: Option<EventSink>) -> Option<EventSink> {
+    match REDIRECT.lock() {
+        Ok(mut current) => std::mem::replace(&mut *current, sink),
+        Err(poisoned) => std::mem::replace(&mut *poisoned.into_inner(), sink),
+    }
+}
+
 /// Print one event line on stdout; off a terminal (cron, CI) it starts with a UTC
 /// timestamp so that a log file tells when it happened.
 pub fn event(message: &str) {
+    if let Ok(mut redirect) = REDIRECT.lock()
+        && let Some(sink) = redirect.as_mut()
+    {
+        sink(message);
+        return;
+    }
     if std::io::stdout().is_terminal() {
         println!("{message}");
     } else {

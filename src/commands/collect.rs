@@ -28,8 +28,13 @@ pub fn run(resolved: &Resolved, args: &CollectArgs) -> anyhow::Result<u8> {
         }
     };
     let request = Request { symbol, interval, input, resample: args.resample };
-    let collected =
-        collect::collect(resolved, &request, &super::actor(), wall_millis(), &mut |line| event(line))?;
+    let collected = collect::collect(
+        resolved,
+        &request,
+        &super::actor(),
+        args.now.unwrap_or_else(wall_millis),
+        &mut |line| event(line),
+    )?;
     event(&collected.summary);
     for note in &collected.notes {
         println!("  note: {note}");

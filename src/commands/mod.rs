@@ -12,6 +12,7 @@ mod init;
 mod predict;
 mod promote;
 mod queue;
+mod replay;
 mod rollback;
 mod run;
 mod sample_data;
@@ -47,6 +48,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<u8> {
         Configured::History(args) => history::run(r, args),
         Configured::Predict(args) => predict::run(r, args),
         Configured::Run(args) => run::run(r, args),
+        Configured::Replay(args) => replay::run(r, args),
         Configured::Queue(args) => queue::run(r, args),
         Configured::Schedule(args) => schedule::run(r, args),
         Configured::Alerts(args) => alerts::run(r, args),

@@ -13,7 +13,8 @@ use crate::lifecycle::live;
 pub fn run(resolved: &Resolved, args: &PredictArgs) -> anyhow::Result<u8> {
     let interval = args.interval.unwrap_or(resolved.settings.data.interval);
     let mut store = existing_store(resolved)?;
-    let p = live::predict(resolved, &mut store, &args.symbol, interval, wall_millis())?;
+    let p =
+        live::predict(resolved, &mut store, &args.symbol, interval, args.now.unwrap_or_else(wall_millis))?;
     // An earlier predict of the same bar recorded what it said then; that stands.
     let signal = match p.signal.position {
         1 => "long",

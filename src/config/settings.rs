@@ -348,6 +348,9 @@ pub struct TrainingSettings {
     pub test_share: f64,
     /// Fewest rows any of the three parts may have.
     pub min_rows_per_part: u32,
+    /// Train on the bars of the last this many days only (a rolling window, FreqAI's
+    /// `train_period_days`); `None`: on all stored history.
+    pub window_days: Option<f64>,
     /// Leave outlier-return bars and bars next to gaps out of training.
     pub noise_filter: bool,
     /// A return further than this many median absolute deviations from the median is an outlier.
@@ -366,6 +369,7 @@ impl Default for TrainingSettings {
             validation_share: 0.2,
             test_share: 0.2,
             min_rows_per_part: 200,
+            window_days: None,
             noise_filter: true,
             noise_mad_k: 10.0,
             reference_sample: 5_000,

@@ -125,6 +125,9 @@ pub(super) fn validate(s: &Settings) -> Result<(), String> {
         format!("a sum of {total}"),
     )?;
     at_least("training.min_rows_per_part", t.min_rows_per_part, 1)?;
+    if let Some(days) = t.window_days {
+        positive("training.window_days", days)?;
+    }
     positive("training.noise_mad_k", t.noise_mad_k)?;
     at_least("training.reference_sample", t.reference_sample, 10)?;
     let search = &t.search;

@@ -84,6 +84,19 @@ pub fn run(
     signal: &[Option<f64>],
     rules: &Rules,
 ) -> Vec<Bar> {
+    let positions: Vec<i8> = signal.iter().map(|s| position(*s, rules)).collect();
+    run_positions(open_time, close, next_close, &positions, rules.cost_per_side)
+}
+
+/// [`run`] on positions already taken (a replay's recorded signals), paying
+/// `cost_per_side` per unit of position change.
+pub fn run_positions(
+    open_time: &[i64],
+    close: &[f64],
+    next_close: &[f64],
+    positions: &[i8],
+    cost_per_side: f64,
+) -> Vec<Bar> {
     let mut bars = Vec::with_capacity(open_time.len());
     let mut previous = 0i8;
     let mut equity = 1.0;
@@ -91,12 +104,11 @@ pub fn run(
         if !next_close[t].is_finite() {
             break;
         }
-        let p = position(signal[t], rules);
+        let p = positions[t];
         let market_return = next_close[t] / close[t] - 1.0;
         // `+ 0.0` turns the -0.0 of a flat bar on a falling market into 0.
-        let strategy_return = f64::from(p) * market_return
-            - rules.cost_per_side * f64::from((p - previous).unsigned_abs())
-            + 0.0;
+        let strategy_return =
+            f64::from(p) * market_return - cost_per_side * f64::from((p - previous).unsigned_abs()) + 0.0;
         equity *= 1.0 + strategy_return;
         bars.push(Bar { open_time: open_time[t], position: p, market_return, strategy_return, equity });
         previous = p;
@@ -175,7 +187,8 @@ pub fn max_drawdown(returns: &[f64]) -> f64 {
         peak = peak.max(equity);
         worst = worst.min((equity - peak) / peak);
     }
-    -worst
+    // `+ 0.0`: no drawdown is 0, not the -0 of negating 0.
+    -worst + 0.0
 }
 
 fn all_equal(values: &[f64]) -> bool {

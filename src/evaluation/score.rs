@@ -25,6 +25,22 @@ pub fn view(candles: &[Candle], loaded: &Loaded) -> Result<View, String> {
     let m = &loaded.manifest;
     let table =
         features::compute(candles, &m.feature_settings, &m.regime_settings).map_err(|e| e.to_string())?;
+    let all: Vec<usize> = (0..table.len()).collect();
+    let predictions = predict_rows(&table, loaded, &all)?;
+    let forward = labels::forward_returns(&table.close, m.label.horizon_bars as usize);
+    let labels = forward.iter().map(|&r| labels::label(r, m.label.fee_bps, m.label.threshold_bps)).collect();
+    Ok(View { table, predictions, labels })
+}
+
+/// `loaded`'s P(up) on the bars `rows` of `table` (a table computed with the version's own
+/// feature and regime settings), in that order: `None` where the bar is not of its regime
+/// or a feature is undefined.
+pub fn predict_rows(
+    table: &FeatureTable,
+    loaded: &Loaded,
+    rows: &[usize],
+) -> Result<Vec<Option<f64>>, String> {
+    let m = &loaded.manifest;
     let columns: Vec<usize> = m
         .features
         .iter()
@@ -36,21 +52,20 @@ pub fn view(candles: &[Candle], loaded: &Loaded) -> Result<View, String> {
                 .ok_or_else(|| format!("the model's feature {name} is not computed"))
         })
         .collect::<Result<_, _>>()?;
-    let rows: Vec<usize> = (0..table.len())
-        .filter(|&t| {
+    let opinion: Vec<usize> = (0..rows.len())
+        .filter(|&i| {
+            let t = rows[i];
             table.regime[t] == Some(m.regime) && columns.iter().all(|&c| table.columns[c][t].is_finite())
         })
         .collect();
-    let x = Array2::from_shape_fn((rows.len(), columns.len()), |(i, j)| {
-        (table.columns[columns[j]][rows[i]] - m.scaling.mean[j]) / m.scaling.std[j]
+    let x = Array2::from_shape_fn((opinion.len(), columns.len()), |(i, j)| {
+        (table.columns[columns[j]][rows[opinion[i]]] - m.scaling.mean[j]) / m.scaling.std[j]
     });
-    let mut predictions = vec![None; table.len()];
-    for (row, p) in rows.iter().zip(loaded.forest.predict(x.view())) {
-        predictions[*row] = Some(p);
+    let mut predictions = vec![None; rows.len()];
+    for (i, p) in opinion.iter().zip(loaded.forest.predict(x.view())) {
+        predictions[*i] = Some(p);
     }
-    let forward = labels::forward_returns(&table.close, m.label.horizon_bars as usize);
-    let labels = forward.iter().map(|&r| labels::label(r, m.label.fee_bps, m.label.threshold_bps)).collect();
-    Ok(View { table, predictions, labels })
+    Ok(predictions)
 }
 
 /// The first bar a version never saw: after its validation window, plus the embargo.

@@ -177,14 +177,7 @@ pub fn assess(
         if kept && production.is_none() && last_bar.is_some() {
             if !regime_rows.contains_key(&key) {
                 let candles = store.candles(&symbol, interval, None)?;
-                let table = features::compute(&candles, &settings.features, &settings.regimes)?;
-                let mut counts = BTreeMap::new();
-                for row in (0..table.len()).filter(|&r| table.complete(r)) {
-                    if let Some(r) = table.regime[row] {
-                        *counts.entry(r).or_insert(0) += 1;
-                    }
-                }
-                regime_rows.insert(key.clone(), counts);
+                regime_rows.insert(key.clone(), count_regime_rows(resolved, &candles)?);
             }
             facts.regime_rows = regime_rows[&key].get(&regime).copied().unwrap_or(0);
         }
@@ -218,6 +211,23 @@ pub fn assess(
         assessed.push(Assessed { symbol, regime, interval, keeping, facts, verdict, versions, notes });
     }
     Ok((assessed, left_out))
+}
+
+/// Bars of each regime with complete features: what a first model needs
+/// (`triggers.min_initial_rows`).
+pub fn count_regime_rows(
+    resolved: &Resolved,
+    candles: &[crate::candles::Candle],
+) -> anyhow::Result<BTreeMap<Regime, usize>> {
+    let settings = &resolved.settings;
+    let table = features::compute(candles, &settings.features, &settings.regimes)?;
+    let mut counts = BTreeMap::new();
+    for row in (0..table.len()).filter(|&r| table.complete(r)) {
+        if let Some(r) = table.regime[row] {
+            *counts.entry(r).or_insert(0) += 1;
+        }
+    }
+    Ok(counts)
 }
 
 /// The production version's decay and drift severity on the latest bars, each with when

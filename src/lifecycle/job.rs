@@ -33,6 +33,17 @@ pub struct Planned {
     pub queued: Vec<i64>,
     /// When the oldest of them was made (the run's clock without one), for the run order.
     pub requested_at: i64,
+    pub deploy: Deploy,
+}
+
+/// How a job's candidate may go live.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Deploy {
+    /// Only when every gate passes (as a canary when configured): what `run` does.
+    BehindGates,
+    /// Always, straight to production, the gates checked and recorded but not obeyed: the
+    /// "always deploy the newest" of a replay's calendar and never-retrain baselines.
+    Always,
 }
 
 /// Do one job in its own connection and record how it ended; returns whether it succeeded.
@@ -156,7 +167,11 @@ fn work(
     }
     let champion = versions.iter().find(|v| v.status == VersionStatus::Production);
     let mut gates = Vec::new();
-    let left = if !settings.deployment.auto_deploy {
+    let left = if job.deploy == Deploy::Always {
+        store.set_job_stage(id, JobStage::Promote)?;
+        gates = deploy::check_gates(resolved, store, version, champion, now)?;
+        None
+    } else if !settings.deployment.auto_deploy {
         Some("left a candidate: deployment.auto_deploy is off".to_string())
     } else if store.running_test(&job.symbol, job.regime)?.is_some() {
         Some("left a candidate: a canary test of the model is running".to_string())
@@ -173,16 +188,21 @@ fn work(
         }
         return Ok((Some(version.id), notes.join(", ")));
     }
+    let always = job.deploy == Deploy::Always;
     let change = Change {
         symbol: job.symbol.to_string(),
         regime: job.regime,
-        reason: format!("job {id} ({}): every gate passed", job.trigger.kind),
+        reason: if always {
+            format!("job {id} ({}): the newest is always deployed", job.trigger.kind)
+        } else {
+            format!("job {id} ({}): every gate passed", job.trigger.kind)
+        },
         gates: Some(serde_json::to_value(&gates)?),
-        forced: false,
+        forced: always,
         actor: ACTOR.into(),
         at: now,
     };
-    let canary = settings.deployment.canary.enabled && champion.is_some();
+    let canary = !always && settings.deployment.canary.enabled && champion.is_some();
     let how =
         if canary { GoLive::Canary(settings.deployment.canary.traffic_split) } else { GoLive::Production };
     deploy::go_live(resolved, store, version, champion, how, &change)?;

@@ -5,8 +5,8 @@
 use serde_json::json;
 
 use super::load_artifact;
-use crate::candles::Interval;
 use crate::candles::time::format_minute;
+use crate::candles::{Candle, Interval};
 use crate::config::{Regime, Resolved, Severity};
 use crate::deploy::canary::{self, Arm, Decision};
 use crate::deploy::signals;
@@ -90,22 +90,19 @@ pub fn predict(
         ))
     })?;
     let rules = Rules::from_settings(&settings.evaluation, interval);
-    let position = backtest::position(Some(probability), &rules);
     let horizon_bars = loaded.manifest.label.horizon_bars;
-    let signal = store.insert_signal(&NewSignal {
-        symbol: symbol.to_string(),
+    let signal = record(
+        store,
+        symbol,
         interval,
         regime,
-        open_time: bar,
-        version_id: version.id,
-        ab_test: arm,
+        last,
+        (version.id, arm),
         probability,
-        position,
-        entry_close: last.close,
-        horizon_bars: i64::from(horizon_bars),
-        cost_per_side: rules.cost_per_side,
-        created_at: now,
-    })?;
+        &rules,
+        horizon_bars,
+        now,
+    )?;
     Ok(Prediction {
         bar,
         regime,
@@ -115,6 +112,135 @@ pub fn predict(
         horizon_bars,
         signal,
     })
+}
+
+/// Record the signal of bar `bar` served by `(version id, canary arm)` with P(up) `probability`.
+#[allow(clippy::too_many_arguments)]
+fn record(
+    store: &mut Store,
+    symbol: &Symbol,
+    interval: Interval,
+    regime: Regime,
+    bar: &Candle,
+    (version_id, arm): (i64, Option<(i64, Arm)>),
+    probability: f64,
+    rules: &Rules,
+    horizon_bars: u32,
+    now: i64,
+) -> anyhow::Result<StoredSignal> {
+    store.insert_signal(&NewSignal {
+        symbol: symbol.to_string(),
+        interval,
+        regime,
+        open_time: bar.open_time,
+        version_id,
+        ab_test: arm,
+        probability,
+        position: backtest::position(Some(probability), rules),
+        entry_close: bar.close,
+        horizon_bars: i64::from(horizon_bars),
+        cost_per_side: rules.cost_per_side,
+        created_at: now,
+    })
+}
+
+/// A bar to serve: its row, the version that serves it, and the canary arm if a test runs.
+struct Route {
+    row: usize,
+    version: i64,
+    arm: Option<(i64, Arm)>,
+    regime: Regime,
+}
+
+/// Serve every stored bar of a series that opened after `after`, each as `predict` serves
+/// the latest bar when it closes: routed by its regime to the production version (or the
+/// arm of the running canary test), and recorded as a signal stamped with its close. A
+/// bar without a regime yet, a production model or an opinion gets no signal (it trades
+/// flat). A replay calls this once per tick for the bars that closed since the last one,
+/// before the tick's run changes what is live. Returns how many signals were recorded.
+pub fn serve_closed_bars(
+    resolved: &Resolved,
+    store: &mut Store,
+    symbol: &Symbol,
+    interval: Interval,
+    after: i64,
+) -> anyhow::Result<usize> {
+    let settings = &resolved.settings;
+    let candles = store.candles(symbol, interval, None)?;
+    let first = candles.partition_point(|c| c.open_time <= after);
+    if first == candles.len() {
+        return Ok(0);
+    }
+    let table = features::compute(&candles, &settings.features, &settings.regimes)?;
+    // Which version serves each new bar, by its regime.
+    let mut routes: Vec<Route> = Vec::new();
+    let mut live: std::collections::BTreeMap<Regime, Option<(i64, Option<AbTest>)>> = Default::default();
+    for (row, bar) in candles.iter().enumerate().skip(first) {
+        let Some(regime) = table.regime[row] else { continue };
+        let serving = match live.entry(regime) {
+            std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::btree_map::Entry::Vacant(e) => {
+                let production = store
+                    .active_versions(symbol, regime)?
+                    .into_iter()
+                    .find(|v| v.status == VersionStatus::Production && v.interval == interval)
+                    .map(|v| v.id);
+                let test = store.running_test(symbol, regime)?;
+                e.insert(production.map(|id| (id, test)))
+            }
+        };
+        let Some((production, test)) = serving else { continue };
+        let (version, arm) = match test {
+            Some(test) => {
+                let arm = canary::route(symbol, bar.open_time, test.traffic_split);
+                let id = if arm == Arm::Challenger { test.challenger_id } else { test.champion_id };
+                (id, Some((test.id, arm)))
+            }
+            None => (*production, None),
+        };
+        routes.push(Route { row, version, arm, regime });
+    }
+    let rules = Rules::from_settings(&settings.evaluation, interval);
+    let mut ids: Vec<i64> = routes.iter().map(|r| r.version).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let versions = store.versions(symbol, None)?;
+    let mut recorded = 0;
+    for id in ids {
+        let loaded = load_artifact(resolved, version_by_id(&versions, id)?)?;
+        let m = &loaded.manifest;
+        let own;
+        let version_table =
+            if m.feature_settings == settings.features && m.regime_settings == settings.regimes {
+                &table
+            } else {
+                own = features::compute(&candles, &m.feature_settings, &m.regime_settings)?;
+                &own
+            };
+        let served: Vec<&Route> = routes.iter().filter(|r| r.version == id).collect();
+        let rows: Vec<usize> = served.iter().map(|r| r.row).collect();
+        let probabilities =
+            score::predict_rows(version_table, &loaded, &rows).map_err(|e| anyhow::anyhow!(e))?;
+        for (route, probability) in served.iter().zip(probabilities) {
+            let Some(probability) = probability else { continue };
+            let bar = &candles[route.row];
+            let closed = bar.open_time + interval.millis();
+            record(
+                store,
+                symbol,
+                interval,
+                route.regime,
+                bar,
+                (id, route.arm),
+                probability,
+                &rules,
+                m.label.horizon_bars,
+                closed,
+            )?;
+            recorded += 1;
+        }
+    }
+    Ok(recorded)
 }
 
 /// Signals of a series resolved at once.

@@ -10,6 +10,7 @@ use serde_json::json;
 
 use super::assess::{self, Assessed, Keeping, Mode};
 use super::collect::{self, Input, Request};
+use super::job::Deploy;
 use super::job::{self, Planned};
 use crate::candles::time::{format_minute, format_rfc3339, wall_millis};
 use crate::config::{Resolved, Severity, SymbolSource};
@@ -37,6 +38,23 @@ pub struct Options {
 /// stamped with `now`; the wall clock is read only for when the process really started and
 /// ended (the lock's holder line and the run's row), which is what a probe asks of it.
 pub fn run(resolved: &Resolved, options: Options) -> anyhow::Result<u8> {
+    run_planned(resolved, options, &mut |resolved, store, now, previous, mode| {
+        let (models, left_out) = assess::assess(resolved, store, now, previous, mode)?;
+        for note in &left_out {
+            event(note);
+        }
+        Ok(plan(resolved, &models, now))
+    })
+}
+
+/// What decides a run's jobs: given the store at `now` and the previous run's clock, the
+/// jobs in run order. `run` plans by the triggers; a replay's baseline policies plan by
+/// their own rule and run everything else as `run` does.
+pub type Planner<'a> =
+    dyn FnMut(&Resolved, &mut Store, i64, Option<i64>, Mode) -> anyhow::Result<Vec<Planned>> + 'a;
+
+/// [`run`] with the jobs decided by `planner`.
+pub fn run_planned(resolved: &Resolved, options: Options, planner: &mut Planner) -> anyhow::Result<u8> {
     let (now, dry_run) = (options.now, options.dry_run);
     let settings = &resolved.settings;
     if settings.symbols.is_empty() && !resolved.database_path().exists() {
@@ -109,11 +127,7 @@ pub fn run(resolved: &Resolved, options: Options) -> anyhow::Result<u8> {
     }
 
     let mode = if dry_run { Mode::Measure } else { Mode::Record };
-    let (models, left_out) = assess::assess(resolved, &mut store, now, previous, mode)?;
-    for note in &left_out {
-        event(note);
-    }
-    let plan = plan(resolved, &models, now);
+    let plan = planner(resolved, &mut store, now, previous, mode)?;
     if plan.is_empty() {
         event("nothing is due");
     }
@@ -224,6 +238,7 @@ fn plan(resolved: &Resolved, models: &[Assessed], now: i64) -> Vec<Planned> {
                     trigger,
                     queued: a.facts.queued.iter().map(|q| q.id).collect(),
                     requested_at,
+                    deploy: Deploy::BehindGates,
                 });
             }
             _ => {
@@ -233,11 +248,17 @@ fn plan(resolved: &Resolved, models: &[Assessed], now: i64) -> Vec<Planned> {
             }
         }
     }
+    in_run_order(&mut plan);
+    plan
+}
+
+/// Sort jobs in the order a run takes them: by priority, then trigger kind, request time
+/// and model name.
+pub fn in_run_order(plan: &mut [Planned]) {
     plan.sort_by(|a, b| {
         let (na, nb) = (format!("{}/{}", a.symbol, a.regime), format!("{}/{}", b.symbol, b.regime));
         triggers::order((&a.trigger, a.requested_at, &na), (&b.trigger, b.requested_at, &nb))
     });
-    plan
 }
 
 /// Run the plan on `schedule.max_concurrent_jobs` threads; returns how many failed.

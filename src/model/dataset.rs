@@ -87,17 +87,31 @@ pub fn prepare(
     let labels: Vec<Option<u8>> =
         forward_returns.iter().map(|&r| labels::label(r, label.fee_bps, label.threshold_bps)).collect();
     let in_regime = table.regime.iter().filter(|r| **r == Some(regime)).count();
+    // A rolling window keeps the bars of its last days (features still read the bars
+    // before it, as they would at any bar).
+    let since = match (training.window_days, table.open_time.last()) {
+        (Some(days), Some(&last)) => last - (days * 86_400_000.0) as i64,
+        _ => i64::MIN,
+    };
     let usable_rows: Vec<usize> = (0..table.len())
-        .filter(|&t| table.regime[t] == Some(regime) && labels[t].is_some() && table.complete(t))
+        .filter(|&t| {
+            table.open_time[t] >= since
+                && table.regime[t] == Some(regime)
+                && labels[t].is_some()
+                && table.complete(t)
+        })
         .collect();
     let usable = usable_rows.len();
+    let windowed = training
+        .window_days
+        .map_or(String::new(), |d| format!(" in the last {d} days (training.window_days)"));
 
     let (train, validation, test) = split(&usable_rows, training, horizon);
     let min = training.min_rows_per_part as usize;
     if train.rows.len() < min || validation.rows.len() < min || test.rows.len() < min {
         return Err(format!(
             "not enough data for the {regime} regime: {} candles, {in_regime} of them {regime}, {usable} with \
-             complete features and a label, split into train {}, validation {}, test {} (with {horizon}-bar \
+             complete features and a label{windowed}, split into train {}, validation {}, test {} (with {horizon}-bar \
              embargoes); each part needs at least {min} rows (training.min_rows_per_part)",
             table.len(),
             train.rows.len(),

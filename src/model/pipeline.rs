@@ -193,11 +193,19 @@ fn reference(table: &FeatureTable, prepared: &Prepared, forest: &Forest, s: &Set
 /// SHA-256 of the settings that shape a model (features, regimes, label, training,
 /// evaluation threshold), as canonical JSON.
 pub fn config_hash(s: &Settings) -> String {
+    let mut training = serde_json::json!(s.training);
+    // Without a window the hash is what it was before `window_days` existed, so that the
+    // same settings keep naming the same models.
+    if s.training.window_days.is_none()
+        && let Some(fields) = training.as_object_mut()
+    {
+        fields.remove("window_days");
+    }
     let shaping = serde_json::json!({
         "features": s.features,
         "regimes": s.regimes,
         "label": s.label,
-        "training": s.training,
+        "training": training,
         "threshold": s.evaluation.threshold,
     });
     artifact::sha256_hex(shaping.to_string().as_bytes())

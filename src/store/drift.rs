@@ -73,6 +73,20 @@ impl Store {
         Ok(id)
     }
 
+    /// Drift checks of a symbol's versions after the job that made each (the checks of a
+    /// live version, not of a candidate), as (time, severity rank: 0 none, 1 low .. 4
+    /// critical), oldest first.
+    pub fn drift_severities(&self, symbol: &str) -> anyhow::Result<Vec<(i64, u8)>> {
+        let mut statement = self.conn.prepare_cached(
+            "SELECT d.created_at, CASE d.severity WHEN 'low' THEN 1 WHEN 'medium' THEN 2 WHEN 'high' THEN 3
+                 WHEN 'critical' THEN 4 ELSE 0 END
+             FROM drift_reports d JOIN model_versions v ON v.id = d.version_id
+             WHERE v.symbol = ?1 AND d.created_at > v.created_at ORDER BY d.created_at, d.id",
+        )?;
+        let rows = statement.query_map([symbol], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
     /// The newest drift report of a version.
     pub fn latest_drift(&self, version_id: i64) -> anyhow::Result<Option<DriftSummary>> {
         Ok(self

@@ -52,6 +52,28 @@ impl Store {
         Ok(Store { conn, path: path.to_path_buf() })
     }
 
+    /// Open an existing database to read, never to write: not its schema (it must be
+    /// current: any other command migrates it), not its journal mode, not a row. A replay
+    /// reads the user's candles this way.
+    pub fn open_read_only(path: &Path) -> anyhow::Result<Store> {
+        use rusqlite::OpenFlags;
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = Connection::open_with_flags(path, flags)
+            .with_context(|| format!("opening the database {} to read", path.display()))?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        let store = Store { conn, path: path.to_path_buf() };
+        let version = store.schema_version()?;
+        if version != MIGRATIONS.len() as i64 {
+            anyhow::bail!(
+                "the database {} is at schema version {version}, this retrain reads {}: run `retrain status` \
+                 once to migrate it",
+                path.display(),
+                MIGRATIONS.len()
+            );
+        }
+        Ok(store)
+    }
+
     pub fn path(&self) -> &Path {
         &self.path
     }

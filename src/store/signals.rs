@@ -144,6 +144,36 @@ impl Store {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
+    /// Every signal of a series from `from` (open time, inclusive), oldest first, with its
+    /// regime.
+    pub fn series_signals(
+        &self,
+        symbol: &str,
+        interval: Interval,
+        from: i64,
+    ) -> anyhow::Result<Vec<(Regime, SignalRow)>> {
+        let mut statement = self.conn.prepare_cached(
+            "SELECT s.regime, s.open_time, v.version, s.arm, s.probability, s.position, s.realised_return, s.win
+             FROM signals s JOIN model_versions v ON v.id = s.version_id
+             WHERE s.symbol = ?1 AND s.interval = ?2 AND s.open_time >= ?3 ORDER BY s.open_time, s.id",
+        )?;
+        let rows = statement.query_map(params![symbol, interval, from], |r| {
+            Ok((
+                r.get(0)?,
+                SignalRow {
+                    open_time: r.get(1)?,
+                    version: r.get(2)?,
+                    arm: r.get(3)?,
+                    probability: r.get(4)?,
+                    position: r.get(5)?,
+                    realised_return: r.get(6)?,
+                    win: r.get(7)?,
+                },
+            ))
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
     /// Unresolved signals of a series, oldest first.
     pub fn pending_signals(&self, symbol: &str, interval: Interval) -> anyhow::Result<Vec<Pending>> {
         let mut statement = self.conn.prepare_cached(

@@ -45,6 +45,7 @@ mod init;
 mod predict;
 mod promote;
 mod queue;
+mod replay;
 mod rollback;
 mod run;
 mod sample_data;

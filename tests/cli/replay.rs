@@ -1,0 +1,338 @@
+//! `replay`: `run`'s lifecycle walked over history in scratch states, the configured policy
+//! against the baselines. No look-ahead (a month more of candles changes nothing), the
+//! user's state untouched, three ticks equal to three production runs, a planted change
+//! of market behaviour that retraining must win on, and random walks it must not.
+
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Duration, Utc};
+use retrain::rng::SplitMix64;
+
+use crate::support::{Case, OPEN_GATES, data, json};
+
+const BTC: &str = "btc-perp-20211231-20220201_1m.csv";
+
+/// The BTC minutes that opened before `before` (the header kept): what a collect at that
+/// instant would have read.
+fn btc_minutes_before(before: DateTime<Utc>) -> String {
+    let text = std::fs::read_to_string(data(BTC)).unwrap();
+    let mut lines = text.lines();
+    let mut out = format!("{}\n", lines.next().unwrap());
+    let cut = before.format("%Y-%m-%d %H:%M:%S").to_string();
+    for line in lines.take_while(|l| l[..19] < *cut) {
+        out.push_str(line);
+        out.push('\n');
+    }
+    out
+}
+
+fn at(text: &str) -> DateTime<Utc> {
+    text.parse().unwrap()
+}
+
+/// Small models, quickly: BTC 5m with every regime, two trials, a first model on 300 bars.
+const BTC_CONFIG: &str = "symbols:
+  - symbol: BTC
+    interval: 5m
+training:
+  min_rows_per_part: 50
+  search:
+    max_trials: 2
+triggers:
+  min_initial_rows: 300
+";
+
+/// Every file under `dir` with its bytes, in path order.
+fn files(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                out.push((path.clone(), std::fs::read(&path).unwrap()));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// The report without its wall-clock part.
+fn without_timing(run: &crate::support::Run) -> serde_json::Value {
+    let mut report = json(run);
+    report.as_object_mut().unwrap().remove("timing").expect("a timing section");
+    report
+}
+
+#[test]
+fn candles_after_to_change_nothing_and_the_users_state_is_never_written() {
+    let to = at("2022-01-07T12:00:00Z");
+    let cut = Case::new().config(BTC_CONFIG);
+    let minutes = cut.write("btc-until-to.csv", btc_minutes_before(to));
+    cut.collect_5m("BTC", &minutes).assert_exit(0);
+    let full = Case::new().config(BTC_CONFIG);
+    full.collect_5m("BTC", &data(BTC)).assert_exit(0);
+    // A model of the user's own, which the replay must neither use nor touch.
+    full.run(["train", "--symbol", "BTC", "--regime", "sideways", "--trials", "1"]).assert_exit(0);
+    let database = std::fs::read(full.path("retrain.db")).unwrap();
+    let models = files(&full.path("models"));
+    assert!(!models.is_empty());
+
+    let args = ["replay", "--from", "2022-01-06T00:00:00Z", "--to", "2022-01-07T12:00:00Z", "--every", "2h"];
+    let with_json = |case: &Case| case.run(args.iter().copied().chain(["--json"]));
+    let short = without_timing(&with_json(&cut));
+    let long = without_timing(&with_json(&full));
+    assert_eq!(short, long, "a candle after --to changed the replay");
+
+    // It replayed something: four policies, models trained, bars traded, a verdict.
+    let names: Vec<&str> =
+        short["policies"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["configured", "never", "calendar", "calendar-gated"]);
+    assert_eq!(short["ticks"], 19);
+    assert_eq!(short["bars"], 12 * 36 - 1, "the bars from --from whose next bar closed by --to");
+    let never = &short["policies"][1];
+    assert!(never["counts"]["retrains"].as_u64().unwrap() >= 1, "{never}");
+    assert!(never["counts"]["signals"].as_u64().unwrap() > 0, "{never}");
+    assert!(short["verdict"].as_str().unwrap().starts_with("the configured policy "), "{}", short["verdict"]);
+
+    assert_eq!(std::fs::read(full.path("retrain.db")).unwrap(), database, "the user's database changed");
+    assert_eq!(files(&full.path("models")), models, "the user's models folder changed");
+}
+
+#[test]
+fn three_ticks_of_a_replay_are_three_production_runs() {
+    // Gates any model passes, with comparisons on the short test windows of small models;
+    // one job at a time, so that job numbers follow the run order in both states.
+    let config = format!(
+        "{BTC_CONFIG}{OPEN_GATES}evaluation:\n  min_compare_bars: 50\nschedule:\n  max_concurrent_jobs: 1\n"
+    );
+    let ticks = [at("2022-01-20T00:00:00Z"), at("2022-01-20T00:05:00Z"), at("2022-01-20T00:10:00Z")];
+
+    // Production: at each tick, collect what had closed, predict the new bar, run.
+    let production = Case::new().config(&config);
+    for (i, t) in ticks.iter().enumerate() {
+        let now = t.to_rfc3339();
+        let minutes = production.write(&format!("cut-{i}.csv"), btc_minutes_before(*t));
+        let collect = production.run([
+            "collect",
+            "--symbol",
+            "BTC",
+            "--interval",
+            "1m",
+            "--resample",
+            "5m",
+            "--now",
+            &now,
+            "--file",
+            minutes.to_str().unwrap(),
+        ]);
+        collect.assert_exit(0);
+        // Before the first model, and for a bar whose regime has none, predict refuses.
+        let predict = production.run(["predict", "--symbol", "BTC", "--now", &now]);
+        assert!(matches!(predict.code, Some(0) | Some(3)), "{predict:?}");
+        production.run(["run", "--now", &now]).assert_exit(0);
+    }
+
+    let user = Case::new().config(&config);
+    user.collect_5m("BTC", &data(BTC)).assert_exit(0);
+    let kept = user.path("kept");
+    user.run([
+        "replay",
+        "--from",
+        &ticks[0].to_rfc3339(),
+        "--to",
+        &ticks[2].to_rfc3339(),
+        "--every",
+        "5m",
+        "--keep",
+        kept.to_str().unwrap(),
+    ])
+    .assert_exit(0);
+
+    let replayed = rusqlite::Connection::open(kept.join("configured/retrain.db")).unwrap();
+    let produced = rusqlite::Connection::open(production.path("retrain.db")).unwrap();
+    for (what, sql) in [
+        (
+            "versions",
+            "SELECT symbol || ' ' || regime || ' v' || version || ' ' || status || ' ' || sha256 || ' ' || created_at
+             FROM model_versions ORDER BY symbol, regime, version",
+        ),
+        (
+            "deployments",
+            "SELECT d.symbol || ' ' || d.regime || ' ' || d.action || ' ' || IFNULL(f.version, '-') || ' '
+                 || IFNULL(t.version, '-') || ' ' || d.reason || ' ' || d.gates || ' ' || d.forced || ' ' || d.actor
+                 || ' ' || d.created_at
+             FROM deployments d LEFT JOIN model_versions f ON f.id = d.from_version_id
+                 LEFT JOIN model_versions t ON t.id = d.to_version_id ORDER BY d.id",
+        ),
+        (
+            "signals",
+            "SELECT s.symbol || ' ' || s.regime || ' ' || s.open_time || ' v' || v.version || ' ' || s.probability
+                 || ' ' || s.position || ' ' || s.created_at
+             FROM signals s JOIN model_versions v ON v.id = s.version_id ORDER BY s.open_time",
+        ),
+    ] {
+        let rows = |conn: &rusqlite::Connection| -> Vec<String> {
+            let mut statement = conn.prepare(sql).unwrap();
+            statement.query_map([], |r| r.get(0)).unwrap().map(Result::unwrap).collect()
+        };
+        let (a, b) = (rows(&replayed), rows(&produced));
+        assert_eq!(a, b, "{what} differ");
+        assert!(!a.is_empty(), "no {what}: the test would prove nothing");
+    }
+}
+
+/// A market whose one-bar returns follow r_t = phi r_{t-1} + noise, phi flipping sign at
+/// `flip_day` (never when `None`): momentum, then mean reversion. Five-minute candles
+/// from 2022-03-01.
+fn ar_series(seed: u64, days: i64, phi: f64, flip_day: Option<f64>) -> String {
+    let mut rng = SplitMix64(seed);
+    let start: DateTime<Utc> = at("2022-03-01T00:00:00Z");
+    let mut out = String::from("timestamp,open,high,low,close,volume\n");
+    let (mut close, mut r) = (100.0f64, 0.0f64);
+    for i in 0..days * 288 {
+        let flipped = flip_day.is_some_and(|d| i as f64 >= d * 288.0);
+        r = if flipped { -phi } else { phi } * r + 0.001 * rng.normal();
+        let open = close;
+        close = open * r.exp();
+        let high = open.max(close) * (1.0 + (0.0003 * rng.normal()).abs());
+        let low = open.min(close) * (1.0 - (0.0003 * rng.normal()).abs());
+        let volume = 100.0 * (0.3 * rng.normal()).exp();
+        let t = start + Duration::minutes(5 * i);
+        out.push_str(&format!("{},{open},{high},{low},{close},{volume}\n", t.format("%Y-%m-%d %H:%M:%S")));
+    }
+    out
+}
+
+/// One model that sees every bar (no bar is trending, volatile or in a squeeze), labels
+/// of the next bar's direction, a rolling window of four days, small parts; `fee_bps`
+/// per side.
+fn ar_config(fee_bps: &str) -> String {
+    format!(
+        "symbols:
+  - symbol: AR
+    interval: 5m
+    regimes: [sideways]
+regimes:
+  trend_adx: 100
+  volatile_percentile: 1.0
+  squeeze_percentile: 0.0
+label:
+  horizon_bars: 1
+  threshold_bps: 0
+  fee_bps: 0
+evaluation:
+  fee_bps: {fee_bps}
+  slippage_bps: 0
+  min_compare_bars: 100
+  window_days: 1
+training:
+  window_days: 4
+  min_rows_per_part: 100
+  search:
+    max_trials: 4
+triggers:
+  min_initial_rows: 500
+drift:
+  window_days: 1
+gates:
+  max_feature_drift_ks: 1.0
+  max_drifted_importance: 1.0
+"
+    )
+}
+
+fn probability_against_never(report: &serde_json::Value, policy: &str) -> f64 {
+    report["comparisons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["policy"] == policy && c["baseline"] == "never")
+        .and_then(|c| c["sharpe"]["probability_better"].as_f64())
+        .unwrap_or_else(|| panic!("no comparison of {policy} with never: {report}"))
+}
+
+#[test]
+fn when_the_market_turns_the_triggers_retrain_and_beat_never_retraining() {
+    let case = Case::new().config(&ar_config("0.5"));
+    let series = case.write("ar.csv", ar_series(2, 14, 0.7, Some(7.0)));
+    crate::support::collect(&case, "AR", "5m", &series).assert_exit(0);
+    let run = case.run(["replay", "--from", "2022-03-04", "--to", "2022-03-15", "--json"]);
+    let report = json(&run);
+    let p = probability_against_never(&report, "configured");
+    assert!(p >= 0.9, "P(configured better than never) = {p}: {}", report["verdict"]);
+    let configured = &report["policies"][0];
+    assert!(configured["counts"]["promotions"].as_u64().unwrap() >= 2, "{configured}");
+    // Retrains answered the turn: a trigger other than the first model's caused a promotion.
+    let retrained = configured["triggers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|t| t["kind"] != "initial" && t["promoted"].as_u64().unwrap() > 0);
+    assert!(retrained, "{}", configured["triggers"]);
+    assert!(report["verdict"].as_str().unwrap().contains("beats never-retrain"), "{}", report["verdict"]);
+}
+
+#[test]
+fn on_random_walks_no_policy_beats_never_retraining_by_more_than_luck() {
+    let mut declared = Vec::new();
+    for seed in 1..=10u64 {
+        // No costs: on a random walk any trading pays for nothing, and not trading would
+        // "beat" trading by the costs alone.
+        let case = Case::new().config(&ar_config("0"));
+        let series = case.write("walk.csv", ar_series(seed, 10, 0.0, None));
+        crate::support::collect(&case, "AR", "5m", &series).assert_exit(0);
+        let report = json(&case.run([
+            "replay",
+            "--from",
+            "2022-03-04",
+            "--to",
+            "2022-03-11",
+            "--every",
+            "3h",
+            "--json",
+        ]));
+        // Declared better: P(better) at the 0.9 level corrected for the policies compared.
+        let better: Vec<String> = report["comparisons"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["baseline"] == "never" && c["sharpe"]["verdict"] == "challenger_better")
+            .map(|c| format!("{} (P {})", c["policy"], c["sharpe"]["probability_better"]))
+            .collect();
+        let dsr = report["deflated"]["dsr"].as_f64();
+        if !better.is_empty() || dsr.is_some_and(|d| d >= 0.95) {
+            declared.push(format!("seed {seed}: {better:?} better than never, DSR {dsr:?}"));
+        }
+    }
+    assert!(declared.len() <= 1, "{declared:#?}");
+}
+
+#[test]
+fn a_replay_refuses_what_it_cannot_replay() {
+    let case = Case::new().config(BTC_CONFIG);
+    case.collect_5m("BTC", &data(BTC)).assert_exit(0);
+    let database = std::fs::read(case.path("retrain.db")).unwrap();
+    case.run(["replay", "--from", "2022-01-10", "--to", "2022-01-09"])
+        .assert_exit(2)
+        .stderr_contains("is not before");
+    case.run(["replay", "--from", "2022-01-10", "--to", "2022-01-11", "--symbol", "ETH"])
+        .assert_exit(2)
+        .stderr_contains("--symbol ETH is not under `symbols:`");
+    case.run(["replay", "--from", "2021-06-01", "--to", "2021-06-02"])
+        .assert_exit(2)
+        .stderr_contains("0 stored candles closed before --from");
+    case.run(["replay", "--from", "2022-01-10", "--to", "2022-01-11", "--schedule"])
+        .assert_exit(2)
+        .stderr_contains("no schedule.jobs");
+    assert_eq!(std::fs::read(case.path("retrain.db")).unwrap(), database);
+    let fresh = Case::new().config(BTC_CONFIG);
+    fresh
+        .run(["replay", "--from", "2022-01-10", "--to", "2022-01-11"])
+        .assert_exit(2)
+        .stderr_contains("no database");
+    assert!(!fresh.path("retrain.db").exists());
+}
