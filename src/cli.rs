@@ -541,6 +541,11 @@ pub struct ReplayArgs {
     #[arg(long, value_name = "FILE")]
     pub export: Option<PathBuf>,
 
+    /// Draw each policy's equity with its retrains, promotions and rollbacks, and the
+    /// drift severity over time, as SVG
+    #[arg(long, value_name = "FILE.svg")]
+    pub plot: Option<PathBuf>,
+
     /// Keep each policy's scratch state in DIR/POLICY (retrain.db, models, events.log): `cd`
     /// there and `retrain status` or `history` show it; by default it is removed
     #[arg(long, value_name = "DIR")]

@@ -41,6 +41,13 @@ pub fn run(resolved: &Resolved, args: &ReplayArgs) -> anyhow::Result<u8> {
         settings.state = resolved.settings.state.clone();
         policies.push(Policy { name, rule: Rule::Triggers, settings });
     }
+    if let Some(plot) = &args.plot
+        && !plot.extension().is_some_and(|e| e.eq_ignore_ascii_case("svg"))
+    {
+        return Err(
+            Failure::Usage(format!("--plot {}: the plot is SVG; name a .svg file", plot.display())).into()
+        );
+    }
     let options = Options {
         from: args.from,
         to: args.to,
@@ -77,11 +84,14 @@ pub fn run(resolved: &Resolved, args: &ReplayArgs) -> anyhow::Result<u8> {
     if let Some(path) = &args.export {
         write_atomic(path, export(&detail).as_bytes())?;
     }
+    if let Some(path) = &args.plot {
+        write_atomic(path, replay::plot::svg(&report, &detail)?.as_bytes())?;
+    }
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
         print!("{}", report::render(&report));
-        if let Some(path) = &args.export {
+        for path in [&args.export, &args.plot].into_iter().flatten() {
             println!("wrote {}", path.display());
         }
         if let Some(keep) = &args.keep {

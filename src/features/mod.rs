@@ -46,8 +46,63 @@ const MS_PER_DAY: i64 = 86_400_000;
 /// 1970-01-01 was a Thursday: day 0 + 3 makes Monday 0.
 const EPOCH_WEEKDAY: i64 = 3;
 
+/// Whole series whose tables every later computation on a prefix of them slices instead
+/// of computing again: a replay registers the series it walks, and each of its thousands
+/// of steps then reads its features in the time of a copy. Exact because a feature at bar
+/// t reads bars up to t only (`appending_future_bars_changes_no_earlier_row` checks it bit
+/// for bit), and a prefix is recognised only when every candle of it is bitwise the same.
+static PRECOMPUTED: std::sync::Mutex<Vec<Precomputed>> = std::sync::Mutex::new(Vec::new());
+
+struct Precomputed {
+    candles: Vec<Candle>,
+    settings: (FeatureSettings, RegimeSettings),
+    table: FeatureTable,
+}
+
+/// Compute the table of a whole series once, for every later [`compute`] on a prefix of
+/// it with the same settings, until [`forget_precomputed`].
+pub fn precompute(candles: &[Candle], f: &FeatureSettings, r: &RegimeSettings) -> PolarsResult<()> {
+    let table = compute(candles, f, r)?;
+    if let Ok(mut tables) = PRECOMPUTED.lock() {
+        tables.push(Precomputed { candles: candles.to_vec(), settings: (f.clone(), r.clone()), table });
+    }
+    Ok(())
+}
+
+/// Drop every precomputed table.
+pub fn forget_precomputed() {
+    if let Ok(mut tables) = PRECOMPUTED.lock() {
+        tables.clear();
+    }
+}
+
+/// The precomputed table's first `candles.len()` rows, if `candles` is a prefix of a
+/// precomputed series with these settings.
+fn precomputed_prefix(candles: &[Candle], f: &FeatureSettings, r: &RegimeSettings) -> Option<FeatureTable> {
+    let tables = PRECOMPUTED.lock().ok()?;
+    let n = candles.len();
+    let hit = tables.iter().find(|p| {
+        n > 0
+            && n <= p.candles.len()
+            && p.settings.0 == *f
+            && p.settings.1 == *r
+            && candles.iter().zip(&p.candles).all(|(a, b)| a.same_as(b))
+    })?;
+    let t = &hit.table;
+    Some(FeatureTable {
+        open_time: t.open_time[..n].to_vec(),
+        close: t.close[..n].to_vec(),
+        names: t.names.clone(),
+        columns: t.columns.iter().map(|c| c[..n].to_vec()).collect(),
+        regime: t.regime[..n].to_vec(),
+    })
+}
+
 /// Compute every feature and the regime of every bar of `candles` (in time order).
 pub fn compute(candles: &[Candle], f: &FeatureSettings, r: &RegimeSettings) -> PolarsResult<FeatureTable> {
+    if let Some(table) = precomputed_prefix(candles, f, r) {
+        return Ok(table);
+    }
     let open_time: Vec<i64> = candles.iter().map(|c| c.open_time).collect();
     let [open, high, low, close, volume] =
         [0, 1, 2, 3, 4].map(|i| candles.iter().map(|c| c.values()[i]).collect::<Vec<f64>>());

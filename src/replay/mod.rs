@@ -14,6 +14,7 @@
 //! The policies differ only in what plans the jobs: the configured triggers (`run`
 //! itself), never retraining, or a fixed calendar with or without the gates.
 
+pub mod plot;
 pub mod report;
 
 use std::path::{Path, PathBuf};
@@ -232,6 +233,29 @@ pub fn replay(
     root: &Path,
     progress: &mut dyn FnMut(usize, usize, i64),
 ) -> anyhow::Result<Vec<Replayed>> {
+    // Each series' features, once per set of settings: every step of every tick slices them.
+    for s in series {
+        let mut done: Vec<(&crate::config::FeatureSettings, &crate::config::RegimeSettings)> = Vec::new();
+        for policy in &options.policies {
+            let settings = (&policy.settings.features, &policy.settings.regimes);
+            if !done.contains(&settings) {
+                crate::features::precompute(&s.candles, settings.0, settings.1)?;
+                done.push(settings);
+            }
+        }
+    }
+    let result = replay_all(options, series, ticks, root, progress);
+    crate::features::forget_precomputed();
+    result
+}
+
+fn replay_all(
+    options: &Options,
+    series: &[Series],
+    ticks: &[i64],
+    root: &Path,
+    progress: &mut dyn FnMut(usize, usize, i64),
+) -> anyhow::Result<Vec<Replayed>> {
     let mut out = Vec::new();
     for (p, policy) in options.policies.iter().enumerate() {
         let dir = root.join(&policy.name);
@@ -442,5 +466,44 @@ impl Drop for Root {
         if let Root::Temporary(dir) = self {
             let _ = std::fs::remove_dir_all(dir);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn options(from: &str, to: &str, ticks: Ticks) -> Options {
+        let t = |s: &str| crate::candles::time::parse_time(s).unwrap();
+        Options { from: t(from), to: t(to), symbol: None, ticks, policies: Vec::new(), keep: None }
+    }
+
+    fn resolved(yaml: &str) -> Resolved {
+        Resolved { settings: crate::config::parse(yaml).unwrap(), file: None, base_dir: PathBuf::from(".") }
+    }
+
+    #[test]
+    fn the_clock_ticks_from_from_to_to_by_every_or_by_the_schedules() {
+        let hourly =
+            options("2022-01-10T00:00:00Z", "2022-01-10T03:30:00Z", Ticks::Every("1h".parse().unwrap()));
+        let ticks = super::ticks(&resolved(""), &hourly).unwrap();
+        let shown: Vec<String> = ticks.iter().map(|t| format_minute(*t)).collect();
+        assert_eq!(shown, ["2022-01-10 00:00", "2022-01-10 01:00", "2022-01-10 02:00", "2022-01-10 03:00"]);
+
+        // 02:00 in London and 06:15 on the 15th in UTC; --from itself is always a tick.
+        let config = resolved(
+            "schedule:\n  jobs:\n    - models: BTC/trending\n      cron: 0 2 * * *\n      timezone: Europe/London\n    \
+             - models: '*'\n      cron: 15 6 15 * *\n",
+        );
+        let scheduled = options("2022-07-13T12:00:00Z", "2022-07-15T12:00:00Z", Ticks::Schedule);
+        let shown: Vec<String> =
+            super::ticks(&config, &scheduled).unwrap().iter().map(|t| format_minute(*t)).collect();
+        assert_eq!(
+            shown,
+            ["2022-07-13 12:00", "2022-07-14 01:00", "2022-07-15 01:00", "2022-07-15 06:15"],
+            "London's 02:00 is 01:00 UTC in summer"
+        );
+        let err = super::ticks(&resolved(""), &scheduled).unwrap_err().to_string();
+        assert!(err.contains("no schedule.jobs"), "{err}");
     }
 }

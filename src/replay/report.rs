@@ -124,6 +124,8 @@ pub struct Deflated {
     pub expected_max_sharpe: f64,
     pub skewness: f64,
     pub kurtosis: f64,
+    /// Whether the best policy traded at all (a flat one has no Sharpe ratio to deflate).
+    pub traded: bool,
     /// P(the true Sharpe ratio exceeds the expected maximum); `None` when undefined.
     pub dsr: Option<f64>,
 }
@@ -160,6 +162,8 @@ pub struct Detail {
     pub fleet: Vec<Vec<(i64, f64)>>,
     /// Deployment events of each policy: (time, action).
     pub events: Vec<Vec<(i64, DeploymentAction)>>,
+    /// When each policy's jobs trained a version (its run's clock).
+    pub retrains: Vec<Vec<i64>>,
     /// Drift checks of the configured policy's production versions: (time, severity rank
     /// 0 none .. 4 critical).
     pub drift: Vec<(i64, u8)>,
@@ -187,8 +191,13 @@ pub fn build(
         tables.push(features::compute(&s.candles, &settings.features, &settings.regimes)?);
     }
     let mut policies = Vec::new();
-    let mut detail =
-        Detail { policies: Vec::new(), fleet: Vec::new(), events: Vec::new(), drift: Vec::new() };
+    let mut detail = Detail {
+        policies: Vec::new(),
+        fleet: Vec::new(),
+        events: Vec::new(),
+        retrains: Vec::new(),
+        drift: Vec::new(),
+    };
     let mut timing = Vec::new();
     for r in replayed {
         let store = Store::open(&r.state.database_path())?;
@@ -293,6 +302,7 @@ pub fn build(
         detail.policies.push((r.policy.name.clone(), rows));
         detail.fleet.push(fleet_series);
         detail.events.push(events);
+        detail.retrains.push(jobs.iter().filter(|j| j.version.is_some()).filter_map(|j| j.run_now).collect());
         policies.push(PolicyReport {
             name: r.policy.name.clone(),
             rule: r.policy.rule.as_str(),
@@ -542,14 +552,10 @@ fn compare_policies(
 fn deflate(policies: &[PolicyReport], fleet: &[Vec<(i64, f64)>]) -> Option<Deflated> {
     let moments: Vec<Option<deflated::Moments>> =
         fleet.iter().map(|f| deflated::moments(&f.iter().map(|x| x.1).collect::<Vec<_>>())).collect();
-    // A policy that never traded has no variance: its Sharpe ratio is taken as 0, a
-    // trial like the others, and it cannot be the best one deflated.
+    // A policy that never traded has no variance: its Sharpe ratio is taken as 0, a trial
+    // like the others; if it is the best, there is no track record to deflate.
     let sharpes: Vec<f64> = moments.iter().map(|m| m.map_or(0.0, |m| m.sharpe)).collect();
-    let (best, chosen) = moments
-        .iter()
-        .enumerate()
-        .filter_map(|(i, m)| m.map(|m| (i, m)))
-        .max_by(|a, b| a.1.sharpe.total_cmp(&b.1.sharpe))?;
+    let best = (0..sharpes.len()).max_by(|&a, &b| sharpes[a].total_cmp(&sharpes[b]))?;
     let trials = policies.len();
     let mean = sharpes.iter().sum::<f64>() / sharpes.len() as f64;
     let variance = if sharpes.len() > 1 {
@@ -557,15 +563,17 @@ fn deflate(policies: &[PolicyReport], fleet: &[Vec<(i64, f64)>]) -> Option<Defla
     } else {
         0.0
     };
+    let chosen = moments[best];
     Some(Deflated {
         policy: policies[best].name.clone(),
         trials,
-        sharpe_per_bar: chosen.sharpe,
+        sharpe_per_bar: sharpes[best],
         trials_variance: variance,
         expected_max_sharpe: deflated::expected_max_sharpe(trials, variance),
-        skewness: chosen.skewness,
-        kurtosis: chosen.kurtosis,
-        dsr: deflated::deflated_sharpe(&chosen, trials, variance),
+        skewness: chosen.map_or(0.0, |m| m.skewness),
+        kurtosis: chosen.map_or(0.0, |m| m.kurtosis),
+        traded: chosen.is_some(),
+        dsr: chosen.and_then(|m| deflated::deflated_sharpe(&m, trials, variance)),
     })
 }
 
@@ -607,6 +615,11 @@ fn verdict(
             ),
             Some(dsr) => format!(
                 "; the best of {} policies ({}) has a Deflated Sharpe Ratio of {dsr:.2}: its Sharpe ratio could be luck",
+                d.trials, d.policy
+            ),
+            None if !d.traded => format!(
+                "; the best of {} policies ({}) never traded: no Sharpe ratio to deflate, no policy earned more than \
+                 staying flat",
                 d.trials, d.policy
             ),
             None => format!("; the Deflated Sharpe Ratio of the best policy ({}) is undefined", d.policy),
@@ -741,7 +754,13 @@ pub fn render(report: &Report) -> String {
         ]);
     }
     out.push_str(&versus.render());
-    if let Some(d) = &report.deflated {
+    if let Some(d) = report.deflated.as_ref().filter(|d| !d.traded) {
+        out.push_str(&format!(
+            "\nThe best of {} policies by Sharpe ratio ({}) never traded: no Deflated Sharpe Ratio\n",
+            d.trials, d.policy
+        ));
+    }
+    if let Some(d) = report.deflated.as_ref().filter(|d| d.traded) {
         out.push_str(&format!(
             "\nDeflated Sharpe Ratio of the best policy ({}, per-bar Sharpe {:.4}, skewness {:.2}, kurtosis {:.2}) \
              against the best of {} trials ({:.4}): {}\n",
