@@ -256,6 +256,18 @@ fn replay_all(
     root: &Path,
     progress: &mut dyn FnMut(usize, usize, i64),
 ) -> anyhow::Result<Vec<Replayed>> {
+    // Only an earlier replay's state is replaced; anything else there is the user's.
+    for policy in &options.policies {
+        let dir = root.join(&policy.name);
+        if dir.exists() && !dir.join("events.log").is_file() {
+            return Err(Failure::Usage(format!(
+                "--keep: {} exists and is not the scratch state of a replay (it has no events.log); keep the \
+                 replay in another folder",
+                dir.display()
+            ))
+            .into());
+        }
+    }
     let mut out = Vec::new();
     for (p, policy) in options.policies.iter().enumerate() {
         let dir = root.join(&policy.name);

@@ -50,7 +50,12 @@ fn draw(report: &Report, detail: &Detail, out: &mut String) -> Result<(), Box<dy
     let (low, high) =
         curves.iter().flatten().fold((1.0f64, 1.0f64), |(lo, hi), &(_, e)| (lo.min(e), hi.max(e)));
     let margin = ((high - low) * 0.05).max(0.001);
-    let days = |t: &i64| format_minute(*t)[..10].to_string();
+    // Dates on a long replay; month, day and time on a short one.
+    let short = report.to - report.from < 4 * 86_400_000;
+    let days = |t: &i64| {
+        let text = format_minute(*t);
+        if short { text[5..].to_string() } else { text[..10].to_string() }
+    };
     let mut chart = ChartBuilder::on(&top)
         .caption(
             format!(
@@ -116,6 +121,14 @@ fn draw(report: &Report, detail: &Detail, out: &mut String) -> Result<(), Box<dy
             SEVERITIES.get(v.round().max(0.0) as usize).copied().unwrap_or("").to_string()
         })
         .draw()?;
+    if detail.drift.is_empty() {
+        let middle = report.from + (report.to - report.from) / 3;
+        drift.draw_series(std::iter::once(Text::new(
+            "no live model of the configured policy was checked for drift",
+            (middle, 2.2),
+            ("sans-serif", 15),
+        )))?;
+    }
     let severe = RGBColor(214, 39, 40);
     drift.draw_series(
         detail

@@ -328,6 +328,12 @@ fn a_replay_refuses_what_it_cannot_replay() {
     case.run(["replay", "--from", "2022-01-10", "--to", "2022-01-11", "--schedule"])
         .assert_exit(2)
         .stderr_contains("no schedule.jobs");
+    case.write("mine/never/notes.txt", "my own notes");
+    case.run(["replay", "--from", "2022-01-10", "--to", "2022-01-11", "--keep", "mine"])
+        .assert_exit(2)
+        .stderr_contains("is not the scratch state of a replay");
+    assert_eq!(std::fs::read_to_string(case.path("mine/never/notes.txt")).unwrap(), "my own notes");
+    assert!(!case.path("mine/configured").exists());
     assert_eq!(std::fs::read(case.path("retrain.db")).unwrap(), database);
     let fresh = Case::new().config(BTC_CONFIG);
     fresh
@@ -335,4 +341,61 @@ fn a_replay_refuses_what_it_cannot_replay() {
         .assert_exit(2)
         .stderr_contains("no database");
     assert!(!fresh.path("retrain.db").exists());
+}
+
+#[test]
+fn a_policy_file_is_one_more_row_and_the_export_and_plot_hold_every_policy() {
+    let case = Case::new().config(BTC_CONFIG);
+    case.collect_5m("BTC", &data(BTC)).assert_exit(0);
+    // The variant opens the gates: its first models go live where the configured ones wait.
+    let variant = case
+        .write("open-gates.yaml", format!("{BTC_CONFIG}{OPEN_GATES}evaluation:\n  min_compare_bars: 50\n"));
+    let run = case.run([
+        "replay",
+        "--from",
+        "2022-01-20",
+        "--to",
+        "2022-01-21",
+        "--every",
+        "6h",
+        "--policy",
+        variant.to_str().unwrap(),
+        "--export",
+        "bars.csv",
+        "--plot",
+        "replay.svg",
+        "--json",
+    ]);
+    let report = json(&run);
+    let policies = report["policies"].as_array().unwrap();
+    let names: Vec<&str> = policies.iter().map(|p| p["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["configured", "never", "calendar", "calendar-gated", "open-gates"]);
+    let promotions = |i: usize| policies[i]["counts"]["promotions"].as_u64().unwrap();
+    assert!(promotions(4) > promotions(0), "{}", report["policies"]);
+    // Four policies compared with each baseline: the bar for "better" rises.
+    let threshold = report["comparisons"][0]["threshold"].as_f64().unwrap();
+    assert!((threshold - 0.9f64.powf(0.25)).abs() < 1e-12, "{threshold}");
+
+    let bars = report["bars"].as_u64().unwrap() as usize;
+    let csv = std::fs::read_to_string(case.path("bars.csv")).unwrap();
+    let mut lines = csv.lines();
+    assert_eq!(
+        lines.next(),
+        Some(
+            "policy,symbol,regime,open_time,version,probability,position,market_return,strategy_return,equity"
+        )
+    );
+    let rows: Vec<&str> = lines.collect();
+    assert_eq!(rows.len(), 5 * bars);
+    for name in names {
+        assert_eq!(rows.iter().filter(|r| r.starts_with(&format!("{name},BTC,"))).count(), bars, "{name}");
+    }
+    // The variant's live models served bars: a version and P(up) on its rows.
+    assert!(rows.iter().any(|r| r.starts_with("open-gates,") && r.split(',').nth(4) != Some("")));
+
+    let svg = std::fs::read_to_string(case.path("replay.svg")).unwrap();
+    assert!(svg.starts_with("<svg") && svg.contains("equity by policy") && svg.contains("open-gates"));
+    case.run(["replay", "--from", "2022-01-20", "--to", "2022-01-21", "--plot", "replay.png"])
+        .assert_exit(2)
+        .stderr_contains("name a .svg file");
 }
