@@ -26,6 +26,18 @@ fn btc_minutes_before(before: DateTime<Utc>) -> String {
     out
 }
 
+/// A candle CSV with every timestamp `days` later.
+fn shifted(csv: &str, days: i64) -> String {
+    let mut lines = csv.lines();
+    let mut out = format!("{}\n", lines.next().unwrap());
+    for line in lines {
+        let t = chrono::NaiveDateTime::parse_from_str(&line[..19], "%Y-%m-%d %H:%M:%S").unwrap()
+            + Duration::days(days);
+        out.push_str(&format!("{}{}\n", t.format("%Y-%m-%d %H:%M:%S"), &line[19..]));
+    }
+    out
+}
+
 fn at(text: &str) -> DateTime<Utc> {
     text.parse().unwrap()
 }
@@ -73,8 +85,13 @@ fn candles_after_to_change_nothing_and_the_users_state_is_never_written() {
     let cut = Case::new().config(BTC_CONFIG);
     let minutes = cut.write("btc-until-to.csv", btc_minutes_before(to));
     cut.collect_5m("BTC", &minutes).assert_exit(0);
+    // The whole BTC month, then the same month again 32 days later: more than a month of
+    // candles after --to.
     let full = Case::new().config(BTC_CONFIG);
     full.collect_5m("BTC", &data(BTC)).assert_exit(0);
+    let later =
+        full.write("btc-32-days-later.csv", shifted(&std::fs::read_to_string(data(BTC)).unwrap(), 32));
+    full.collect_5m("BTC", &later).assert_exit(0);
     // A model of the user's own, which the replay must neither use nor touch.
     full.run(["train", "--symbol", "BTC", "--regime", "sideways", "--trials", "1"]).assert_exit(0);
     let database = std::fs::read(full.path("retrain.db")).unwrap();
@@ -260,7 +277,26 @@ fn when_the_market_turns_the_triggers_retrain_and_beat_never_retraining() {
     let case = Case::new().config(&ar_config("0.5"));
     let series = case.write("ar.csv", ar_series(2, 14, 0.7, Some(7.0)));
     crate::support::collect(&case, "AR", "5m", &series).assert_exit(0);
-    let run = case.run(["replay", "--from", "2022-03-04", "--to", "2022-03-15", "--json"]);
+    // The same policy with canary tests: a variant, one more row.
+    let canary = case.write(
+        "canary.yaml",
+        format!(
+            "{}deployment:\n  canary:\n    enabled: true\n    traffic_split: 30\n    min_signals: 20\n",
+            ar_config("0.5")
+        ),
+    );
+    let run = case.run([
+        "replay",
+        "--from",
+        "2022-03-04",
+        "--to",
+        "2022-03-15",
+        "--policy",
+        canary.to_str().unwrap(),
+        "--export",
+        "bars.csv",
+        "--json",
+    ]);
     let report = json(&run);
     let p = probability_against_never(&report, "configured");
     assert!(p >= 0.9, "P(configured better than never) = {p}: {}", report["verdict"]);
@@ -274,6 +310,18 @@ fn when_the_market_turns_the_triggers_retrain_and_beat_never_retraining() {
         .any(|t| t["kind"] != "initial" && t["promoted"].as_u64().unwrap() > 0);
     assert!(retrained, "{}", configured["triggers"]);
     assert!(report["verdict"].as_str().unwrap().contains("beats never-retrain"), "{}", report["verdict"]);
+    // Canary tests ran in the variant, and its bars were served by both arms' versions.
+    let tested = &report["policies"][4];
+    assert!(tested["counts"]["canaries"].as_u64().unwrap() >= 1, "{tested}");
+    let csv = std::fs::read_to_string(case.path("bars.csv")).unwrap();
+    let mut versions: Vec<&str> = csv
+        .lines()
+        .filter(|l| l.starts_with("canary,"))
+        .filter_map(|l| l.split(',').nth(4).filter(|v| !v.is_empty()))
+        .collect();
+    versions.sort_unstable();
+    versions.dedup();
+    assert!(versions.len() >= 3, "versions that served the canary policy's bars: {versions:?}");
 }
 
 #[test]
@@ -304,6 +352,11 @@ fn on_random_walks_no_policy_beats_never_retraining_by_more_than_luck() {
             .map(|c| format!("{} (P {})", c["policy"], c["sharpe"]["probability_better"]))
             .collect();
         let dsr = report["deflated"]["dsr"].as_f64();
+        let against_never: Vec<f64> = ["configured", "calendar", "calendar-gated"]
+            .iter()
+            .map(|p| probability_against_never(&report, p))
+            .collect();
+        eprintln!("seed {seed}: P(better than never) {against_never:?}, DSR {dsr:?}");
         if !better.is_empty() || dsr.is_some_and(|d| d >= 0.95) {
             declared.push(format!("seed {seed}: {better:?} better than never, DSR {dsr:?}"));
         }
