@@ -299,6 +299,13 @@ fn when_the_market_turns_the_triggers_retrain_and_beat_never_retraining() {
     ]);
     let report = json(&run);
     let p = probability_against_never(&report, "configured");
+    for policy in report["policies"].as_array().unwrap() {
+        eprintln!(
+            "{}: total return {}, Sharpe {}, counts {}",
+            policy["name"], policy["fleet"]["total_return"], policy["fleet"]["sharpe"], policy["counts"]
+        );
+    }
+    eprintln!("{}", report["verdict"]);
     assert!(p >= 0.9, "P(configured better than never) = {p}: {}", report["verdict"]);
     let configured = &report["policies"][0];
     assert!(configured["counts"]["promotions"].as_u64().unwrap() >= 2, "{configured}");
