@@ -201,6 +201,7 @@ pub fn build(
     let mut timing = Vec::new();
     for r in replayed {
         let store = Store::open(&r.state.database_path())?;
+        let jobs = store.jobs(None)?;
         let policy_settings = &r.state.settings;
         let mut rows = Vec::new();
         let mut models = Vec::new();
@@ -244,13 +245,7 @@ pub fn build(
                     regime: *regime,
                     trading: backtest::metrics(&model_bars, &rules),
                     classification: metrics::classification(&probabilities, &truth, rules.threshold),
-                    counts: counts(
-                        &store,
-                        s.symbol.as_str(),
-                        Some(*regime),
-                        &signals,
-                        Some((table, range.start)),
-                    )?,
+                    counts: counts(&store, &jobs, s.symbol.as_str(), *regime, &signals, table)?,
                 });
             }
             for (j, bar) in bars.iter().enumerate() {
@@ -282,8 +277,7 @@ pub fn build(
             total.rollbacks += m.counts.rollbacks;
             total.canaries += m.counts.canaries;
         }
-        let triggers = trigger_precision(r, &store, series, from)?;
-        let jobs = store.jobs(None)?;
+        let triggers = trigger_precision(r, &store, &jobs, series, from)?;
         timing.push(PolicyTiming {
             name: r.policy.name.clone(),
             seconds: r.seconds,
@@ -331,26 +325,22 @@ pub fn build(
     Ok((report, detail))
 }
 
-/// A model's (or with `regime` None, a symbol's) signals and what its jobs and
-/// deployments did.
+/// A model's signals (the bars of its regime by `table` that have one) and what its
+/// jobs and deployments did.
 fn counts(
     store: &Store,
+    jobs: &[crate::store::JobRow],
     symbol: &str,
-    regime: Option<Regime>,
+    regime: Regime,
     signals: &BTreeMap<i64, crate::store::SignalRow>,
-    table: Option<(&features::FeatureTable, usize)>,
+    table: &features::FeatureTable,
 ) -> anyhow::Result<Counts> {
-    let mut c = Counts::default();
-    if let Some((table, _)) = table {
-        c.signals = signals
-            .keys()
-            .filter(|t| {
-                let i = table.open_time.partition_point(|x| x < t);
-                table.regime.get(i).copied().flatten() == regime
-            })
-            .count();
-    }
-    for j in store.jobs(None)?.iter().filter(|j| j.symbol == symbol && regime.is_none_or(|r| j.regime == r)) {
+    let of_regime = |t: &&i64| {
+        let i = table.open_time.partition_point(|x| x < *t);
+        table.regime.get(i).copied().flatten() == Some(regime)
+    };
+    let mut c = Counts { signals: signals.keys().filter(of_regime).count(), ..Counts::default() };
+    for j in jobs.iter().filter(|j| j.symbol == symbol && j.regime == regime) {
         if j.version.is_some() {
             c.retrains += 1;
         }
@@ -358,7 +348,7 @@ fn counts(
             c.failed_jobs += 1;
         }
     }
-    for d in store.deployments(Some(symbol), regime)? {
+    for d in store.deployments(Some(symbol), Some(regime))? {
         match d.action {
             DeploymentAction::Promote => c.promotions += 1,
             DeploymentAction::Rollback => c.rollbacks += 1,
@@ -411,11 +401,12 @@ fn fleet_trading(
 fn trigger_precision(
     r: &Replayed,
     store: &Store,
+    jobs: &[crate::store::JobRow],
     series: &[Series],
     from: i64,
 ) -> anyhow::Result<Vec<TriggerPrecision>> {
     let mut by_kind: BTreeMap<TriggerKind, TriggerPrecision> = BTreeMap::new();
-    for job in store.jobs(None)? {
+    for job in jobs {
         let Some(s) = series.iter().find(|s| s.symbol.as_str() == job.symbol) else { continue };
         let entry = by_kind.entry(job.trigger).or_insert(TriggerPrecision {
             kind: job.trigger,
