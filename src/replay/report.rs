@@ -546,7 +546,8 @@ fn deflate(policies: &[PolicyReport], fleet: &[Vec<(i64, f64)>]) -> Option<Defla
     // A policy that never traded has no variance: its Sharpe ratio is taken as 0, a trial
     // like the others; if it is the best, there is no track record to deflate.
     let sharpes: Vec<f64> = moments.iter().map(|m| m.map_or(0.0, |m| m.sharpe)).collect();
-    let best = (0..sharpes.len()).max_by(|&a, &b| sharpes[a].total_cmp(&sharpes[b]))?;
+    // The first of equals, in report order (the configured policy first).
+    let best = (0..sharpes.len()).rev().max_by(|&a, &b| sharpes[a].total_cmp(&sharpes[b]))?;
     let trials = policies.len();
     let mean = sharpes.iter().sum::<f64>() / sharpes.len() as f64;
     let variance = if sharpes.len() > 1 {
