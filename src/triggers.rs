@@ -151,15 +151,25 @@ pub fn evaluate(f: &Facts, s: &Settings) -> Verdict {
             severity: None,
         });
     }
-    if let Some(reason) = &f.schedule_due {
-        fired.push(Trigger {
-            kind: TriggerKind::Schedule,
-            priority: Priority::Medium,
-            reason: reason.clone(),
-            severity: None,
-        });
-    }
     let mut held = Vec::new();
+    if let Some(reason) = &f.schedule_due {
+        // A schedule cannot train a first model the data cannot hold: it would fail, and
+        // raise a training_failure alert, every time it came due.
+        if !f.has_production && f.regime_rows < t.min_initial_rows as usize {
+            held.push(format!(
+                "schedule held back: no production model yet and {} bars of the regime, fewer than \
+                 triggers.min_initial_rows {} ({reason})",
+                f.regime_rows, t.min_initial_rows
+            ));
+        } else {
+            fired.push(Trigger {
+                kind: TriggerKind::Schedule,
+                priority: Priority::Medium,
+                reason: reason.clone(),
+                severity: None,
+            });
+        }
+    }
     let mut backoff_until = None;
     if let Some(severity) = f.drift.flatten().filter(|d| *d >= t.drift_severity) {
         let trigger = Trigger {
@@ -363,6 +373,14 @@ mod tests {
         let Verdict { fired, held, .. } = evaluate(&cooling, &s);
         assert_eq!(kinds(&fired), ["schedule"], "schedules are not held back");
         assert_eq!(held.len(), 4);
+        // A schedule waits for a first model's rows, as the initial trigger does.
+        let young = Facts { schedule_due: Some("schedule".into()), regime_rows: 999, ..Facts::default() };
+        let Verdict { fired, held, .. } = evaluate(&young, &s);
+        assert!(fired.is_empty(), "{fired:?}");
+        assert_eq!(held.len(), 1);
+        assert!(held[0].starts_with("schedule held back: no production model yet and 999 bars"), "{held:?}");
+        let ready = Facts { regime_rows: 1000, ..young };
+        assert_eq!(kinds(&evaluate(&ready, &s).fired), ["schedule", "initial"]);
         let critical = Facts { drift: Some(Some(Severity::Critical)), ..cooling };
         let fired = evaluate(&critical, &s).fired;
         assert_eq!(kinds(&fired), ["schedule", "drift"]);
