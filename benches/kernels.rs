@@ -11,7 +11,7 @@ use retrain::candles::Candle;
 use retrain::candles::Interval;
 use retrain::config::{DriftSettings, FeatureSettings, Regime, RegimeSettings};
 use retrain::model::forest::{self, Hyper, Presorted};
-use retrain::store::{CollectRecord, Store};
+use retrain::store::{CollectRecord, Location, Store};
 
 fn data(name: &str) -> PathBuf {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(name);
@@ -99,7 +99,7 @@ fn upsert(c: &mut Criterion) {
         b.iter_batched(
             || {
                 let dir = tempfile::tempdir().unwrap();
-                let store = Store::open(&dir.path().join("retrain.db")).unwrap();
+                let store = Store::open(&Location::Sqlite(dir.path().join("retrain.db"))).unwrap();
                 (dir, store)
             },
             |(dir, mut store)| {
@@ -117,7 +117,7 @@ fn upsert(c: &mut Criterion) {
 fn status_queries(c: &mut Criterion) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("retrain.db");
-    drop(Store::open(&path).unwrap());
+    drop(Store::open(&Location::Sqlite(path.clone())).unwrap());
     let mut conn = rusqlite::Connection::open(&path).unwrap();
     let tx = conn.transaction().unwrap();
     let mut production = Vec::new();
@@ -153,7 +153,7 @@ fn status_queries(c: &mut Criterion) {
         }
     }
     tx.commit().unwrap();
-    let store = Store::open(&path).unwrap();
+    let store = Store::open(&Location::Sqlite(path)).unwrap();
     c.bench_function("status: versions, promotion, live window, last job of 100 models", |b| {
         b.iter(|| {
             for (symbol, id) in &production {

@@ -11,3 +11,9 @@ pub const NO_COLOR: &str = "NO_COLOR";
 pub const CLICOLOR_FORCE: &str = "CLICOLOR_FORCE";
 /// Testing only: abort the process at the named crash point (see `failpoint.rs`).
 pub const RETRAIN_FAILPOINT: &str = "RETRAIN_FAILPOINT";
+/// The state's database (a file path or a `postgres://` URL), over `state.database` in the
+/// config: a password stays out of config files.
+pub const RETRAIN_DATABASE_URL: &str = "RETRAIN_DATABASE_URL";
+/// PEM certificates of the certificate authority that signed a PostgreSQL server's
+/// certificate, beside Mozilla's roots, for `sslmode=require`.
+pub const RETRAIN_DATABASE_CA: &str = "RETRAIN_DATABASE_CA";

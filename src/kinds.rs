@@ -54,28 +54,11 @@ macro_rules! text_enum {
             }
         }
 
-        $crate::kinds::sql_text!($name);
+        $crate::store::db::sql_text!($name);
     };
 }
 
-/// Store a type with `as_str` and `FromStr<Err = String>` as its text in SQLite.
-macro_rules! sql_text {
-    ($name:ty) => {
-        impl rusqlite::types::ToSql for $name {
-            fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
-                Ok(rusqlite::types::ToSqlOutput::from(self.as_str()))
-            }
-        }
-
-        impl rusqlite::types::FromSql for $name {
-            fn column_result(value: rusqlite::types::ValueRef<'_>) -> rusqlite::types::FromSqlResult<$name> {
-                value.as_str()?.parse().map_err(|e: String| rusqlite::types::FromSqlError::Other(e.into()))
-            }
-        }
-    };
-}
-
-pub(crate) use {sql_text, text_enum};
+pub(crate) use text_enum;
 
 text_enum! {
     /// Where a model version stands. At most one production and one canary per model.
@@ -177,15 +160,17 @@ mod tests {
     }
 
     #[test]
-    fn sqlite_stores_the_words_and_refuses_an_unknown_one_on_reading() {
-        let conn = rusqlite::Connection::open_in_memory().unwrap();
-        conn.execute("CREATE TABLE t (s TEXT)", []).unwrap();
-        conn.execute("INSERT INTO t VALUES (?1)", [VersionStatus::Canary]).unwrap();
-        let text: String = conn.query_row("SELECT s FROM t", [], |r| r.get(0)).unwrap();
+    fn the_store_keeps_the_words_and_refuses_an_unknown_one_on_reading() {
+        use crate::store::db::{Db, params};
+        let db = Db::sqlite(rusqlite::Connection::open_in_memory().unwrap());
+        db.batch("CREATE TABLE t (s TEXT)").unwrap();
+        db.execute("INSERT INTO t VALUES (?1)", params![VersionStatus::Canary]).unwrap();
+        let text: String = db.query_row("SELECT s FROM t", &[], |r| r.get(0)).unwrap();
         assert_eq!(text, "canary");
-        let back: VersionStatus = conn.query_row("SELECT s FROM t", [], |r| r.get(0)).unwrap();
+        let back: VersionStatus = db.query_row("SELECT s FROM t", &[], |r| r.get(0)).unwrap();
         assert_eq!(back, VersionStatus::Canary);
-        conn.execute("UPDATE t SET s = 'gone'", []).unwrap();
-        assert!(conn.query_row("SELECT s FROM t", [], |r| r.get::<_, VersionStatus>(0)).is_err());
+        db.execute("UPDATE t SET s = 'gone'", &[]).unwrap();
+        let err = db.query_row("SELECT s FROM t", &[], |r| r.get::<VersionStatus>(0)).unwrap_err();
+        assert!(err.to_string().contains("unknown VersionStatus \"gone\""), "{err}");
     }
 }

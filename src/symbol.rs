@@ -82,17 +82,7 @@ impl<'de> serde::Deserialize<'de> for Symbol {
     }
 }
 
-impl rusqlite::types::ToSql for Symbol {
-    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
-        Ok(rusqlite::types::ToSqlOutput::from(self.0.as_str()))
-    }
-}
-
-impl rusqlite::types::FromSql for Symbol {
-    fn column_result(value: rusqlite::types::ValueRef<'_>) -> rusqlite::types::FromSqlResult<Symbol> {
-        value.as_str()?.parse().map_err(|e: String| rusqlite::types::FromSqlError::Other(e.into()))
-    }
-}
+crate::store::db::sql_text!(Symbol);
 
 #[cfg(test)]
 mod tests {

@@ -78,18 +78,19 @@ impl FromStr for Interval {
 }
 
 /// Stored as its canonical spelling, `5m`.
-impl rusqlite::types::ToSql for Interval {
-    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
-        Ok(rusqlite::types::ToSqlOutput::from(self.to_string()))
+impl crate::store::db::ToValue for Interval {
+    fn to_value(&self) -> crate::store::db::Value<'_> {
+        crate::store::db::Value::Text(std::borrow::Cow::Owned(self.to_string()))
     }
 }
 
-impl rusqlite::types::FromSql for Interval {
-    fn column_result(value: rusqlite::types::ValueRef<'_>) -> rusqlite::types::FromSqlResult<Interval> {
-        value
-            .as_str()?
-            .parse()
-            .map_err(|e: ParseIntervalError| rusqlite::types::FromSqlError::Other(e.into()))
+impl crate::store::db::Typed for Interval {
+    const KIND: crate::store::db::Kind = crate::store::db::Kind::Text;
+}
+
+impl crate::store::db::FromCell for Interval {
+    fn from_cell(cell: crate::store::db::Cell<'_>) -> Result<Interval, String> {
+        cell.text()?.parse().map_err(|e: ParseIntervalError| e.to_string())
     }
 }
 

@@ -20,8 +20,8 @@ pub fn run(explicit: Option<&Path>) -> anyhow::Result<u8> {
     let resolved = config::load(Some(file))?;
     let models = resolved.models_dir();
     std::fs::create_dir_all(&models)?;
-    let store = Store::open(&resolved.database_path())?;
-    println!("database {} (schema v{})", store.path().display(), store.schema_version()?);
+    let store = Store::open(&resolved.database())?;
+    println!("database {} (schema v{})", store.location().display(), store.schema_version()?);
     println!("models in {}", models.display());
     Ok(code::OK)
 }

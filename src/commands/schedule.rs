@@ -126,6 +126,18 @@ fn crontab(resolved: &Resolved, cadence: u32) -> anyhow::Result<String> {
 
 fn workflow(resolved: &Resolved, cadence: u32) -> String {
     let state = &resolved.settings.state;
+    // A SQLite state is a file the cache carries between runs; a PostgreSQL one lives on
+    // its server, whose URL (with its password) comes from the repository's secrets.
+    let (cached, run_env) = match resolved.database() {
+        crate::store::Location::Sqlite(_) => (
+            format!("{}*\n            {}", state.database.display(), state.models_dir.display()),
+            String::new(),
+        ),
+        crate::store::Location::Postgres(_) => (
+            state.models_dir.display().to_string(),
+            "        env:\n          RETRAIN_DATABASE_URL: ${{ secrets.RETRAIN_DATABASE_URL }}\n".to_string(),
+        ),
+    };
     format!(
         r#"# retrain: calls `retrain run` on a schedule and keeps its state (the database and the
 # model artifacts) between runs in the Actions cache: restored before the run, saved after
@@ -149,8 +161,7 @@ jobs:
         uses: actions/cache/restore@v4
         with:
           path: |
-            {db}*
-            {models}
+            {cached}
           key: retrain-state-${{{{ github.run_id }}}}-${{{{ github.run_attempt }}}}
           restore-keys: retrain-state-
       - name: Cache the retrain binary
@@ -163,17 +174,14 @@ jobs:
         run: command -v retrain || cargo install --locked --path .
       - name: Run
         run: retrain run --config config.yaml
-      - name: Save the state
+{run_env}      - name: Save the state
         if: always()
         uses: actions/cache/save@v4
         with:
           path: |
-            {db}*
-            {models}
+            {cached}
           key: retrain-state-${{{{ github.run_id }}}}-${{{{ github.run_attempt }}}}
 "#,
         cron = cron_field(cadence),
-        db = state.database.display(),
-        models = state.models_dir.display(),
     )
 }

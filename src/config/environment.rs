@@ -12,7 +12,8 @@ use super::Settings;
 use crate::env_vars;
 
 /// `RETRAIN_` variables that are not config keys.
-const NOT_KEYS: [&str; 2] = [env_vars::RETRAIN_CONFIG, env_vars::RETRAIN_FAILPOINT];
+const NOT_KEYS: [&str; 3] =
+    [env_vars::RETRAIN_CONFIG, env_vars::RETRAIN_FAILPOINT, env_vars::RETRAIN_DATABASE_CA];
 
 /// Every key an environment variable can set: (variable, dotted path, whether the value
 /// is text, taken as it is rather than read as YAML).
@@ -20,6 +21,9 @@ pub fn keys() -> Vec<(String, Vec<String>, bool)> {
     let defaults = serde_yaml::to_value(Settings::default()).expect("the defaults serialise");
     let mut keys = Vec::new();
     leaves(&defaults, &mut Vec::new(), &mut keys);
+    // The name PostgreSQL tools and hosting platforms use for a database URL; it holds a
+    // password, so it belongs in the environment (a Secret) rather than the file.
+    keys.push((env_vars::RETRAIN_DATABASE_URL.to_string(), vec!["state".into(), "database".into()], true));
     keys
 }
 

@@ -35,8 +35,10 @@ pub struct Resolved {
 }
 
 impl Resolved {
-    pub fn database_path(&self) -> PathBuf {
-        self.base_dir.join(&self.settings.state.database)
+    /// Where the state's database is: `state.database` (or `RETRAIN_DATABASE_URL`), a file
+    /// path relative to the config's folder or a `postgres://` URL.
+    pub fn database(&self) -> crate::store::Location {
+        crate::store::Location::parse(&self.settings.state.database.to_string_lossy(), &self.base_dir)
     }
 
     pub fn models_dir(&self) -> PathBuf {

@@ -143,7 +143,7 @@ impl std::fmt::Display for Regime {
     }
 }
 
-crate::kinds::sql_text!(Regime);
+crate::store::db::sql_text!(Regime);
 
 impl std::str::FromStr for Regime {
     type Err = String;
@@ -315,7 +315,7 @@ impl std::str::FromStr for ModelKind {
     }
 }
 
-crate::kinds::sql_text!(ModelKind);
+crate::store::db::sql_text!(ModelKind);
 
 /// Metrics the search and the gates can optimise.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -527,7 +527,7 @@ impl std::fmt::Display for Severity {
     }
 }
 
-crate::kinds::sql_text!(Severity);
+crate::store::db::sql_text!(Severity);
 
 impl std::str::FromStr for Severity {
     type Err = String;

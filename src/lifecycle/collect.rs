@@ -125,7 +125,7 @@ pub fn collect(
         quality_score: report.score,
         reasons: reasons.clone(),
     };
-    let mut store = Store::open(&resolved.database_path())?;
+    let mut store = Store::open(&resolved.database())?;
     let counts = store.upsert_candles(symbol, stored_interval, &candles, &record)?;
     let range = match (candles.first(), candles.last()) {
         (Some(first), Some(last)) => {
@@ -228,9 +228,10 @@ fn fetch_binance(
     let base_url = base_url.unwrap_or(&settings.base_url);
     let days = i64::from(days.unwrap_or(settings.days));
     // Only read the store if there is one: a failed first fetch must leave no trace.
-    let database = resolved.database_path();
-    let resume =
-        if database.exists() { Store::open(&database)?.last_open_time(symbol, interval)? } else { None };
+    let resume = match Store::open_existing(&resolved.database())? {
+        Some(store) => store.last_open_time(symbol, interval)?,
+        None => None,
+    };
     let start = match resume {
         Some(last) => last + interval.millis(),
         None => interval.bucket(now - days * DAY_MS),
@@ -253,7 +254,7 @@ fn fetch_binance(
 /// says what changed.
 pub fn collect_trades(resolved: &Resolved, path: &Path) -> anyhow::Result<String> {
     let trades = ingest::trades::read(path)?;
-    let mut store = Store::open(&resolved.database_path())?;
+    let mut store = Store::open(&resolved.database())?;
     let counts = store.upsert_trade_outcomes(&trades)?;
     let unchanged_note = if counts.inserted + counts.updated == 0 { "; nothing changed" } else { "" };
     Ok(format!(

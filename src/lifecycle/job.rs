@@ -48,7 +48,7 @@ pub enum Deploy {
 
 /// Do one job in its own connection and record how it ended; returns whether it succeeded.
 pub fn run(resolved: &Resolved, job: &Planned, run: i64, now: i64) -> anyhow::Result<bool> {
-    let mut store = Store::open(&resolved.database_path())?;
+    let mut store = Store::open(&resolved.database())?;
     let name = format!("{} {}", job.symbol, job.regime);
     let new = NewJob {
         symbol: job.symbol.to_string(),

@@ -28,15 +28,14 @@ use crate::store::{Store, VersionRow};
 /// Open the store if it exists; a command that reads (or a dry run) on a fresh folder has
 /// nothing to read, and must not create the database.
 pub fn existing_store(resolved: &Resolved) -> anyhow::Result<Store> {
-    let path = resolved.database_path();
-    if !path.exists() {
-        return Err(Failure::Usage(format!(
+    let location = resolved.database();
+    Store::open_existing(&location)?.ok_or_else(|| {
+        Failure::Usage(format!(
             "no database at {}: run `retrain init` and `retrain collect` first",
-            path.display()
+            location.display()
         ))
-        .into());
-    }
-    Store::open(&path)
+        .into()
+    })
 }
 
 /// Load a version's artifact, verifying every checksum; a failure names the file and

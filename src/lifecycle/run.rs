@@ -57,7 +57,8 @@ pub type Planner<'a> =
 pub fn run_planned(resolved: &Resolved, options: Options, planner: &mut Planner) -> anyhow::Result<u8> {
     let (now, dry_run) = (options.now, options.dry_run);
     let settings = &resolved.settings;
-    if settings.symbols.is_empty() && !resolved.database_path().exists() {
+    let database = resolved.database();
+    if settings.symbols.is_empty() && !Store::exists(&database)? {
         let file = resolved
             .file
             .as_ref()
@@ -68,28 +69,24 @@ pub fn run_planned(resolved: &Resolved, options: Options, planner: &mut Planner)
         .into());
     }
     let pid = std::process::id();
-    let lock_path = resolved.database_path().with_file_name("retrain.lock");
+    let lock_name = RunLock::name_for(&database);
     let _lock = if dry_run {
         None
     } else {
         let holder = format!("pid {pid}, started {}", format_rfc3339(wall_millis()));
-        match RunLock::acquire(&lock_path, &holder) {
+        match RunLock::acquire_for(&database, &holder) {
             Ok(lock) => Some(lock),
             Err(Busy::Held(by)) => {
-                eprintln!(
-                    "error: another `retrain run` holds {} ({by}); this one did nothing",
-                    lock_path.display()
-                );
+                eprintln!("error: another `retrain run` holds {lock_name} ({by}); this one did nothing");
                 return Ok(code::LOCKED);
             }
             Err(Busy::Io(e)) => {
-                return Err(anyhow::anyhow!("taking the run lock {}: {e}", lock_path.display()));
+                return Err(anyhow::anyhow!("taking the run lock {lock_name}: {e}"));
             }
         }
     };
     // A dry run never creates the database.
-    let mut store =
-        if dry_run { super::existing_store(resolved)? } else { Store::open(&resolved.database_path())? };
+    let mut store = if dry_run { super::existing_store(resolved)? } else { Store::open(&database)? };
     let run_id = if dry_run {
         None
     } else {

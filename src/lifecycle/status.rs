@@ -278,8 +278,8 @@ pub fn report(resolved: &Resolved, store: &mut Store, now: i64) -> anyhow::Resul
         .collect();
     Ok(StatusReport {
         at: now,
-        database: store.path().display().to_string(),
-        database_bytes: std::fs::metadata(store.path()).map_or(0, |m| m.len()),
+        database: store.location().display(),
+        database_bytes: store.size_bytes()?,
         metric,
         models,
         left_out,

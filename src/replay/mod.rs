@@ -119,11 +119,11 @@ pub fn standard_policies(settings: &Settings, baseline_every: Interval) -> Vec<P
 /// stored candles that closed by `to`, read from the user's database without writing it.
 pub fn series(resolved: &Resolved, options: &Options) -> anyhow::Result<Vec<Series>> {
     let settings = &resolved.settings;
-    let path = resolved.database_path();
-    if !path.exists() {
+    let location = resolved.database();
+    if !Store::exists(&location)? {
         return Err(Failure::Usage(format!(
             "no database at {}: collect the candles to replay first (`retrain collect`)",
-            path.display()
+            location.display()
         ))
         .into());
     }
@@ -141,7 +141,7 @@ pub fn series(resolved: &Resolved, options: &Options) -> anyhow::Result<Vec<Seri
         )
         .into());
     }
-    let store = Store::open_read_only(&path)?;
+    let store = Store::open_read_only(&location)?;
     let mut out = Vec::new();
     for s in settings.symbols.iter().filter(|s| options.symbol.as_ref().is_none_or(|w| &s.symbol == w)) {
         let interval = s.interval.unwrap_or(settings.data.interval);
@@ -316,7 +316,7 @@ fn replay_policy(
     for (k, &now) in ticks.iter().enumerate() {
         progress(k, now);
         clock.store(now, Ordering::Relaxed);
-        let mut store = Store::open(&state.database_path())?;
+        let mut store = Store::open(&state.database())?;
         for (s, f) in series.iter().zip(fed.iter_mut()) {
             let closed = s.candles.partition_point(|c| c.open_time + s.interval.millis() <= now);
             if closed <= *f {

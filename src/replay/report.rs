@@ -200,7 +200,7 @@ pub fn build(
     };
     let mut timing = Vec::new();
     for r in replayed {
-        let store = Store::open(&r.state.database_path())?;
+        let store = Store::open(&r.state.database())?;
         let jobs = store.jobs(None)?;
         let policy_settings = &r.state.settings;
         let mut rows = Vec::new();

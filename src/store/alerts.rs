@@ -1,6 +1,6 @@
 //! Alerts: raised once per (kind, model, version, severity) until resolved.
 
-use rusqlite::{OptionalExtension, params};
+use super::db::{Begin, params};
 use serde::Serialize;
 
 use super::Store;
@@ -34,22 +34,21 @@ impl Store {
     /// Raise an alert unless one of the same kind, model, version and severity is still open.
     pub fn raise_alert(&mut self, alert: &NewAlert) -> anyhow::Result<Raised> {
         // Immediate: a read that turns into a write beside another writer would fail at once.
-        let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let tx = self.transaction(Begin::Immediate)?;
         let open: Option<i64> = tx
-            .query_row(
-                "SELECT id FROM alerts WHERE resolved_at IS NULL AND kind = ?1 AND version_id IS ?2 AND severity = ?3
-                     AND symbol = ?4 AND regime IS ?5
+            .query_opt(
+                "SELECT id FROM alerts WHERE resolved_at IS NULL AND kind = ?1 AND version_id IS NOT DISTINCT FROM ?2
+                     AND severity = ?3 AND symbol = ?4 AND regime IS NOT DISTINCT FROM ?5
                  ORDER BY id LIMIT 1",
                 params![alert.kind, alert.version_id, alert.severity, alert.symbol, alert.regime],
                 |r| r.get(0),
-            )
-            .optional()?;
+            )?;
         if let Some(id) = open {
             return Ok(Raised::AlreadyOpen(id));
         }
-        tx.execute(
+        let id: i64 = tx.query_row(
             "INSERT INTO alerts (kind, severity, symbol, regime, version_id, message, details, created_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) RETURNING id",
             params![
                 alert.kind,
                 alert.severity,
@@ -60,8 +59,8 @@ impl Store {
                 alert.details.to_string(),
                 alert.created_at
             ],
+            |r| r.get(0),
         )?;
-        let id = tx.last_insert_rowid();
         tx.commit()?;
         Ok(Raised::New(id))
     }
@@ -85,11 +84,11 @@ pub struct AlertRow {
 impl Store {
     /// Alerts, newest first: open ones only unless `all`.
     pub fn alerts(&self, all: bool) -> anyhow::Result<Vec<AlertRow>> {
-        let mut statement = self.conn.prepare_cached(
+        let rows = self.db.query_map(
             "SELECT id, kind, severity, symbol, regime, message, created_at, acknowledged_at, resolved_at, resolution
-             FROM alerts WHERE ?1 OR resolved_at IS NULL ORDER BY id DESC",
-        )?;
-        let rows = statement.query_map([all], |r| {
+             FROM alerts WHERE ?1 = 1 OR resolved_at IS NULL ORDER BY id DESC",
+            params![all],
+            |r| {
             Ok(AlertRow {
                 id: r.get(0)?,
                 kind: r.get(1)?,
@@ -102,13 +101,14 @@ impl Store {
                 resolved_at: r.get(8)?,
                 resolution: r.get(9)?,
             })
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        }
+        )?;
+        Ok(rows)
     }
 
     /// Acknowledge an open alert; false if there is no such open alert.
     pub fn acknowledge_alert(&mut self, id: i64, at: i64) -> anyhow::Result<bool> {
-        Ok(self.conn.execute(
+        Ok(self.db.execute(
             "UPDATE alerts SET acknowledged_at = COALESCE(acknowledged_at, ?1) WHERE id = ?2 AND resolved_at IS NULL",
             params![at, id],
         )? == 1)
@@ -116,7 +116,7 @@ impl Store {
 
     /// Resolve an open alert; false if there is no such open alert.
     pub fn resolve_alert(&mut self, id: i64, resolution: &str, at: i64) -> anyhow::Result<bool> {
-        Ok(self.conn.execute(
+        Ok(self.db.execute(
             "UPDATE alerts SET resolved_at = ?1, resolution = ?2 WHERE id = ?3 AND resolved_at IS NULL",
             params![at, resolution, id],
         )? == 1)
@@ -125,12 +125,12 @@ impl Store {
     /// Open alerts by severity.
     pub fn open_alert_counts(&self) -> anyhow::Result<AlertCounts> {
         let mut counts = AlertCounts::default();
-        let mut statement = self.conn.prepare_cached(
+        let rows = self.db.query_map(
             "SELECT severity, COUNT(*) FROM alerts WHERE resolved_at IS NULL GROUP BY severity",
+            &[],
+            |r| Ok((r.get::<Severity>(0)?, r.get::<i64>(1)?)),
         )?;
-        let rows = statement.query_map([], |r| Ok((r.get::<_, Severity>(0)?, r.get::<_, i64>(1)?)))?;
-        for row in rows {
-            let (severity, n) = row?;
+        for (severity, n) in rows {
             *counts.get_mut(severity) = n as usize;
         }
         Ok(counts)

@@ -1,6 +1,6 @@
 //! Candles and collect batches.
 
-use rusqlite::{OptionalExtension, params};
+use super::db::{Begin, Db, params};
 
 use super::Store;
 use crate::candles::{Candle, Interval};
@@ -61,18 +61,14 @@ impl Store {
         record: &CollectRecord,
     ) -> anyhow::Result<UpsertCounts> {
         let interval_text = interval.to_string();
-        let tx = self.conn.transaction()?;
+        let tx = self.transaction(Begin::Deferred)?;
         let mut counts = UpsertCounts::default();
         if let (Some(first), Some(last)) = (candles.first(), candles.last()) {
             let stored = stored_between(&tx, symbol, &interval_text, first.open_time, last.open_time)?;
-            let mut insert = tx.prepare_cached(
-                "INSERT INTO candles (symbol, interval, open_time, open, high, low, close, volume)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-            )?;
-            let mut update = tx.prepare_cached(
-                "UPDATE candles SET open = ?4, high = ?5, low = ?6, close = ?7, volume = ?8
-                 WHERE symbol = ?1 AND interval = ?2 AND open_time = ?3",
-            )?;
+            let insert = "INSERT INTO candles (symbol, interval, open_time, open, high, low, close, volume)
+                          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
+            let update = "UPDATE candles SET open = ?4, high = ?5, low = ?6, close = ?7, volume = ?8
+                          WHERE symbol = ?1 AND interval = ?2 AND open_time = ?3";
             let mut stored = stored.iter().peekable();
             for candle in candles {
                 while stored.next_if(|s| s.open_time < candle.open_time).is_some() {}
@@ -89,12 +85,12 @@ impl Store {
                 ];
                 match existing {
                     None => {
-                        insert.execute(values)?;
+                        tx.execute(insert, values)?;
                         counts.inserted += 1;
                     }
                     Some(old) if old.same_as(candle) => counts.unchanged += 1,
                     Some(_) => {
-                        update.execute(values)?;
+                        tx.execute(update, values)?;
                         counts.updated += 1;
                     }
                 }
@@ -144,52 +140,50 @@ impl Store {
         interval: Interval,
         from: Option<i64>,
     ) -> anyhow::Result<Vec<Candle>> {
-        stored_between(&self.conn, symbol, &interval.to_string(), from.unwrap_or(i64::MIN), i64::MAX)
+        stored_between(&self.db, symbol, &interval.to_string(), from.unwrap_or(i64::MIN), i64::MAX)
     }
 
     /// Every stored series with its counts, range, gaps and latest collect.
     pub fn series_summaries(&self) -> anyhow::Result<Vec<SeriesSummary>> {
-        let mut statement = self.conn.prepare_cached(
+        let rows = self.db.query_map(
             "SELECT symbol, interval, COUNT(*), MIN(open_time), MAX(open_time)
              FROM candles GROUP BY symbol, interval ORDER BY symbol, interval",
+            &[],
+            |row| {
+                Ok((
+                    row.get::<String>(0)?,
+                    row.get::<Interval>(1)?,
+                    row.get::<i64>(2)?,
+                    row.get(3)?,
+                    row.get(4)?,
+                ))
+            },
         )?;
-        let rows = statement.query_map([], |row| {
-            Ok((
-                row.get::<_, String>(0)?,
-                row.get::<_, Interval>(1)?,
-                row.get::<_, i64>(2)?,
-                row.get(3)?,
-                row.get(4)?,
-            ))
-        })?;
         let mut summaries = Vec::new();
-        for row in rows {
-            let (symbol, interval, count, first, last) = row?;
+        for (symbol, interval, count, first, last) in rows {
             let step = interval.millis();
             let (gaps, missing): (i64, i64) = self.query_row(
                 "SELECT COUNT(*), COALESCE(SUM(step / ?3 - 1), 0) FROM (
                      SELECT open_time - LAG(open_time) OVER (ORDER BY open_time) AS step
                      FROM candles WHERE symbol = ?1 AND interval = ?2
-                 ) WHERE step > ?3",
+                 ) AS steps WHERE step > ?3",
                 params![symbol, interval, step],
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )?;
-            let last_collect = self
-                .query_row(
-                    "SELECT finished_at, source, inserted, updated, quality_score FROM collects
+            let last_collect = self.db.query_opt(
+                "SELECT finished_at, source, inserted, updated, quality_score FROM collects
                      WHERE symbol = ?1 AND interval = ?2 ORDER BY id DESC LIMIT 1",
-                    params![symbol, interval],
-                    |r| {
-                        Ok(LastCollect {
-                            finished_at: r.get(0)?,
-                            source: r.get(1)?,
-                            inserted: r.get::<_, i64>(2)? as u64,
-                            updated: r.get::<_, i64>(3)? as u64,
-                            quality_score: r.get(4)?,
-                        })
-                    },
-                )
-                .optional()?;
+                params![symbol, interval],
+                |r| {
+                    Ok(LastCollect {
+                        finished_at: r.get(0)?,
+                        source: r.get(1)?,
+                        inserted: r.get::<i64>(2)? as u64,
+                        updated: r.get::<i64>(3)? as u64,
+                        quality_score: r.get(4)?,
+                    })
+                },
+            )?;
             summaries.push(SeriesSummary {
                 symbol,
                 interval,
@@ -206,85 +200,26 @@ impl Store {
 }
 
 fn stored_between(
-    conn: &rusqlite::Connection,
+    conn: &Db,
     symbol: &str,
     interval: &str,
     from: i64,
     to: i64,
 ) -> anyhow::Result<Vec<Candle>> {
-    let mut statement = conn.prepare_cached(
+    let rows = conn.query_map(
         "SELECT open_time, open, high, low, close, volume FROM candles
          WHERE symbol = ?1 AND interval = ?2 AND open_time BETWEEN ?3 AND ?4 ORDER BY open_time",
+        params![symbol, interval, from, to],
+        |row| {
+            Ok(Candle {
+                open_time: row.get(0)?,
+                open: row.get(1)?,
+                high: row.get(2)?,
+                low: row.get(3)?,
+                close: row.get(4)?,
+                volume: row.get(5)?,
+            })
+        },
     )?;
-    let rows = statement.query_map(params![symbol, interval, from, to], |row| {
-        Ok(Candle {
-            open_time: row.get(0)?,
-            open: row.get(1)?,
-            high: row.get(2)?,
-            low: row.get(3)?,
-            close: row.get(4)?,
-            volume: row.get(5)?,
-        })
-    })?;
-    Ok(rows.collect::<Result<_, _>>()?)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn candle(minute: i64, close: f64) -> Candle {
-        Candle { open_time: minute * 60_000, open: 1.0, high: 3.0, low: 0.5, close, volume: 7.0 }
-    }
-
-    fn record() -> CollectRecord {
-        CollectRecord {
-            source: "test".into(),
-            finished_at: 0,
-            rows_read: 0,
-            rejected: 0,
-            duplicates: 0,
-            gaps: 0,
-            missing_bars: 0,
-            quality_score: 1.0,
-            reasons: Vec::new(),
-        }
-    }
-
-    #[test]
-    fn upsert_inserts_updates_and_leaves_equal_rows_alone() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut store = Store::open(&dir.path().join("s.db")).unwrap();
-        let one_minute: Interval = "1m".parse().unwrap();
-        let first = [candle(0, 1.0), candle(1, 2.0), candle(3, 3.0)];
-        let counts = store.upsert_candles("X", one_minute, &first, &record()).unwrap();
-        assert_eq!(counts, UpsertCounts { inserted: 3, updated: 0, unchanged: 0 });
-
-        let again = store.upsert_candles("X", one_minute, &first, &record()).unwrap();
-        assert_eq!(again, UpsertCounts { inserted: 0, updated: 0, unchanged: 3 });
-
-        let corrected = [candle(1, 2.5), candle(2, 9.0), candle(3, 3.0), candle(4, 4.0)];
-        let counts = store.upsert_candles("X", one_minute, &corrected, &record()).unwrap();
-        assert_eq!(counts, UpsertCounts { inserted: 2, updated: 1, unchanged: 1 });
-
-        let stored = store.candles("X", one_minute, None).unwrap();
-        let closes: Vec<f64> = stored.iter().map(|c| c.close).collect();
-        assert_eq!(closes, [1.0, 2.5, 9.0, 3.0, 4.0]);
-
-        let summary = &store.series_summaries().unwrap()[0];
-        assert_eq!((summary.candles, summary.gaps, summary.missing_bars), (5, 0, 0));
-        assert_eq!(summary.last_collect.as_ref().unwrap().inserted, 2);
-    }
-
-    #[test]
-    fn summaries_count_gaps_and_missing_bars() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut store = Store::open(&dir.path().join("s.db")).unwrap();
-        let one_minute: Interval = "1m".parse().unwrap();
-        let candles = [candle(0, 1.0), candle(3, 1.0), candle(4, 1.0), candle(10, 1.0)];
-        store.upsert_candles("X", one_minute, &candles, &record()).unwrap();
-        let summary = &store.series_summaries().unwrap()[0];
-        assert_eq!((summary.gaps, summary.missing_bars), (2, 7));
-        assert_eq!(store.last_open_time("X", one_minute).unwrap(), Some(600_000));
-    }
+    Ok(rows)
 }

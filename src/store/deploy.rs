@@ -2,7 +2,7 @@
 //! and writes the deployment row that says why. The schema holds at most one production
 //! and one canary version per model, so no crash or race can leave two.
 
-use rusqlite::{OptionalExtension, Transaction, TransactionBehavior, params};
+use super::db::{Begin, Db, params};
 
 use super::Store;
 use crate::config::Regime;
@@ -80,7 +80,7 @@ impl Store {
         expected_from: Option<i64>,
         change: &Change,
     ) -> anyhow::Result<i64> {
-        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let tx = self.transaction(Begin::Immediate)?;
         let from = checked_production(&tx, change, expected_from)?;
         no_running_test(&tx, change)?;
         let id = switch(
@@ -103,7 +103,7 @@ impl Store {
         expected_from: Option<i64>,
         change: &Change,
     ) -> anyhow::Result<i64> {
-        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let tx = self.transaction(Begin::Immediate)?;
         let from = checked_production(&tx, change, expected_from)?;
         if let Some(test) = running_test(&tx, &change.symbol, change.regime)? {
             set_status(&tx, test.challenger_id, &[VersionStatus::Canary], VersionStatus::Archived)?;
@@ -136,7 +136,7 @@ impl Store {
         traffic_split: f64,
         change: &Change,
     ) -> anyhow::Result<i64> {
-        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let tx = self.transaction(Begin::Immediate)?;
         checked_production(&tx, change, Some(champion))?;
         no_running_test(&tx, change)?;
         set_status(
@@ -146,12 +146,12 @@ impl Store {
             VersionStatus::Canary,
         )?;
         failpoint::hit("canary:marked");
-        tx.execute(
+        let test: i64 = tx.query_row(
             "INSERT INTO ab_tests (symbol, regime, champion_id, challenger_id, traffic_split, started_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6) RETURNING id",
             params![change.symbol, change.regime, champion, challenger, traffic_split, change.at],
+            |r| r.get(0),
         )?;
-        let test = tx.last_insert_rowid();
         insert_row(
             &tx,
             change,
@@ -173,7 +173,7 @@ impl Store {
         result: &serde_json::Value,
         change: &Change,
     ) -> anyhow::Result<()> {
-        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let tx = self.transaction(Begin::Immediate)?;
         checked_production(&tx, change, Some(test.champion_id))?;
         let (outcome, to) = match end {
             CanaryEnd::Promoted => {
@@ -212,21 +212,20 @@ impl Store {
 
     /// The running canary test of (symbol, regime), if any.
     pub fn running_test(&self, symbol: &str, regime: Regime) -> anyhow::Result<Option<AbTest>> {
-        running_test(&self.conn, symbol, regime)
+        running_test(&self.db, symbol, regime)
     }
 
     /// When a version last became production: the newest deployment to it from another
     /// version (or from none), if any.
     pub fn promoted_at(&self, symbol: &str, regime: Regime, version_id: i64) -> anyhow::Result<Option<i64>> {
-        Ok(self
-            .query_row(
+        Ok(self.db
+            .query_opt(
                 "SELECT created_at FROM deployments
-                 WHERE symbol = ?1 AND regime = ?2 AND to_version_id = ?3 AND from_version_id IS NOT ?3
+                 WHERE symbol = ?1 AND regime = ?2 AND to_version_id = ?3 AND from_version_id IS DISTINCT FROM ?3
                  ORDER BY id DESC LIMIT 1",
                 params![symbol, regime, version_id],
                 |r| r.get(0),
-            )
-            .optional()?)
+            )?)
     }
 
     /// Deployment rows in the order they were written; `None` filters match everything.
@@ -243,7 +242,8 @@ impl Store {
             (None, Some(_)) => "WHERE ?1 IS NULL AND d.regime = ?2",
             (None, None) => "WHERE ?1 IS NULL AND ?2 IS NULL",
         };
-        let mut statement = self.conn.prepare_cached(&format!(
+        let rows = self.db.query_map(
+            &format!(
             "SELECT d.id, d.symbol, d.regime, d.action, f.version, t.version, c.version, d.reason, d.gates,
                     d.forced, d.actor, d.created_at
              FROM deployments d
@@ -252,47 +252,43 @@ impl Store {
              LEFT JOIN model_versions c ON c.id = d.canary_version_id
              {filter}
              ORDER BY d.symbol, d.regime, d.id"
-        ))?;
-        let rows = statement.query_map(params![symbol, regime], |r| {
-            Ok(DeploymentRow {
-                id: r.get(0)?,
-                symbol: r.get(1)?,
-                regime: r.get(2)?,
-                action: r.get(3)?,
-                from_version: r.get(4)?,
-                to_version: r.get(5)?,
-                canary_version: r.get(6)?,
-                reason: r.get(7)?,
-                gates: match r.get_ref(8)?.as_str_or_null()? {
-                    Some(_) => Some(super::json_column(r, 8)?),
-                    None => None,
-                },
-                forced: r.get(9)?,
-                actor: r.get(10)?,
-                created_at: r.get(11)?,
-            })
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        ),
+            params![symbol, regime],
+            |r| {
+                Ok(DeploymentRow {
+                    id: r.get(0)?,
+                    symbol: r.get(1)?,
+                    regime: r.get(2)?,
+                    action: r.get(3)?,
+                    from_version: r.get(4)?,
+                    to_version: r.get(5)?,
+                    canary_version: r.get(6)?,
+                    reason: r.get(7)?,
+                    gates: super::json_column_opt(r, 8)?,
+                    forced: r.get(9)?,
+                    actor: r.get(10)?,
+                    created_at: r.get(11)?,
+                })
+            },
+        )?;
+        Ok(rows)
     }
 }
 
-fn production_id(conn: &rusqlite::Connection, symbol: &str, regime: Regime) -> anyhow::Result<Option<i64>> {
-    Ok(conn
-        .query_row(
-            "SELECT id FROM model_versions WHERE symbol = ?1 AND regime = ?2 AND status = 'production'",
-            params![symbol, regime],
-            |r| r.get(0),
-        )
-        .optional()?)
+fn production_id(conn: &Db, symbol: &str, regime: Regime) -> anyhow::Result<Option<i64>> {
+    Ok(conn.query_opt(
+        "SELECT id FROM model_versions WHERE symbol = ?1 AND regime = ?2 AND status = 'production'",
+        params![symbol, regime],
+        |r| r.get(0),
+    )?)
 }
 
-fn running_test(conn: &rusqlite::Connection, symbol: &str, regime: Regime) -> anyhow::Result<Option<AbTest>> {
-    Ok(conn
-        .prepare_cached(
-            "SELECT id, symbol, regime, champion_id, challenger_id, traffic_split, started_at FROM ab_tests
-             WHERE symbol = ?1 AND regime = ?2 AND ended_at IS NULL",
-        )?
-        .query_row(params![symbol, regime], |r| {
+fn running_test(conn: &Db, symbol: &str, regime: Regime) -> anyhow::Result<Option<AbTest>> {
+    Ok(conn.query_opt(
+        "SELECT id, symbol, regime, champion_id, challenger_id, traffic_split, started_at FROM ab_tests
+         WHERE symbol = ?1 AND regime = ?2 AND ended_at IS NULL",
+        params![symbol, regime],
+        |r| {
             Ok(AbTest {
                 id: r.get(0)?,
                 symbol: r.get(1)?,
@@ -302,17 +298,13 @@ fn running_test(conn: &rusqlite::Connection, symbol: &str, regime: Regime) -> an
                 traffic_split: r.get(5)?,
                 started_at: r.get(6)?,
             })
-        })
-        .optional()?)
+        },
+    )?)
 }
 
 /// The production version inside the transaction, which must be the one the caller
 /// decided on; another process may have changed it since.
-fn checked_production(
-    tx: &Transaction,
-    change: &Change,
-    expected: Option<i64>,
-) -> anyhow::Result<Option<i64>> {
+fn checked_production(tx: &Db, change: &Change, expected: Option<i64>) -> anyhow::Result<Option<i64>> {
     let found = production_id(tx, &change.symbol, change.regime)?;
     anyhow::ensure!(
         found == expected,
@@ -326,7 +318,7 @@ fn checked_production(
 /// Archive `from`, make `target` (now in one of `allowed`) production, and write the row;
 /// with a crash point after each step, named `<action>:archived|switched|recorded`.
 fn switch(
-    tx: &Transaction,
+    tx: &Db,
     change: &Change,
     action: DeploymentAction,
     from: Option<i64>,
@@ -345,7 +337,7 @@ fn switch(
 }
 
 /// Refuse inside the transaction if a canary test started since the caller looked.
-fn no_running_test(tx: &Transaction, change: &Change) -> anyhow::Result<()> {
+fn no_running_test(tx: &Db, change: &Change) -> anyhow::Result<()> {
     anyhow::ensure!(
         running_test(tx, &change.symbol, change.regime)?.is_none(),
         "a canary test of {} {} started while this command ran; nothing was changed",
@@ -355,9 +347,9 @@ fn no_running_test(tx: &Transaction, change: &Change) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn set_status(tx: &Transaction, id: i64, from: &[VersionStatus], to: VersionStatus) -> anyhow::Result<()> {
+fn set_status(tx: &Db, id: i64, from: &[VersionStatus], to: VersionStatus) -> anyhow::Result<()> {
     let current: VersionStatus =
-        tx.query_row("SELECT status FROM model_versions WHERE id = ?1", [id], |r| r.get(0))?;
+        tx.query_row("SELECT status FROM model_versions WHERE id = ?1", params![id], |r| r.get(0))?;
     anyhow::ensure!(
         from.contains(&current),
         "version id {id} is {current}, not {}",
@@ -368,7 +360,7 @@ fn set_status(tx: &Transaction, id: i64, from: &[VersionStatus], to: VersionStat
 }
 
 fn insert_row(
-    tx: &Transaction,
+    tx: &Db,
     change: &Change,
     action: DeploymentAction,
     from: Option<i64>,
@@ -376,10 +368,10 @@ fn insert_row(
     canary: Option<i64>,
     ab_test: Option<i64>,
 ) -> anyhow::Result<i64> {
-    tx.execute(
+    Ok(tx.query_row(
         "INSERT INTO deployments (symbol, regime, action, from_version_id, to_version_id, canary_version_id,
              ab_test_id, reason, gates, forced, actor, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) RETURNING id",
         params![
             change.symbol,
             change.regime,
@@ -394,6 +386,6 @@ fn insert_row(
             change.actor,
             change.at
         ],
-    )?;
-    Ok(tx.last_insert_rowid())
+        |r| r.get(0),
+    )?)
 }

@@ -1,6 +1,6 @@
 //! Runs, jobs (the queue and the history) and alert notifications.
 
-use rusqlite::{OptionalExtension, params};
+use super::db::{Begin, Dialect, params};
 
 use super::Store;
 use crate::config::{Regime, Severity};
@@ -131,34 +131,36 @@ impl Store {
         started_at: i64,
         dry_run: bool,
     ) -> anyhow::Result<BegunRun> {
-        let tx = self.conn.transaction()?;
+        let tx = self.transaction(Begin::Deferred)?;
         let abandoned = tx.execute(
             "UPDATE jobs SET status = 'abandoned', error = 'the run that took it was killed', finished_at = ?1
              WHERE status = 'running'",
-            [started_at],
+            params![started_at],
         )?;
-        tx.execute("UPDATE runs SET status = 'killed' WHERE status = 'running'", [])?;
-        tx.execute(
-            "INSERT INTO runs (pid, now, started_at, dry_run, status) VALUES (?1, ?2, ?3, ?4, 'running')",
+        tx.execute("UPDATE runs SET status = 'killed' WHERE status = 'running'", &[])?;
+        let id: i64 = tx.query_row(
+            "INSERT INTO runs (pid, now, started_at, dry_run, status) VALUES (?1, ?2, ?3, ?4, 'running')
+             RETURNING id",
             params![pid, now, started_at, dry_run],
+            |r| r.get(0),
         )?;
-        let id = tx.last_insert_rowid();
         tx.commit()?;
         Ok(BegunRun { id, abandoned })
     }
 
     /// Runs still marked running, oldest first.
     pub fn running_runs(&self) -> anyhow::Result<Vec<RunRow>> {
-        let mut statement = self
-            .conn
-            .prepare_cached("SELECT pid, started_at FROM runs WHERE status = 'running' ORDER BY id")?;
-        let rows = statement.query_map([], |r| Ok(RunRow { pid: r.get(0)?, started_at: r.get(1)? }))?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        let rows = self.db.query_map(
+            "SELECT pid, started_at FROM runs WHERE status = 'running' ORDER BY id",
+            &[],
+            |r| Ok(RunRow { pid: r.get(0)?, started_at: r.get(1)? }),
+        )?;
+        Ok(rows)
     }
 
     /// End a run, with how many of its collects failed.
     pub fn finish_run(&mut self, run: i64, finished_at: i64, failed_collects: usize) -> anyhow::Result<()> {
-        self.conn.execute(
+        self.db.execute(
             "UPDATE runs SET status = 'finished', finished_at = ?1, failed_collects = ?2 WHERE id = ?3",
             params![finished_at, failed_collects as i64, run],
         )?;
@@ -170,27 +172,27 @@ impl Store {
     pub fn previous_run_now(&self, except: Option<i64>) -> anyhow::Result<Option<i64>> {
         Ok(self.query_row(
             "SELECT MAX(now) FROM runs WHERE dry_run = 0 AND status = 'finished' AND (?1 IS NULL OR id != ?1)",
-            [except],
+            params![except],
             |r| r.get(0),
         )?)
     }
 
     /// Queue a manual request.
     pub fn queue_job(&mut self, job: &NewJob, at: i64) -> anyhow::Result<i64> {
-        self.conn.execute(
+        Ok(self.db.query_row(
             "INSERT INTO jobs (symbol, regime, trigger, reason, priority, status, requested_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, 'queued', ?6)",
+             VALUES (?1, ?2, ?3, ?4, ?5, 'queued', ?6) RETURNING id",
             params![job.symbol, job.regime, job.trigger, job.reason, job.priority, at],
-        )?;
-        Ok(self.conn.last_insert_rowid())
+            |r| r.get(0),
+        )?)
     }
 
     /// Cancel a queued job; false if it is not queued.
     pub fn cancel_job(&mut self, id: i64) -> anyhow::Result<bool> {
-        Ok(self
-            .conn
-            .execute("UPDATE jobs SET status = 'cancelled' WHERE id = ?1 AND status = 'queued'", [id])?
-            == 1)
+        Ok(self.db.execute(
+            "UPDATE jobs SET status = 'cancelled' WHERE id = ?1 AND status = 'queued'",
+            params![id],
+        )? == 1)
     }
 
     /// Start a job in `run`: a queued one (by id) or a new one.
@@ -201,7 +203,7 @@ impl Store {
         run: i64,
         now: i64,
     ) -> anyhow::Result<i64> {
-        let tx = self.conn.transaction()?;
+        let tx = self.transaction(Begin::Deferred)?;
         if let Some(id) = queued {
             let taken = tx.execute(
                 "UPDATE jobs SET status = 'running', run_id = ?1, started_at = ?2, trigger = ?3, reason = ?4,
@@ -214,19 +216,19 @@ impl Store {
             }
             // Cancelled since the plan was made: the job runs for its other triggers.
         }
-        tx.execute(
+        let id: i64 = tx.query_row(
             "INSERT INTO jobs (symbol, regime, trigger, reason, priority, status, requested_at, run_id, started_at,
                  severity)
-             VALUES (?1, ?2, ?3, ?4, ?5, 'running', ?6, ?7, ?6, ?8)",
+             VALUES (?1, ?2, ?3, ?4, ?5, 'running', ?6, ?7, ?6, ?8) RETURNING id",
             params![job.symbol, job.regime, job.trigger, job.reason, job.priority, now, run, job.severity],
+            |r| r.get(0),
         )?;
-        let id = tx.last_insert_rowid();
         tx.commit()?;
         Ok(id)
     }
 
     pub fn finish_job(&mut self, id: i64, finished_at: i64, result: &JobResult) -> anyhow::Result<()> {
-        self.conn.execute(
+        self.db.execute(
             "UPDATE jobs SET status = ?1, finished_at = ?2, seconds = ?3, version_id = ?4, outcome = ?5, error = ?6
              WHERE id = ?7",
             params![
@@ -244,17 +246,17 @@ impl Store {
 
     /// Say which step a running job is at.
     pub fn set_job_stage(&mut self, id: i64, stage: JobStage) -> anyhow::Result<()> {
-        self.conn.execute("UPDATE jobs SET stage = ?1 WHERE id = ?2", params![stage, id])?;
+        self.db.execute("UPDATE jobs SET stage = ?1 WHERE id = ?2", params![stage, id])?;
         Ok(())
     }
 
     /// Running jobs, oldest first.
     pub fn running_jobs(&self) -> anyhow::Result<Vec<RunningJob>> {
-        let mut statement = self.conn.prepare_cached(
+        let rows = self.db.query_map(
             "SELECT j.id, j.symbol, j.regime, j.trigger, j.stage, r.started_at FROM jobs j JOIN runs r ON r.id = j.run_id
              WHERE j.status = 'running' ORDER BY j.id",
-        )?;
-        let rows = statement.query_map([], |r| {
+            &[],
+            |r| {
             Ok(RunningJob {
                 id: r.get(0)?,
                 symbol: r.get(1)?,
@@ -263,36 +265,51 @@ impl Store {
                 stage: r.get(4)?,
                 run_started_at: r.get(5)?,
             })
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        }
+        )?;
+        Ok(rows)
     }
 
     /// The mean change of a test metric (a JSON path into the test evaluation) from the
     /// parent version to the version a succeeded job produced, over the newest `recent`
     /// finished jobs.
     pub fn average_improvement(&self, path: &str, recent: usize) -> anyhow::Result<Option<f64>> {
-        Ok(self.query_row(
-            "SELECT AVG(json_extract(c.metrics, ?1) - json_extract(p.metrics, ?1))
-             FROM (SELECT version_id FROM jobs WHERE +status IN ('succeeded', 'failed') ORDER BY id DESC LIMIT ?2) j
-             JOIN model_versions v ON v.id = j.version_id
-             JOIN evaluations c ON c.version_id = v.id AND c.kind = 'test'
-             JOIN evaluations p ON p.version_id = v.parent_id AND p.kind = 'test'",
-            params![path, recent as i64],
-            |r| r.get(0),
-        )?)
+        // A JSON path (`$.classification.roc_auc`) in each database's words; `+status`
+        // keeps SQLite from sorting every finished job found through the status index.
+        let (sql, path) = match self.dialect() {
+            Dialect::Sqlite => (
+                "SELECT AVG(json_extract(c.metrics, ?1) - json_extract(p.metrics, ?1))
+                 FROM (SELECT version_id FROM jobs WHERE +status IN ('succeeded', 'failed') ORDER BY id DESC LIMIT ?2) j
+                 JOIN model_versions v ON v.id = j.version_id
+                 JOIN evaluations c ON c.version_id = v.id AND c.kind = 'test'
+                 JOIN evaluations p ON p.version_id = v.parent_id AND p.kind = 'test'",
+                path.to_string(),
+            ),
+            Dialect::Postgres => (
+                "SELECT AVG((c.metrics::jsonb #>> ?1::text[])::float8 - (p.metrics::jsonb #>> ?1::text[])::float8)
+                 FROM (SELECT version_id FROM jobs WHERE status IN ('succeeded', 'failed') ORDER BY id DESC LIMIT ?2) j
+                 JOIN model_versions v ON v.id = j.version_id
+                 JOIN evaluations c ON c.version_id = v.id AND c.kind = 'test'
+                 JOIN evaluations p ON p.version_id = v.parent_id AND p.kind = 'test'",
+                format!("{{{}}}", path.trim_start_matches("$.").replace('.', ",")),
+            ),
+        };
+        Ok(self.query_row(sql, params![path, recent as i64], |r| r.get(0))?)
     }
 
     /// Jobs, oldest first; `status` filters.
     pub fn jobs(&self, status: Option<JobStatus>) -> anyhow::Result<Vec<JobRow>> {
         // Spelled out so that a status (the queue, say) seeks its index.
         let filter = if status.is_some() { "j.status = ?1" } else { "?1 IS NULL" };
-        let mut statement = self.conn.prepare_cached(&format!(
+        let rows = self.db.query_map(
+            &format!(
             "SELECT j.id, j.symbol, j.regime, j.trigger, j.reason, j.priority, j.status, j.requested_at, r.now,
                     j.seconds, v.version, j.outcome, j.error
              FROM jobs j LEFT JOIN runs r ON r.id = j.run_id LEFT JOIN model_versions v ON v.id = j.version_id
              WHERE {filter} ORDER BY j.id"
-        ))?;
-        let rows = statement.query_map([status], |r| {
+        ),
+            params![status],
+            |r| {
             Ok(JobRow {
                 id: r.get(0)?,
                 symbol: r.get(1)?,
@@ -308,20 +325,19 @@ impl Store {
                 outcome: r.get(11)?,
                 error: r.get(12)?,
             })
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        }
+        )?;
+        Ok(rows)
     }
 
     /// The model's newest job that a run took.
     pub fn last_job(&self, symbol: &str, regime: Regime) -> anyhow::Result<Option<LastJob>> {
-        Ok(self
-            .query_row(
-                "SELECT j.trigger, r.now, j.status FROM jobs j JOIN runs r ON r.id = j.run_id
+        Ok(self.db.query_opt(
+            "SELECT j.trigger, r.now, j.status FROM jobs j JOIN runs r ON r.id = j.run_id
                  WHERE j.symbol = ?1 AND j.regime = ?2 ORDER BY j.id DESC LIMIT 1",
-                params![symbol, regime],
-                |r| Ok(LastJob { trigger: r.get(0)?, at: r.get(1)?, status: r.get(2)? }),
-            )
-            .optional()?)
+            params![symbol, regime],
+            |r| Ok(LastJob { trigger: r.get(0)?, at: r.get(1)?, status: r.get(2)? }),
+        )?)
     }
 
     /// Totals over the newest `recent` finished jobs, of one model when given. Newest
@@ -329,16 +345,16 @@ impl Store {
     pub fn job_totals(&self, model: Option<(&str, Regime)>, recent: usize) -> anyhow::Result<JobTotals> {
         // A model's jobs seek their index; the fleet's walk the table back from the newest
         // (`+status` keeps SQLite from sorting every job found through the status index).
-        let filter = if model.is_some() {
-            "symbol = ?1 AND regime = ?2 AND status IN ('succeeded', 'failed')"
-        } else {
-            "?1 IS NULL AND ?2 IS NULL AND +status IN ('succeeded', 'failed')"
+        let filter = match (model.is_some(), self.dialect()) {
+            (true, _) => "symbol = ?1 AND regime = ?2 AND status IN ('succeeded', 'failed')",
+            (false, Dialect::Sqlite) => "?1 IS NULL AND ?2 IS NULL AND +status IN ('succeeded', 'failed')",
+            (false, Dialect::Postgres) => "?1 IS NULL AND ?2 IS NULL AND status IN ('succeeded', 'failed')",
         };
         let (symbol, regime) = model.unzip();
         Ok(self.query_row(
             &format!(
-                "SELECT COUNT(*), COALESCE(SUM(status = 'succeeded'), 0), AVG(seconds) FROM
-                 (SELECT status, seconds FROM jobs WHERE {filter} ORDER BY id DESC LIMIT ?3)"
+                "SELECT COUNT(*), COALESCE(SUM(CASE WHEN status = 'succeeded' THEN 1 ELSE 0 END), 0), AVG(seconds)
+                 FROM (SELECT status, seconds FROM jobs WHERE {filter} ORDER BY id DESC LIMIT ?3) AS recent"
             ),
             params![symbol, regime, recent as i64],
             |r| Ok(JobTotals { finished: r.get(0)?, succeeded: r.get(1)?, average_seconds: r.get(2)? }),
@@ -348,15 +364,13 @@ impl Store {
     /// The clock of the run that took the model's newest job that ran to an end (or runs
     /// now); an abandoned job did not do its work and does not count.
     pub fn last_job_at(&self, symbol: &str, regime: Regime) -> anyhow::Result<Option<i64>> {
-        Ok(self
-            .query_row(
-                "SELECT r.now FROM jobs j JOIN runs r ON r.id = j.run_id
+        Ok(self.db.query_opt(
+            "SELECT r.now FROM jobs j JOIN runs r ON r.id = j.run_id
                  WHERE j.symbol = ?1 AND j.regime = ?2 AND j.status IN ('running', 'succeeded', 'failed')
                  ORDER BY j.id DESC LIMIT 1",
-                params![symbol, regime],
-                |r| r.get(0),
-            )
-            .optional()?)
+            params![symbol, regime],
+            |r| r.get(0),
+        )?)
     }
 
     /// The finished drift and decay jobs of a model started at or after `since` (when its
@@ -369,18 +383,15 @@ impl Store {
         production: i64,
         since: i64,
     ) -> anyhow::Result<Option<Refused>> {
-        let mut statement = self.conn.prepare_cached(
+        let rows = self.db.query_map(
             "SELECT started_at, severity FROM jobs
              WHERE symbol = ?1 AND regime = ?2 AND trigger IN ('drift', 'decay')
                    AND status IN ('succeeded', 'failed') AND started_at >= ?3
                    AND (version_id IS NULL OR version_id != ?4)
              ORDER BY started_at DESC, id DESC",
+            params![symbol, regime, since, production],
+            |r| Ok((r.get::<i64>(0)?, r.get::<Option<Severity>>(1)?)),
         )?;
-        let rows = statement
-            .query_map(params![symbol, regime, since, production], |r| {
-                Ok((r.get::<_, i64>(0)?, r.get::<_, Option<Severity>>(1)?))
-            })?
-            .collect::<Result<Vec<_>, _>>()?;
         Ok(rows.first().map(|&(last_at, severity)| Refused { count: rows.len(), last_at, severity }))
     }
 
@@ -393,45 +404,41 @@ impl Store {
         since: i64,
         keep: i64,
     ) -> anyhow::Result<Vec<i64>> {
-        let mut statement = self.conn.prepare_cached(
+        let ids = self.db.query_map(
             "SELECT v.id FROM jobs j JOIN model_versions v ON v.id = j.version_id
              WHERE j.symbol = ?1 AND j.regime = ?2 AND j.trigger IN ('drift', 'decay') AND j.started_at >= ?3
                    AND v.status = 'candidate' AND v.id != ?4
              ORDER BY v.id",
+            params![symbol, regime, since, keep],
+            |r| r.get(0),
         )?;
-        let ids = statement
-            .query_map(params![symbol, regime, since, keep], |r| r.get(0))?
-            .collect::<Result<Vec<i64>, _>>()?;
         Ok(ids)
     }
 
     /// Open alerts at or above `min` that were never delivered (a failed post is tried
     /// again by the next run).
     pub fn unsent_alerts(&self, min: Severity) -> anyhow::Result<Vec<Unsent>> {
-        let mut statement = self.conn.prepare_cached(
+        let rows = self.db.query_map(
             "SELECT a.id, a.kind, a.severity, a.message FROM alerts a
              WHERE a.resolved_at IS NULL
                AND NOT EXISTS (SELECT 1 FROM notifications n WHERE n.alert_id = a.id AND n.delivered = 1)
              ORDER BY a.id",
+            &[],
+            |r| Ok(Unsent { id: r.get(0)?, kind: r.get(1)?, severity: r.get(2)?, message: r.get(3)? }),
         )?;
-        let rows = statement.query_map([], |r| {
-            Ok(Unsent { id: r.get(0)?, kind: r.get(1)?, severity: r.get(2)?, message: r.get(3)? })
-        })?;
-        Ok(rows.filter(|r| r.as_ref().map_or(true, |u| u.severity >= min)).collect::<Result<_, _>>()?)
+        Ok(rows.into_iter().filter(|u| u.severity >= min).collect())
     }
 
     /// The newest run that finished with no failed job or collect.
     pub fn last_successful_run(&self) -> anyhow::Result<Option<SuccessfulRun>> {
-        Ok(self
-            .query_row(
-                "SELECT r.now, r.finished_at FROM runs r
+        Ok(self.db.query_opt(
+            "SELECT r.now, r.finished_at FROM runs r
                  WHERE r.status = 'finished' AND r.dry_run = 0 AND r.failed_collects = 0
                  AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.run_id = r.id AND j.status = 'failed')
                  ORDER BY r.id DESC LIMIT 1",
-                [],
-                |r| Ok(SuccessfulRun { now: r.get(0)?, finished_at: r.get(1)? }),
-            )
-            .optional()?)
+            &[],
+            |r| Ok(SuccessfulRun { now: r.get(0)?, finished_at: r.get(1)? }),
+        )?)
     }
 
     pub fn record_notification(
@@ -442,7 +449,7 @@ impl Store {
         delivered: bool,
         error: Option<&str>,
     ) -> anyhow::Result<()> {
-        self.conn.execute(
+        self.db.execute(
             "INSERT INTO notifications (alert_id, attempted_at, attempts, delivered, error) VALUES (?1, ?2, ?3, ?4, ?5)",
             params![alert, at, attempts, delivered, error],
         )?;

@@ -1,10 +1,10 @@
 //! The model registry: version numbers, versions, evaluations. Metrics are stored as JSON
 //! and decoded here, once, into [`Record`]s.
 
-use rusqlite::{OptionalExtension, TransactionBehavior, params};
+use super::db::{self, Begin, Db, params};
 use serde::{Deserialize, Serialize};
 
-use super::{Store, json_column};
+use super::{Store, json_column, json_column_opt};
 use crate::candles::Interval;
 use crate::config::{ModelKind, Regime};
 use crate::evaluation::Record;
@@ -101,14 +101,12 @@ impl Store {
     /// Take the next version number of (symbol, regime) in its own committed transaction,
     /// so that a train that fails later never hands the number out again.
     pub fn reserve_version(&mut self, symbol: &str, regime: Regime) -> anyhow::Result<i64> {
-        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let stored: Option<i64> = tx
-            .query_row(
-                "SELECT last_version FROM version_counters WHERE symbol = ?1 AND regime = ?2",
-                params![symbol, regime],
-                |r| r.get(0),
-            )
-            .optional()?;
+        let tx = self.transaction(Begin::Immediate)?;
+        let stored: Option<i64> = tx.query_opt(
+            "SELECT last_version FROM version_counters WHERE symbol = ?1 AND regime = ?2",
+            params![symbol, regime],
+            |r| r.get(0),
+        )?;
         let next = stored.unwrap_or(0) + 1;
         tx.execute(
             "INSERT INTO version_counters (symbol, regime, last_version) VALUES (?1, ?2, ?3)
@@ -123,19 +121,18 @@ impl Store {
     /// is the latest earlier version of the model.
     pub fn insert_version(&mut self, v: &NewVersion, evaluation: &NewEvaluation) -> anyhow::Result<i64> {
         // Immediate: it reads the parent, then writes, beside other jobs' writers.
-        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let parent: Option<i64> = tx
-            .query_row(
-                "SELECT id FROM model_versions WHERE symbol = ?1 AND regime = ?2 ORDER BY version DESC LIMIT 1",
-                params![v.symbol, v.regime],
-                |r| r.get(0),
-            )
-            .optional()?;
-        tx.execute(
+        let tx = self.transaction(Begin::Immediate)?;
+        let parent: Option<i64> = tx.query_opt(
+            "SELECT id FROM model_versions WHERE symbol = ?1 AND regime = ?2 ORDER BY version DESC LIMIT 1",
+            params![v.symbol, v.regime],
+            |r| r.get(0),
+        )?;
+        let id: i64 = tx.query_row(
             "INSERT INTO model_versions (symbol, regime, version, interval, status, model_kind, hyperparameters,
                  seed, train_from, train_to, validation_from, validation_to, test_from, test_to,
                  data_fingerprint, config_hash, artifact_path, sha256, parent_id, created_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)",
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)
+             RETURNING id",
             params![
                 v.symbol,
                 v.regime,
@@ -158,8 +155,8 @@ impl Store {
                 parent,
                 v.created_at
             ],
+            |r| r.get(0),
         )?;
-        let id = tx.last_insert_rowid();
         add_evaluation(
             &tx,
             id,
@@ -181,7 +178,7 @@ impl Store {
         created_at: i64,
     ) -> anyhow::Result<i64> {
         let e = evaluation;
-        add_evaluation(&self.conn, version_id, e.kind, e.window, e.rows, &e.record, created_at)
+        add_evaluation(&self.db, version_id, e.kind, e.window, e.rows, &e.record, created_at)
     }
 
     /// Record a comparison with the challenger's version.
@@ -193,34 +190,28 @@ impl Store {
         record: &ComparisonRecord,
         created_at: i64,
     ) -> anyhow::Result<i64> {
-        add_evaluation(&self.conn, challenger_id, EvaluationKind::Compare, window, bars, record, created_at)
+        add_evaluation(&self.db, challenger_id, EvaluationKind::Compare, window, bars, record, created_at)
     }
 
     /// The metrics a version got on its test window when it was trained.
     pub fn test_record(&self, version_id: i64) -> anyhow::Result<Option<Record>> {
-        Ok(self
-            .query_row(
-                "SELECT metrics FROM evaluations WHERE version_id = ?1 AND kind = ?2 ORDER BY id LIMIT 1",
-                params![version_id, EvaluationKind::Test],
-                |r| json_column(r, 0),
-            )
-            .optional()?)
+        Ok(self.db.query_opt(
+            "SELECT metrics FROM evaluations WHERE version_id = ?1 AND kind = ?2 ORDER BY id LIMIT 1",
+            params![version_id, EvaluationKind::Test],
+            |r| json_column(r, 0),
+        )?)
     }
 
     /// The test metrics of the newest `limit` versions of a model, newest first.
     pub fn test_records(&self, symbol: &str, regime: Regime, limit: usize) -> anyhow::Result<Vec<Record>> {
-        let mut statement = self.conn.prepare_cached(
+        let rows = self.db.query_map(
             "SELECT (SELECT e.metrics FROM evaluations e WHERE e.version_id = v.id AND e.kind = 'test'
                      ORDER BY e.id LIMIT 1)
              FROM model_versions v WHERE v.symbol = ?1 AND v.regime = ?2 ORDER BY v.version DESC LIMIT ?3",
+            params![symbol, regime, limit as i64],
+            |r| json_column_opt::<Record>(r, 0),
         )?;
-        let rows = statement.query_map(params![symbol, regime, limit as i64], |r| {
-            Ok(match r.get_ref(0)?.as_str_or_null()? {
-                Some(_) => Some(json_column::<Record>(r, 0)?),
-                None => None,
-            })
-        })?;
-        Ok(rows.filter_map(|r| r.transpose()).collect::<Result<_, _>>()?)
+        Ok(rows.into_iter().flatten().collect())
     }
 
     /// The newest evaluation of `kind` (test or backtest) of a version.
@@ -229,59 +220,63 @@ impl Store {
         version_id: i64,
         kind: EvaluationKind,
     ) -> anyhow::Result<Option<StoredEvaluation>> {
-        Ok(self
-            .query_row(
-                "SELECT window_to, metrics, created_at FROM evaluations WHERE version_id = ?1 AND kind = ?2
+        Ok(self.db.query_opt(
+            "SELECT window_to, metrics, created_at FROM evaluations WHERE version_id = ?1 AND kind = ?2
                  ORDER BY id DESC LIMIT 1",
-                params![version_id, kind],
-                |r| {
-                    Ok(StoredEvaluation {
-                        window_to: r.get(0)?,
-                        record: json_column(r, 1)?,
-                        created_at: r.get(2)?,
-                    })
-                },
-            )
-            .optional()?)
+            params![version_id, kind],
+            |r| {
+                Ok(StoredEvaluation {
+                    window_to: r.get(0)?,
+                    record: json_column(r, 1)?,
+                    created_at: r.get(2)?,
+                })
+            },
+        )?)
     }
 
     /// Versions of (symbol, regime), newest first; every (symbol, regime) when `regime` is None.
     pub fn versions(&self, symbol: &str, regime: Option<Regime>) -> anyhow::Result<Vec<VersionRow>> {
         // Two spellings of the filter, so that SQLite seeks (symbol, regime) when given.
         let filter = if regime.is_some() { "v.regime = ?2" } else { "?2 IS NULL" };
-        let mut statement = self.conn.prepare_cached(&format!(
-            "SELECT {VERSION_COLUMNS}, e.kind, e.metrics
+        let rows = self.db.query_map(
+            &format!(
+                "SELECT {VERSION_COLUMNS}, e.kind, e.metrics
              FROM model_versions v
              LEFT JOIN evaluations e ON e.id = (SELECT MAX(x.id) FROM evaluations x
                                                WHERE x.version_id = v.id AND x.kind IN ('test', 'backtest'))
              WHERE v.symbol = ?1 AND {filter}
              ORDER BY v.regime, v.version DESC"
-        ))?;
-        let rows = statement.query_map(params![symbol, regime], version_row)?;
-        Ok(rows.collect::<Result<_, _>>()?)
+            ),
+            params![symbol, regime],
+            version_row,
+        )?;
+        Ok(rows)
     }
 
     /// A model's production, canary and candidate versions, newest first, without their
     /// evaluations: what deciding about a model needs, not its whole history.
     pub fn active_versions(&self, symbol: &str, regime: Regime) -> anyhow::Result<Vec<VersionRow>> {
-        let mut statement = self.conn.prepare_cached(&format!(
-            "SELECT {VERSION_COLUMNS}, NULL, NULL FROM model_versions v
+        let rows = self.db.query_map(
+            &format!(
+                "SELECT {VERSION_COLUMNS}, NULL, NULL FROM model_versions v
              WHERE v.symbol = ?1 AND v.regime = ?2 AND v.status IN ('production', 'canary', 'candidate')
              ORDER BY v.version DESC"
-        ))?;
-        let rows = statement.query_map(params![symbol, regime], version_row)?;
-        Ok(rows.collect::<Result<_, _>>()?)
+            ),
+            params![symbol, regime],
+            version_row,
+        )?;
+        Ok(rows)
     }
 
     /// Every model with a version, by symbol and regime, with its newest version's interval.
     /// Archive the versions among `ids` that are still candidates; returns how many were.
     pub fn archive_candidates(&mut self, ids: &[i64]) -> anyhow::Result<usize> {
-        let tx = self.conn.transaction()?;
+        let tx = self.transaction(Begin::Deferred)?;
         let mut archived = 0;
         for id in ids {
             archived += tx.execute(
                 "UPDATE model_versions SET status = 'archived' WHERE id = ?1 AND status = 'candidate'",
-                [id],
+                params![id],
             )?;
         }
         tx.commit()?;
@@ -289,16 +284,15 @@ impl Store {
     }
 
     pub fn registered_models(&self) -> anyhow::Result<Vec<RegisteredModel>> {
-        let mut statement = self.conn.prepare_cached(
+        let rows = self.db.query_map(
             "SELECT v.symbol, v.regime, v.interval FROM model_versions v
              WHERE v.version = (SELECT MAX(x.version) FROM model_versions x
                                 WHERE x.symbol = v.symbol AND x.regime = v.regime)
              ORDER BY v.symbol, v.regime",
+            &[],
+            |r| Ok(RegisteredModel { symbol: r.get(0)?, regime: r.get(1)?, interval: r.get(2)? }),
         )?;
-        let rows = statement.query_map([], |r| {
-            Ok(RegisteredModel { symbol: r.get(0)?, regime: r.get(1)?, interval: r.get(2)? })
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        Ok(rows)
     }
 }
 
@@ -307,7 +301,7 @@ const VERSION_COLUMNS: &str = "v.id, v.symbol, v.regime, v.version, v.interval, 
     v.artifact_path, v.sha256, v.parent_id, v.created_at";
 
 /// A [`VersionRow`] from [`VERSION_COLUMNS`] followed by the evaluation's kind and metrics.
-fn version_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<VersionRow> {
+fn version_row(r: &db::Row<'_>) -> db::Result<VersionRow> {
     let kind: Option<EvaluationKind> = r.get(18)?;
     let latest_evaluation = match kind {
         Some(kind) => Some(LatestEvaluation { kind, record: json_column(r, 19)? }),
@@ -334,7 +328,7 @@ fn version_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<VersionRow> {
 }
 
 fn add_evaluation<T: Serialize>(
-    conn: &rusqlite::Connection,
+    conn: &Db,
     version_id: i64,
     kind: EvaluationKind,
     window: (i64, i64),
@@ -342,9 +336,9 @@ fn add_evaluation<T: Serialize>(
     metrics: &T,
     created_at: i64,
 ) -> anyhow::Result<i64> {
-    conn.execute(
+    Ok(conn.query_row(
         "INSERT INTO evaluations (version_id, kind, window_from, window_to, rows, metrics, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) RETURNING id",
         params![
             version_id,
             kind,
@@ -354,63 +348,6 @@ fn add_evaluation<T: Serialize>(
             serde_json::to_string(metrics)?,
             created_at
         ],
-    )?;
-    Ok(conn.last_insert_rowid())
-}
-
-#[cfg(test)]
-pub(crate) mod tests {
-    use super::*;
-
-    /// Version `n` of BTC trending with made-up windows and checksums, for store tests.
-    pub(crate) fn version(n: i64) -> NewVersion {
-        NewVersion {
-            symbol: "BTC".into(),
-            regime: Regime::Trending,
-            version: n,
-            interval: "5m".parse().unwrap(),
-            model_kind: ModelKind::RandomForest,
-            hyperparameters: "{}".into(),
-            seed: 42,
-            train: (0, 1),
-            validation: (2, 3),
-            test: (4, 5),
-            data_fingerprint: "d".into(),
-            config_hash: "c".into(),
-            artifact_path: format!("BTC/trending/v{n}"),
-            sha256: "s".into(),
-            created_at: 9,
-        }
-    }
-
-    #[test]
-    fn version_numbers_never_repeat_and_parents_link() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut store = Store::open(&dir.path().join("s.db")).unwrap();
-        let first = store.reserve_version("BTC", Regime::Trending).unwrap();
-        let abandoned = store.reserve_version("BTC", Regime::Trending).unwrap();
-        let third = store.reserve_version("BTC", Regime::Trending).unwrap();
-        assert_eq!((first, abandoned, third), (1, 2, 3));
-        assert_eq!(store.reserve_version("BTC", Regime::Volatile).unwrap(), 1);
-
-        let record = Record { classification: None, trading: None };
-        let evaluation = NewEvaluation { kind: EvaluationKind::Test, window: (4, 5), rows: 10, record };
-        let id1 = store.insert_version(&version(first), &evaluation).unwrap();
-        store.insert_version(&version(third), &evaluation).unwrap();
-        let rows = store.versions("BTC", Some(Regime::Trending)).unwrap();
-        assert_eq!(rows.iter().map(|r| r.version).collect::<Vec<_>>(), [3, 1]);
-        assert_eq!(rows[0].parent_id, Some(id1));
-        assert_eq!(rows[0].status, VersionStatus::Candidate);
-        assert_eq!(rows[0].latest_evaluation, Some(LatestEvaluation { kind: EvaluationKind::Test, record }));
-        assert_eq!(store.test_record(id1).unwrap(), Some(record));
-        let models = store.registered_models().unwrap();
-        assert_eq!(
-            models,
-            [RegisteredModel {
-                symbol: "BTC".into(),
-                regime: Regime::Trending,
-                interval: "5m".parse().unwrap()
-            }]
-        );
-    }
+        |r| r.get(0),
+    )?)
 }

@@ -1,6 +1,6 @@
 //! Signals: each prediction `predict` served, and later its realised outcome.
 
-use rusqlite::params;
+use super::db::{Begin, params};
 
 use super::Store;
 use crate::candles::Interval;
@@ -83,7 +83,7 @@ impl Store {
     /// Record a signal; the same version on the same bar is recorded once (a concurrent
     /// `predict` of the same bar finds the first one).
     pub fn insert_signal(&mut self, s: &NewSignal) -> anyhow::Result<StoredSignal> {
-        let inserted = self.conn.execute(
+        let inserted = self.db.execute(
             "INSERT INTO signals (symbol, interval, regime, open_time, version_id, ab_test_id, arm, probability,
                  position, entry_close, horizon_bars, cost_per_side, created_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
@@ -125,23 +125,24 @@ impl Store {
         regime: Regime,
         limit: usize,
     ) -> anyhow::Result<Vec<SignalRow>> {
-        let mut statement = self.conn.prepare_cached(
+        let rows = self.db.query_map(
             "SELECT s.open_time, v.version, s.arm, s.probability, s.position, s.realised_return, s.win
              FROM signals s JOIN model_versions v ON v.id = s.version_id
              WHERE s.symbol = ?1 AND s.regime = ?2 ORDER BY s.open_time DESC, s.id DESC LIMIT ?3",
+            params![symbol, regime, limit as i64],
+            |r| {
+                Ok(SignalRow {
+                    open_time: r.get(0)?,
+                    version: r.get(1)?,
+                    arm: r.get(2)?,
+                    probability: r.get(3)?,
+                    position: r.get(4)?,
+                    realised_return: r.get(5)?,
+                    win: r.get(6)?,
+                })
+            },
         )?;
-        let rows = statement.query_map(params![symbol, regime, limit as i64], |r| {
-            Ok(SignalRow {
-                open_time: r.get(0)?,
-                version: r.get(1)?,
-                arm: r.get(2)?,
-                probability: r.get(3)?,
-                position: r.get(4)?,
-                realised_return: r.get(5)?,
-                win: r.get(6)?,
-            })
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        Ok(rows)
     }
 
     /// Every signal of a series from `from` (open time, inclusive), oldest first, with its
@@ -152,12 +153,12 @@ impl Store {
         interval: Interval,
         from: i64,
     ) -> anyhow::Result<Vec<(Regime, SignalRow)>> {
-        let mut statement = self.conn.prepare_cached(
+        let rows = self.db.query_map(
             "SELECT s.regime, s.open_time, v.version, s.arm, s.probability, s.position, s.realised_return, s.win
              FROM signals s JOIN model_versions v ON v.id = s.version_id
              WHERE s.symbol = ?1 AND s.interval = ?2 AND s.open_time >= ?3 ORDER BY s.open_time, s.id",
-        )?;
-        let rows = statement.query_map(params![symbol, interval, from], |r| {
+            params![symbol, interval, from],
+            |r| {
             Ok((
                 r.get(0)?,
                 SignalRow {
@@ -170,39 +171,40 @@ impl Store {
                     win: r.get(7)?,
                 },
             ))
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        }
+        )?;
+        Ok(rows)
     }
 
     /// Unresolved signals of a series, oldest first.
     pub fn pending_signals(&self, symbol: &str, interval: Interval) -> anyhow::Result<Vec<Pending>> {
-        let mut statement = self.conn.prepare_cached(
+        let rows = self.db.query_map(
             "SELECT id, open_time, position, entry_close, horizon_bars, cost_per_side FROM signals
              WHERE symbol = ?1 AND interval = ?2 AND resolved_at IS NULL ORDER BY open_time, id",
+            params![symbol, interval],
+            |r| {
+                Ok(Pending {
+                    id: r.get(0)?,
+                    open_time: r.get(1)?,
+                    position: r.get(2)?,
+                    entry_close: r.get(3)?,
+                    horizon_bars: r.get(4)?,
+                    cost_per_side: r.get(5)?,
+                })
+            },
         )?;
-        let rows = statement.query_map(params![symbol, interval], |r| {
-            Ok(Pending {
-                id: r.get(0)?,
-                open_time: r.get(1)?,
-                position: r.get(2)?,
-                entry_close: r.get(3)?,
-                horizon_bars: r.get(4)?,
-                cost_per_side: r.get(5)?,
-            })
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        Ok(rows)
     }
 
     /// Record resolutions in one transaction.
     pub fn resolve_signals(&mut self, resolved: &[Resolution], at: i64) -> anyhow::Result<()> {
-        let tx = self.conn.transaction()?;
+        let tx = self.transaction(Begin::Deferred)?;
         {
-            let mut statement = tx.prepare(
+            let update =
                 "UPDATE signals SET resolved_at = ?1, market_return = ?2, realised_return = ?3, win = ?4
-                 WHERE id = ?5 AND resolved_at IS NULL",
-            )?;
+                          WHERE id = ?5 AND resolved_at IS NULL";
             for r in resolved {
-                statement.execute(params![at, r.market_return, r.realised_return, r.win, r.id])?;
+                tx.execute(update, params![at, r.market_return, r.realised_return, r.win, r.id])?;
             }
         }
         tx.commit()?;
@@ -214,10 +216,10 @@ impl Store {
     /// index alone and never more than `last` rows, however long the version has served.
     pub fn live_summary(&self, version_id: i64, since: i64, last: usize) -> anyhow::Result<Summary> {
         let (signals, trades, wins, total): (i64, i64, i64, f64) = self.query_row(
-            "SELECT COUNT(*), COUNT(win), COALESCE(SUM(win), 0), TOTAL(realised_return) FROM
+            "SELECT COUNT(*), COUNT(win), COALESCE(SUM(win), 0), COALESCE(SUM(realised_return), 0.0) FROM
              (SELECT win, realised_return FROM signals
               WHERE version_id = ?1 AND created_at >= ?2 AND resolved_at IS NOT NULL
-              ORDER BY created_at DESC, open_time DESC LIMIT ?3)",
+              ORDER BY created_at DESC, open_time DESC LIMIT ?3) AS newest",
             params![version_id, since, last as i64],
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
         )?;
@@ -239,83 +241,14 @@ impl Store {
         since: i64,
         ab_test: Option<i64>,
     ) -> anyhow::Result<Vec<Outcome>> {
-        let mut statement = self.conn.prepare_cached(
+        let rows = self.db.query_map(
             "SELECT open_time, realised_return, win FROM signals
              WHERE version_id = ?1 AND created_at >= ?2 AND resolved_at IS NOT NULL
                AND (?3 IS NULL OR ab_test_id = ?3)
              ORDER BY open_time",
+            params![version_id, since, ab_test],
+            |r| Ok(Outcome { open_time: r.get(0)?, realised_return: r.get(1)?, win: r.get(2)? }),
         )?;
-        let rows = statement.query_map(params![version_id, since, ab_test], |r| {
-            Ok(Outcome { open_time: r.get(0)?, realised_return: r.get(1)?, win: r.get(2)? })
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::deploy::signals::{outcome, summary};
-    use crate::rng::SplitMix64;
-    use crate::store::NewEvaluation;
-
-    fn version(store: &mut Store) -> i64 {
-        let test = NewEvaluation {
-            kind: crate::kinds::EvaluationKind::Test,
-            window: (4, 5),
-            rows: 1,
-            record: Default::default(),
-        };
-        store.insert_version(&crate::store::models::tests::version(1), &test).unwrap()
-    }
-
-    /// 300 signals served one a bar from t = 1000, long, short or flat at random, each
-    /// resolved with a random market return except the newest 12 (still open).
-    #[test]
-    fn the_live_summary_is_the_summary_of_the_newest_resolved_outcomes() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut store = Store::open(&dir.path().join("r.db")).unwrap();
-        let id = version(&mut store);
-        let mut rng = SplitMix64(11);
-        let mut resolutions = Vec::new();
-        for i in 0..300 {
-            let position = [-1i8, 0, 1][(rng.next_u64() % 3) as usize];
-            let signal = NewSignal {
-                symbol: "BTC".into(),
-                interval: "5m".parse().unwrap(),
-                regime: Regime::Trending,
-                open_time: 300_000 * i,
-                version_id: id,
-                ab_test: None,
-                probability: 0.5,
-                position,
-                entry_close: 100.0,
-                horizon_bars: 12,
-                cost_per_side: 0.0007,
-                created_at: 1000 + i,
-            };
-            let signal_id = store.insert_signal(&signal).unwrap().id;
-            if i < 288 {
-                let market_return = rng.normal() * 0.01;
-                let (realised_return, win) = outcome(position, market_return, 0.0007);
-                resolutions.push(Resolution { id: signal_id, market_return, realised_return, win });
-            }
-        }
-        store.resolve_signals(&resolutions, 5000).unwrap();
-
-        for (since, last) in [(0, 100), (0, 1000), (1200, 50), (1200, 1000), (2000, 10)] {
-            let all = store.outcomes(id, since, None).unwrap();
-            let expected = summary(&all[all.len().saturating_sub(last)..]);
-            let got = store.live_summary(id, since, last).unwrap();
-            assert_eq!(
-                (got.signals, got.trades, got.wins),
-                (expected.signals, expected.trades, expected.wins)
-            );
-            assert_eq!(got.win_rate, expected.win_rate);
-            assert!((got.mean_return - expected.mean_return).abs() < 1e-15, "{got:?} {expected:?}");
-        }
-        // The window, not the history: 100 of the 288 resolved.
-        assert_eq!(store.live_summary(id, 0, 100).unwrap().signals, 100);
-        assert_eq!(store.live_summary(id, 2000, 100).unwrap().signals, 0);
+        Ok(rows)
     }
 }

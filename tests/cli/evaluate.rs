@@ -1,7 +1,7 @@
 //! `evaluate`: trading metrics that a reader can recompute from the exported returns,
 //! honest comparisons, defined values on empty windows, degradation alerts.
 
-use crate::support::{Case, count, data, db, json, train};
+use crate::support::{Case, count, data, db, json, on_postgres, train};
 
 fn trained(extra_config: &str) -> Case {
     Case::new().config(extra_config).with_trained_model("3", "5")
@@ -228,11 +228,13 @@ fn a_degraded_production_model_raises_one_alert() {
     // Put v1 in production, with a test F1 it cannot live up to.
     case.run(["promote", "--symbol", "SYNTH", "--regime", "trending", "--force", "--reason", "test"])
         .assert_exit(0);
-    db(&case)
-        .execute_batch(
-            "UPDATE evaluations SET metrics = json_set(metrics, '$.classification.f1', 0.99) WHERE kind = 'test';",
-        )
-        .unwrap();
+    let set_f1 = if on_postgres() {
+        "UPDATE evaluations SET metrics = jsonb_set(metrics::jsonb, '{classification,f1}', '0.99')::text
+         WHERE kind = 'test'"
+    } else {
+        "UPDATE evaluations SET metrics = json_set(metrics, '$.classification.f1', 0.99) WHERE kind = 'test'"
+    };
+    db(&case).execute(set_f1, &[]).unwrap();
     case.run(["evaluate", "--symbol", "SYNTH", "--regime", "trending", "--production"])
         .assert_exit(0)
         .stdout_contains("degraded beyond triggers.performance_decay")

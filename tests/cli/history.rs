@@ -59,7 +59,7 @@ fn the_whole_story_on_real_data() {
     let (market, realised, win, position, cost): (f64, f64, Option<bool>, i64, f64) = db(&case)
         .query_row(
             "SELECT market_return, realised_return, win, position, cost_per_side FROM signals",
-            [],
+            &[],
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
         )
         .unwrap();

@@ -11,7 +11,7 @@ fn init_writes_a_config_and_never_overwrites_it() {
         .assert_exit(0)
         .stdout_contains("wrote config.yaml")
         .stdout_contains(&format!("schema v{}", retrain::store::MIGRATIONS.len()));
-    assert!(case.path("retrain.db").exists());
+    assert!(case.has_state());
     assert!(case.path("models").is_dir());
     let written = std::fs::read_to_string(case.path("config.yaml")).unwrap();
     assert!(written.contains("quality_threshold: 0.8"));
@@ -33,12 +33,13 @@ fn unknown_keys_and_bad_values_are_refused_by_name() {
         .stderr_contains("gates.min_f1: expected a number from 0 to 1, got 1.7");
     let case = Case::new().config("data: [1, 2]\n");
     case.run(["init"]).assert_exit(2).stderr_contains("data: invalid type");
-    assert!(!case.path("retrain.db").exists(), "a bad config creates nothing");
+    assert!(!case.has_state(), "a bad config creates nothing");
 }
 
 #[test]
 fn paths_are_relative_to_the_config_file_chosen_by_flag_or_environment() {
-    let case = Case::new();
+    // About where a database file goes: SQLite on both runs of the suite.
+    let case = Case::sqlite();
     case.write("elsewhere/prod.yaml", "state:\n  database: state/prod.db\n");
     case.run(["--config", "elsewhere/prod.yaml", "init"]).assert_exit(0);
     assert!(case.path("elsewhere/state/prod.db").exists());

@@ -35,21 +35,4 @@
 //!
 //! `cargo test --test cli promote::` runs one module's tests.
 
-mod alerts;
-mod collect;
-mod drift_check;
-mod evaluate;
-mod features;
-mod history;
-mod init;
-mod predict;
-mod promote;
-mod queue;
-mod replay;
-mod rollback;
-mod run;
-mod sample_data;
-mod schedule;
-mod status;
-mod support;
-mod train;
+include!("modules.rs");

@@ -95,12 +95,12 @@ fn a_canary_routes_by_bar_and_ends_with_a_recorded_decision() {
     // Each signal went to the arm its bar hashes to, and stays there if predicted again.
     let conn = db(&case);
     let arms: Vec<(String, i64, i64)> = conn
-        .prepare("SELECT s.arm, s.open_time, v.version FROM signals s JOIN model_versions v ON v.id = s.version_id")
-        .unwrap()
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-        .unwrap()
-        .map(Result::unwrap)
-        .collect();
+        .query_map(
+            "SELECT s.arm, s.open_time, v.version FROM signals s JOIN model_versions v ON v.id = s.version_id",
+            &[],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .unwrap();
     assert!(arms.iter().all(|(arm, _, v)| (arm == "challenger") == (*v == 2)), "{arms:?}");
     // The arm is SHA-256("SYMBOL:open_time")'s first 8 bytes as a share of 2^64, below 50%.
     for (arm, bar, _) in &arms {
@@ -119,14 +119,14 @@ fn a_canary_routes_by_bar_and_ends_with_a_recorded_decision() {
     report.assert_exit(0).stdout_contains("ended: ");
     // The decision is the textbook one-sided two-proportion z-test on the stored trades.
     let (mut wins, mut trades, mut returns, mut n) = ([0.0f64; 2], [0.0f64; 2], [0.0f64; 2], [0.0f64; 2]);
-    let mut statement = conn
-        .prepare("SELECT arm = 'challenger', win, realised_return FROM signals WHERE resolved_at IS NOT NULL")
+    let rows = conn
+        .query_map(
+            "SELECT arm = 'challenger', win, realised_return FROM signals WHERE resolved_at IS NOT NULL",
+            &[],
+            |r| Ok((r.get::<bool>(0)?, r.get::<Option<bool>>(1)?, r.get::<f64>(2)?)),
+        )
         .unwrap();
-    let rows = statement
-        .query_map([], |r| Ok((r.get::<_, bool>(0)?, r.get::<_, Option<bool>>(1)?, r.get::<_, f64>(2)?)))
-        .unwrap();
-    for row in rows {
-        let (challenger, win, r) = row.unwrap();
+    for (challenger, win, r) in rows {
         let i = usize::from(challenger);
         n[i] += 1.0;
         returns[i] += r;
@@ -151,7 +151,7 @@ fn a_canary_routes_by_bar_and_ends_with_a_recorded_decision() {
     }
     assert_eq!(production(&case, "trending"), Some(if promote { 2 } else { 1 }));
     let last: (String, String) = conn
-        .query_row("SELECT action, reason FROM deployments ORDER BY id DESC LIMIT 1", [], |r| {
+        .query_row("SELECT action, reason FROM deployments ORDER BY id DESC LIMIT 1", &[], |r| {
             Ok((r.get(0)?, r.get(1)?))
         })
         .unwrap();

@@ -7,8 +7,9 @@ use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Duration, Utc};
 use retrain::rng::SplitMix64;
+use retrain::store::Location;
 
-use crate::support::{Case, OPEN_GATES, data, json};
+use crate::support::{Case, OPEN_GATES, data, db, json, printed_rows};
 
 const BTC: &str = "btc-perp-20211231-20220201_1m.csv";
 
@@ -94,7 +95,7 @@ fn candles_after_to_change_nothing_and_the_users_state_is_never_written() {
     full.collect_5m("BTC", &later).assert_exit(0);
     // A model of the user's own, which the replay must neither use nor touch.
     full.run(["train", "--symbol", "BTC", "--regime", "sideways", "--trials", "1"]).assert_exit(0);
-    let database = std::fs::read(full.path("retrain.db")).unwrap();
+    let state = full.state_snapshot();
     let models = files(&full.path("models"));
     assert!(!models.is_empty());
 
@@ -115,7 +116,7 @@ fn candles_after_to_change_nothing_and_the_users_state_is_never_written() {
     assert!(never["counts"]["signals"].as_u64().unwrap() > 0, "{never}");
     assert!(short["verdict"].as_str().unwrap().starts_with("the configured policy "), "{}", short["verdict"]);
 
-    assert_eq!(std::fs::read(full.path("retrain.db")).unwrap(), database, "the user's database changed");
+    assert!(full.state_snapshot() == state, "the user's database changed");
     assert_eq!(files(&full.path("models")), models, "the user's models folder changed");
 }
 
@@ -169,34 +170,29 @@ fn three_ticks_of_a_replay_are_three_production_runs() {
     ])
     .assert_exit(0);
 
-    let replayed = rusqlite::Connection::open(kept.join("configured/retrain.db")).unwrap();
-    let produced = rusqlite::Connection::open(production.path("retrain.db")).unwrap();
+    // The replay's scratch state is SQLite; production is on the suite's backend.
+    let replayed = retrain::store::connect(&Location::Sqlite(kept.join("configured/retrain.db"))).unwrap();
+    let produced = db(&production);
     for (what, sql) in [
         (
             "versions",
-            "SELECT symbol || ' ' || regime || ' v' || version || ' ' || status || ' ' || sha256 || ' ' || created_at
+            "SELECT symbol, regime, version, status, sha256, created_at
              FROM model_versions ORDER BY symbol, regime, version",
         ),
         (
             "deployments",
-            "SELECT d.symbol || ' ' || d.regime || ' ' || d.action || ' ' || IFNULL(f.version, '-') || ' '
-                 || IFNULL(t.version, '-') || ' ' || d.reason || ' ' || d.gates || ' ' || d.forced || ' ' || d.actor
-                 || ' ' || d.created_at
+            "SELECT d.symbol, d.regime, d.action, f.version, t.version, d.reason, d.gates, d.forced, d.actor,
+                 d.created_at
              FROM deployments d LEFT JOIN model_versions f ON f.id = d.from_version_id
                  LEFT JOIN model_versions t ON t.id = d.to_version_id ORDER BY d.id",
         ),
         (
             "signals",
-            "SELECT s.symbol || ' ' || s.regime || ' ' || s.open_time || ' v' || v.version || ' ' || s.probability
-                 || ' ' || s.position || ' ' || s.created_at
+            "SELECT s.symbol, s.regime, s.open_time, v.version, s.probability, s.position, s.created_at
              FROM signals s JOIN model_versions v ON v.id = s.version_id ORDER BY s.open_time",
         ),
     ] {
-        let rows = |conn: &rusqlite::Connection| -> Vec<String> {
-            let mut statement = conn.prepare(sql).unwrap();
-            statement.query_map([], |r| r.get(0)).unwrap().map(Result::unwrap).collect()
-        };
-        let (a, b) = (rows(&replayed), rows(&produced));
+        let (a, b) = (printed_rows(&replayed, sql), printed_rows(&produced, sql));
         assert_eq!(a, b, "{what} differ");
         assert!(!a.is_empty(), "no {what}: the test would prove nothing");
     }
@@ -375,7 +371,7 @@ fn on_random_walks_no_policy_beats_never_retraining_by_more_than_luck() {
 fn a_replay_refuses_what_it_cannot_replay() {
     let case = Case::new().config(BTC_CONFIG);
     case.collect_5m("BTC", &data(BTC)).assert_exit(0);
-    let database = std::fs::read(case.path("retrain.db")).unwrap();
+    let state = case.state_snapshot();
     case.run(["replay", "--from", "2022-01-10", "--to", "2022-01-09"])
         .assert_exit(2)
         .stderr_contains("is not before");
@@ -394,13 +390,13 @@ fn a_replay_refuses_what_it_cannot_replay() {
         .stderr_contains("is not the scratch state of a replay");
     assert_eq!(std::fs::read_to_string(case.path("mine/never/notes.txt")).unwrap(), "my own notes");
     assert!(!case.path("mine/configured").exists());
-    assert_eq!(std::fs::read(case.path("retrain.db")).unwrap(), database);
+    assert!(case.state_snapshot() == state, "the user's database changed");
     let fresh = Case::new().config(BTC_CONFIG);
     fresh
         .run(["replay", "--from", "2022-01-10", "--to", "2022-01-11"])
         .assert_exit(2)
         .stderr_contains("no database");
-    assert!(!fresh.path("retrain.db").exists());
+    assert!(!fresh.has_state());
 }
 
 #[test]

@@ -26,7 +26,7 @@ fn a_fresh_promotion_that_degrades_live_is_rolled_back() {
         conn.query_row(
             "SELECT AVG(win), COUNT(win) FROM signals s JOIN model_versions v ON v.id = s.version_id
              WHERE v.version = ?1 AND resolved_at IS NOT NULL",
-            [version],
+            retrain::store::db::params![version],
             |r| Ok((r.get(0)?, r.get(1)?)),
         )
         .unwrap()
@@ -39,7 +39,7 @@ fn a_fresh_promotion_that_degrades_live_is_rolled_back() {
     assert!(log.contains("v2 rolled back to v1: live win rate"), "{log}");
     assert_eq!(production(&case, "trending"), Some(1));
     let alert: (String, String) =
-        conn.query_row("SELECT kind, severity FROM alerts", [], |r| Ok((r.get(0)?, r.get(1)?))).unwrap();
+        conn.query_row("SELECT kind, severity FROM alerts", &[], |r| Ok((r.get(0)?, r.get(1)?))).unwrap();
     assert_eq!(alert, ("automatic_rollback".to_string(), "high".to_string()));
     assert_whole(&case, "after the automatic rollback");
     let history = case.run(["history", "--symbol", "SYNTH"]);

@@ -1,11 +1,11 @@
 //! `run`: a month of hourly cron calls simulated with `--now`, the lock, a killed run.
 
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
 use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Utc, Weekday};
 
 use crate::support::{
-    Case, OPEN_GATES, btc_fleet, column, count, data, db, http, json, open_gates_with_cooldown,
+    Case, OPEN_GATES, btc_fleet, column, count, data, db, http, json, open_gates_with_cooldown, rows,
 };
 
 /// The last `days` days of the BTC minutes, `days` days later (so that they follow on),
@@ -133,15 +133,13 @@ schedule:
 
     let conn = db(&case);
     let jobs: Vec<(i64, String, String, String, String, String, String)> = conn
-        .prepare(
+        .query_map(
             "SELECT r.now, j.symbol, j.regime, j.trigger, j.status, j.priority, j.reason
              FROM jobs j JOIN runs r ON r.id = j.run_id ORDER BY j.id",
+            &[],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?)),
         )
-        .unwrap()
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?)))
-        .unwrap()
-        .map(Result::unwrap)
-        .collect();
+        .unwrap();
     let got: Vec<(DateTime<Utc>, &str, &str, &str, &str)> = jobs
         .iter()
         .map(|j| {
@@ -169,10 +167,10 @@ schedule:
         }
     }
     let failure: String =
-        conn.query_row("SELECT error FROM jobs WHERE symbol = 'TINY'", [], |r| r.get(0)).unwrap();
+        conn.query_row("SELECT error FROM jobs WHERE symbol = 'TINY'", &[], |r| r.get(0)).unwrap();
     assert!(failure.contains("cannot train TINY trending"), "{failure}");
     let alert: (String, String) = conn
-        .query_row("SELECT kind, regime FROM alerts WHERE symbol = 'TINY'", [], |r| {
+        .query_row("SELECT kind, regime FROM alerts WHERE symbol = 'TINY'", &[], |r| {
             Ok((r.get(0)?, r.get(1)?))
         })
         .unwrap();
@@ -182,16 +180,14 @@ schedule:
     case.run(["history", "--jobs"]).assert_exit(0).stdout_contains(&format!("{} finished", expected.len()));
     // status's average improvement per retrain, recomputed from the stored test metrics.
     let pairs: Vec<(String, String)> = conn
-        .prepare(
+        .query_map(
             "SELECT c.metrics, p.metrics FROM jobs j JOIN model_versions v ON v.id = j.version_id
              JOIN evaluations c ON c.version_id = v.id AND c.kind = 'test'
              JOIN evaluations p ON p.version_id = v.parent_id AND p.kind = 'test' WHERE j.status = 'succeeded'",
+            &[],
+            |r| Ok((r.get(0)?, r.get(1)?)),
         )
-        .unwrap()
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-        .unwrap()
-        .map(Result::unwrap)
-        .collect();
+        .unwrap();
     let f1 = |json: &str| {
         serde_json::from_str::<serde_json::Value>(json).unwrap()["classification"]["f1"].as_f64().unwrap()
     };
@@ -209,10 +205,9 @@ schedule:
 /// killed; returns once it says it is paused.
 fn paused_run(case: &Case, now: &str) -> std::process::Child {
     use std::io::BufRead;
-    let mut child = Command::new(env!("CARGO_BIN_EXE_retrain"))
-        .current_dir(case.path(""))
+    let mut child = case
+        .command()
         .args(["run", "--now", now])
-        .env_remove("RETRAIN_CONFIG")
         .env("RETRAIN_FAILPOINT", "pause:run:job-started")
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
@@ -272,13 +267,10 @@ fn a_killed_run_leaves_nothing_half_made_and_the_next_one_proceeds() {
     assert_eq!(statuses, ["abandoned", "abandoned", "abandoned", "succeeded"]);
     // v1 was reserved by a killed run and never written; v2 was written but its promotion
     // killed, so it is a whole candidate; v3 is live.
-    let versions: Vec<(i64, String)> = db(&case)
-        .prepare("SELECT version, status FROM model_versions ORDER BY version")
-        .unwrap()
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-        .unwrap()
-        .map(Result::unwrap)
-        .collect();
+    let versions: Vec<(i64, String)> =
+        rows(&case, "SELECT version, status FROM model_versions ORDER BY version", |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        });
     assert_eq!(versions.iter().filter(|v| v.1 == "production").count(), 1, "{versions:?}");
     assert_eq!(count(&case, "SELECT COUNT(*) FROM deployments"), 1, "the killed promotion left no row");
     case.run(["versions", "--symbol", "BTC"]).assert_exit(0).stdout_contains("ok");
@@ -312,7 +304,7 @@ fn a_failed_collect_fails_the_run_and_stale_candles_raise_one_alert() {
         .stdout_contains("stale_data alert still open");
     let alerts: Vec<String> = column(
         &case,
-        "SELECT kind || ' ' || severity || ' ' || symbol || ' ' || IFNULL(regime, '-') FROM alerts",
+        "SELECT kind || ' ' || severity || ' ' || symbol || ' ' || COALESCE(regime, '-') FROM alerts",
     );
     assert_eq!(alerts, ["stale_data high SYNTH -"]);
     // The probe fails on the alert, and the runs that failed to collect are no success:
@@ -372,15 +364,11 @@ fn a_drift_the_gates_refuse_to_fix_backs_off_instead_of_storming() {
         run.assert_exit(0);
         said.push((hours, run.stdout.clone()));
     }
-    let jobs: Vec<(i64, String, Option<String>, String)> = db(&case)
-        .prepare(
-            "SELECT started_at, trigger, severity, outcome FROM jobs WHERE trigger != 'initial' ORDER BY id",
-        )
-        .unwrap()
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
-        .unwrap()
-        .map(Result::unwrap)
-        .collect();
+    let jobs: Vec<(i64, String, Option<String>, String)> = rows(
+        &case,
+        "SELECT started_at, trigger, severity, outcome FROM jobs WHERE trigger != 'initial' ORDER BY id",
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+    );
     let at: Vec<(i64, &str)> =
         jobs.iter().map(|j| ((j.0 - drifting.timestamp_millis()) / 3_600_000, j.1.as_str())).collect();
     assert_eq!(at, [(0, "drift"), (24, "drift"), (72, "drift")], "{jobs:#?}");

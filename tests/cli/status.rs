@@ -1,6 +1,6 @@
 //! `status`: what the store holds, as a table and as JSON.
 
-use crate::support::{Case, OPEN_GATES, collect, column, data, json, sample, train};
+use crate::support::{Case, OPEN_GATES, collect, column, data, json, on_postgres, sample, train};
 
 #[test]
 fn an_empty_store_says_how_to_begin() {
@@ -191,9 +191,18 @@ fn status_renders_the_reviewed_snapshots() {
         "snapshot",
     ])
     .assert_exit(0);
-    let masked = mask(&case.run(["status"]).assert_exit(0).stdout);
+    // On the PostgreSQL run every rendering is the same but for where the database is, and
+    // is checked against the same snapshots (named without the test target's name).
+    let database = case.location().display();
+    let mut settings = insta::Settings::clone_current();
+    settings.set_prepend_module_to_snapshot(false);
+    let _snapshots = settings.bind_to_scope();
+    let here =
+        |text: &str| if on_postgres() { text.replace(&database, "./retrain.db") } else { text.to_string() };
+    let masked = mask(&here(&case.run(["status"]).assert_exit(0).stdout));
     insta::assert_snapshot!("status_text", masked);
-    let mut doc = json(&case.run(["status", "--json"]));
+    let mut doc: serde_json::Value =
+        serde_json::from_str(&here(&case.run(["status", "--json"]).assert_exit(0).stdout)).unwrap();
     mask_json(&mut doc);
     insta::assert_snapshot!("status_json", serde_json::to_string_pretty(&doc).unwrap());
     let gauges = case.run(["status", "--prometheus"]).assert_exit(0).stdout.clone();
@@ -214,11 +223,11 @@ fn status_renders_the_reviewed_snapshots() {
     // The sample is stationary: the fresh models' drift is none, which has no colour.
     assert!(coloured.contains("  none 0m  "), "no drift is plain:\n{coloured}");
     let stripped = strip_escapes(&coloured).replace("✔ healthy", "healthy");
-    assert_eq!(mask(&stripped), masked);
+    assert_eq!(mask(&here(&stripped)), masked);
     // NO_COLOR wins over CLICOLOR_FORCE.
     let plain = case.run_with_env(&[("CLICOLOR_FORCE", "1"), ("NO_COLOR", "1")], ["status"]);
     plain.assert_exit(0);
-    assert_eq!(mask(&plain.stdout), masked);
+    assert_eq!(mask(&here(&plain.stdout)), masked);
 }
 
 /// Every value of a status report that the wall clock or the machine decides (times,
@@ -312,10 +321,11 @@ fn the_test_column_is_production_s_metric_not_a_newer_failing_candidate() {
     case.run(["promote", "--symbol", "SYNTH", "--regime", "trending", "--dry-run"]).assert_exit(3);
     let f1 = |version: i64| -> f64 {
         let sql = format!(
-            "SELECT json_extract(e.metrics, '$.classification.f1') FROM evaluations e
+            "SELECT e.metrics FROM evaluations e
              JOIN model_versions v ON v.id = e.version_id WHERE v.version = {version} AND e.kind = 'test'"
         );
-        column::<f64>(&case, &sql)[0]
+        let metrics: serde_json::Value = serde_json::from_str(&column::<String>(&case, &sql)[0]).unwrap();
+        metrics["classification"]["f1"].as_f64().unwrap()
     };
     let (production, candidate) = (f1(1), f1(2));
     assert!((production - candidate).abs() > 1e-3, "the versions must score apart: {production} {candidate}");

@@ -4,9 +4,21 @@
 
 pub mod deploy;
 pub mod http;
+#[path = "../common/postgres.rs"]
+pub mod postgres;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+
+use retrain::store::Location;
+use retrain::store::db::{Cell, Db, FromCell};
+
+/// Whether this is the PostgreSQL run of the suite (the target `cli_postgres`, which
+/// `.ci/run` runs with a server): every `Case::new()` then keeps its state in a database
+/// of its own on that server, through `RETRAIN_DATABASE_URL`, as a fleet would.
+pub fn on_postgres() -> bool {
+    env!("CARGO_CRATE_NAME") == "cli_postgres"
+}
 
 /// A stored candle: open_time, open, high, low, close, volume.
 pub type Row = (i64, f64, f64, f64, f64, f64);
@@ -60,6 +72,8 @@ pub fn fixture(relative: &str) -> PathBuf {
 pub struct Case {
     dir: tempfile::TempDir,
     env: Vec<(String, String)>,
+    /// Where the state is kept on the PostgreSQL run.
+    database: Option<postgres::TestDatabase>,
 }
 
 impl Default for Case {
@@ -69,8 +83,41 @@ impl Default for Case {
 }
 
 impl Case {
+    /// A project on the suite's backend: SQLite, or a PostgreSQL database of its own.
     pub fn new() -> Case {
-        Case { dir: tempfile::tempdir().expect("a temporary folder"), env: Vec::new() }
+        if on_postgres() {
+            let database = postgres::TestDatabase::create();
+            let case = Case::sqlite().env(retrain::env_vars::RETRAIN_DATABASE_URL, &database.url);
+            Case { database: Some(database), ..case }
+        } else {
+            Case::sqlite()
+        }
+    }
+
+    /// A project whose state is a SQLite file whatever the suite's backend: for what is
+    /// about the file itself (where it goes, its bytes).
+    pub fn sqlite() -> Case {
+        Case { dir: tempfile::tempdir().expect("a temporary folder"), env: Vec::new(), database: None }
+    }
+
+    /// Where the state's database is.
+    pub fn location(&self) -> Location {
+        match &self.database {
+            Some(database) => Location::Postgres(database.url.clone()),
+            None => Location::Sqlite(self.path("retrain.db")),
+        }
+    }
+
+    /// Whether a command has created the state: the SQLite file, or the schema on the server.
+    pub fn has_state(&self) -> bool {
+        match &self.database {
+            None => self.path("retrain.db").exists(),
+            Some(database) => database
+                .client()
+                .query_one("SELECT to_regclass('retrain_schema') IS NOT NULL", &[])
+                .expect("asking for the schema")
+                .get(0),
+        }
     }
 
     /// Write `config.yaml` in the project folder.
@@ -140,18 +187,9 @@ impl Case {
         I: IntoIterator<Item = S>,
         S: AsRef<std::ffi::OsStr>,
     {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_retrain"));
-        command.current_dir(self.dir.path()).args(args);
-        // The test's own environment must not reach the binary: RETRAIN_* variables set
-        // the config file, crash points and config keys.
-        for (key, _) in std::env::vars_os() {
-            if key.to_string_lossy().starts_with("RETRAIN_") {
-                command.env_remove(key);
-            }
-        }
-        for (key, value) in
-            self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())).chain(extra.iter().copied())
-        {
+        let mut command = self.command();
+        command.args(args);
+        for (key, value) in extra {
             command.env(key, value);
         }
         let output = command.output().expect("running retrain");
@@ -162,54 +200,107 @@ impl Case {
         }
     }
 
-    /// Every stored row of every table, in a stable order: equal dumps mean equal state.
+    /// The binary, to run in the project folder with the case's environment (and none of
+    /// the test's own `RETRAIN_*` variables, which set the config file, crash points and
+    /// config keys).
+    pub fn command(&self) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_retrain"));
+        command.current_dir(self.dir.path());
+        for (key, _) in std::env::vars_os() {
+            if key.to_string_lossy().starts_with("RETRAIN_") {
+                command.env_remove(key);
+            }
+        }
+        for (key, value) in &self.env {
+            command.env(key, value);
+        }
+        command
+    }
+
+    /// Every stored row of the collected data, in a stable order: equal dumps mean equal
+    /// candles, batches and trades.
     pub fn dump(&self) -> String {
-        if !self.path("retrain.db").exists() {
+        self.dump_tables(&[
+            ("candles", "symbol, interval, open_time"),
+            ("collects", "id"),
+            ("trade_outcomes", "id"),
+        ])
+    }
+
+    /// Every row of every table of the state, in a stable order: equal dumps mean equal
+    /// states.
+    pub fn dump_all(&self) -> String {
+        self.dump_tables(&[
+            ("candles", "symbol, interval, open_time"),
+            ("collects", "id"),
+            ("trade_outcomes", "id"),
+            ("version_counters", "symbol, regime"),
+            ("model_versions", "id"),
+            ("evaluations", "id"),
+            ("alerts", "id"),
+            ("drift_reports", "id"),
+            ("drift_features", "report_id, feature"),
+            ("ab_tests", "id"),
+            ("deployments", "id"),
+            ("signals", "id"),
+            ("runs", "id"),
+            ("jobs", "id"),
+            ("notifications", "id"),
+        ])
+    }
+
+    fn dump_tables(&self, tables: &[(&str, &str)]) -> String {
+        if !self.has_state() {
             return "no database".into();
         }
         let conn = db(self);
         let mut out = String::new();
-        for (table, order) in
-            [("candles", "symbol, interval, open_time"), ("collects", "id"), ("trade_outcomes", "id")]
-        {
-            let mut statement = conn.prepare(&format!("SELECT * FROM {table} ORDER BY {order}")).unwrap();
-            let columns = statement.column_count();
-            let mut rows = statement.query([]).unwrap();
-            while let Some(row) = rows.next().unwrap() {
-                let cells: Vec<String> = (0..columns).map(|i| cell(row.get_ref(i).unwrap())).collect();
-                out.push_str(&format!("{table}: {}\n", cells.join(", ")));
+        for (table, order) in tables {
+            for row in printed_rows(&conn, &format!("SELECT * FROM {table} ORDER BY {order}")) {
+                out.push_str(&format!("{table}: {row}\n"));
             }
         }
         out
     }
 
+    /// Everything a command could have written: every row of every table, and on SQLite
+    /// the database file's bytes too.
+    pub fn state_snapshot(&self) -> (String, Option<Vec<u8>>) {
+        let file =
+            self.database.is_none().then(|| std::fs::read(self.path("retrain.db")).unwrap_or_default());
+        (self.dump_all(), file)
+    }
+
     /// Candles of a series as (open_time, open, high, low, close, volume).
     pub fn candles(&self, symbol: &str, interval: &str) -> Vec<Row> {
-        let conn = db(self);
-        let mut statement = conn
-            .prepare(
+        db(self)
+            .query_map(
                 "SELECT open_time, open, high, low, close, volume FROM candles
                  WHERE symbol = ?1 AND interval = ?2 ORDER BY open_time",
+                retrain::store::db::params![symbol, interval],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)),
             )
-            .unwrap();
-        statement
-            .query_map([symbol, interval], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?))
-            })
             .unwrap()
-            .map(Result::unwrap)
-            .collect()
     }
 }
 
-fn cell(value: rusqlite::types::ValueRef<'_>) -> String {
-    use rusqlite::types::ValueRef;
+/// Each row of `sql` as its cells printed and joined, whichever backend `conn` is on: rows
+/// of two states compare equal when their values are.
+pub fn printed_rows(conn: &Db, sql: &str) -> Vec<String> {
+    conn.query_map(sql, &[], |row| {
+        let cells = (0..row.len()).map(|i| row.cell(i).map(cell)).collect::<Result<Vec<_>, _>>()?;
+        Ok(cells.join(", "))
+    })
+    .unwrap()
+}
+
+fn cell(value: Cell<'_>) -> String {
     match value {
-        ValueRef::Null => "NULL".into(),
-        ValueRef::Integer(i) => i.to_string(),
-        ValueRef::Real(r) => format!("{r:?}"),
-        ValueRef::Text(t) => format!("{:?}", String::from_utf8_lossy(t)),
-        ValueRef::Blob(b) => format!("{b:?}"),
+        Cell::Null => "NULL".into(),
+        Cell::Int(i) => i.to_string(),
+        Cell::Real(r) => format!("{r:?}"),
+        Cell::Text(t) => format!("{t:?}"),
+        Cell::Blob(b) => format!("{b:?}"),
     }
 }
 
@@ -287,20 +378,30 @@ pub fn flip_a_byte(case: &Case, relative: &str) -> Vec<u8> {
     original
 }
 
-/// The project's database.
-pub fn db(case: &Case) -> rusqlite::Connection {
-    rusqlite::Connection::open(case.path("retrain.db")).expect("opening the database")
+/// The project's database, on the suite's backend, through the store's own connection
+/// (queries are written in SQLite's words with `?N` placeholders and run on either).
+pub fn db(case: &Case) -> Db {
+    retrain::store::connect(&case.location()).expect("opening the database")
 }
 
 /// The single number a query such as `SELECT COUNT(*) ..` returns.
 #[track_caller]
 pub fn count(case: &Case, sql: &str) -> i64 {
-    db(case).query_row(sql, [], |r| r.get(0)).unwrap()
+    db(case).query_row(sql, &[], |r| r.get(0)).unwrap()
 }
 
 /// The first column of every row `sql` returns from the project's database.
-pub fn column<T: rusqlite::types::FromSql>(case: &Case, sql: &str) -> Vec<T> {
-    let conn = db(case);
-    let mut statement = conn.prepare(sql).unwrap();
-    statement.query_map([], |r| r.get(0)).unwrap().map(Result::unwrap).collect()
+#[track_caller]
+pub fn column<T: FromCell>(case: &Case, sql: &str) -> Vec<T> {
+    db(case).query_map(sql, &[], |r| r.get(0)).unwrap()
+}
+
+/// Every row of `sql` through `f`.
+#[track_caller]
+pub fn rows<T>(
+    case: &Case,
+    sql: &str,
+    f: impl FnMut(&retrain::store::db::Row<'_>) -> retrain::store::db::Result<T>,
+) -> Vec<T> {
+    db(case).query_map(sql, &[], f).unwrap()
 }

@@ -16,7 +16,7 @@ use crate::output::Paint;
 use crate::store::Store;
 
 pub fn run(resolved: &Resolved, args: &StatusArgs) -> anyhow::Result<u8> {
-    let mut store = Store::open(&resolved.database_path())?;
+    let mut store = Store::open(&resolved.database())?;
     let now = wall_millis();
     if args.check {
         let health = status::health(resolved, &store, now)?;

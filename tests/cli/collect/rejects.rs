@@ -82,7 +82,7 @@ fn a_bad_file_on_a_fresh_folder_creates_nothing() {
     let case = Case::new();
     let path = case.write("text.csv", format!("{HEADER}1640995200000,1,2,x,1,1\n"));
     collect(&case, "X", "1m", &path).assert_exit(2);
-    assert!(!case.path("retrain.db").exists());
+    assert!(!case.has_state());
 }
 
 #[test]

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use super::{Case, Run, collect, db, sample};
+use super::{Case, Run, collect, db, rows, sample};
 
 /// Almost every bar trending (volatile only at a 500-bar high of volatility), so that
 /// one model serves nearly all predictions.
@@ -14,13 +14,11 @@ pub const ONE_REGIME: &str = "regimes:
 
 /// (regime, version) -> status.
 pub fn statuses(case: &Case) -> BTreeMap<(String, i64), String> {
-    let conn = db(case);
-    let mut statement = conn.prepare("SELECT regime, version, status FROM model_versions").unwrap();
-    statement
-        .query_map([], |r| Ok(((r.get(0)?, r.get(1)?), r.get(2)?)))
-        .unwrap()
-        .map(Result::unwrap)
-        .collect()
+    rows(case, "SELECT regime, version, status FROM model_versions", |r| {
+        Ok(((r.get(0)?, r.get(1)?), r.get(2)?))
+    })
+    .into_iter()
+    .collect()
 }
 
 /// The production version of `regime` (the tests of deployment keep one symbol).
@@ -33,31 +31,27 @@ pub fn production(case: &Case, regime: &str) -> Option<i64> {
 #[track_caller]
 pub fn assert_whole(case: &Case, context: &str) {
     let conn = db(case);
-    let per_model: Vec<(String, String, i64, Option<i64>, i64, i64)> = conn
-        .prepare(
-            "SELECT v.symbol, v.regime,
-                    SUM(v.status = 'production'),
-                    (SELECT t.version FROM deployments d JOIN model_versions t ON t.id = d.to_version_id
-                     WHERE d.symbol = v.symbol AND d.regime = v.regime ORDER BY d.id DESC LIMIT 1),
-                    SUM(v.status = 'canary'),
-                    (SELECT COUNT(*) FROM ab_tests a WHERE a.symbol = v.symbol AND a.regime = v.regime
-                     AND a.ended_at IS NULL)
-             FROM model_versions v GROUP BY v.symbol, v.regime",
-        )
-        .unwrap()
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)))
-        .unwrap()
-        .map(Result::unwrap)
-        .collect();
+    let per_model: Vec<(String, String, i64, Option<i64>, i64, i64)> = rows(
+        case,
+        "SELECT v.symbol, v.regime,
+                SUM(CASE WHEN v.status = 'production' THEN 1 ELSE 0 END),
+                (SELECT t.version FROM deployments d JOIN model_versions t ON t.id = d.to_version_id
+                 WHERE d.symbol = v.symbol AND d.regime = v.regime ORDER BY d.id DESC LIMIT 1),
+                SUM(CASE WHEN v.status = 'canary' THEN 1 ELSE 0 END),
+                (SELECT COUNT(*) FROM ab_tests a WHERE a.symbol = v.symbol AND a.regime = v.regime
+                 AND a.ended_at IS NULL)
+         FROM model_versions v GROUP BY v.symbol, v.regime",
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)),
+    );
     for (symbol, regime, productions, recorded, canaries, running) in per_model {
         assert!(productions <= 1, "{context}: {symbol} {regime} has {productions} production versions");
         let live: Option<i64> = conn
-            .query_row(
+            .query_opt(
                 "SELECT version FROM model_versions WHERE symbol = ?1 AND regime = ?2 AND status = 'production'",
-                [&symbol, &regime],
+                retrain::store::db::params![symbol, regime],
                 |r| r.get(0),
             )
-            .ok();
+            .unwrap();
         assert_eq!(
             live, recorded,
             "{context}: {symbol} {regime}: statuses and the deployment record disagree"

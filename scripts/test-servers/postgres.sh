@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# A throwaway PostgreSQL 15 cluster on loopback for the tests: `start DIR PORT` makes a
+# cluster in DIR (owned by the OS user postgres when run as root, since the server
+# refuses to run as root), starts it and prints its URL; `stop DIR` stops it. Trust
+# authentication on 127.0.0.1 only: the cluster lives as long as the test run.
+set -euo pipefail
+bin=${PG_BIN:-/usr/lib/postgresql/15/bin}
+action=${1:?start DIR PORT | stop DIR}
+dir=${2:?the cluster folder}
+as_owner() {
+    if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+case "$action" in
+start)
+    port=${3:?the port}
+    if [ ! -x "$bin/initdb" ]; then
+        echo "no PostgreSQL server binaries at $bin (Debian: apt-get install postgresql-15)" >&2
+        exit 1
+    fi
+    mkdir -p "$dir"
+    [ "$(id -u)" = 0 ] && chown postgres "$dir"
+    as_owner "$bin/initdb" -D "$dir/data" -U retrain -A trust -E UTF8 --no-sync >/dev/null
+    # Durability buys nothing in a throwaway cluster; connections enough for the tests'
+    # parallel processes.
+    as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -o \
+        "-c listen_addresses=127.0.0.1 -c port=$port -c unix_socket_directories=$dir -c fsync=off \
+         -c synchronous_commit=off -c full_page_writes=off -c max_connections=300" start >/dev/null
+    echo "postgres://retrain@127.0.0.1:$port/postgres"
+    ;;
+stop)
+    as_owner "$bin/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null
+    ;;
+*)
+    echo "unknown action $action" >&2
+    exit 2
+    ;;
+esac

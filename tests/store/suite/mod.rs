@@ -1,0 +1,45 @@
+//! One set of store tests for both backends: each test takes a fresh state from the
+//! target's `fresh()` and checks what the store answers, never how it is kept.
+
+mod candles;
+mod deploy;
+mod jobs;
+mod registry;
+mod signals;
+
+use retrain::config::{ModelKind, Regime};
+use retrain::evaluation::Record;
+use retrain::kinds::EvaluationKind;
+use retrain::store::{NewEvaluation, NewVersion, Store};
+
+/// Version `n` of BTC trending with made-up windows and checksums.
+pub fn version(n: i64) -> NewVersion {
+    NewVersion {
+        symbol: "BTC".into(),
+        regime: Regime::Trending,
+        version: n,
+        interval: "5m".parse().unwrap(),
+        model_kind: ModelKind::RandomForest,
+        hyperparameters: "{}".into(),
+        seed: 42,
+        train: (0, 1),
+        validation: (2, 3),
+        test: (4, 5),
+        data_fingerprint: "d".into(),
+        config_hash: "c".into(),
+        artifact_path: format!("BTC/trending/v{n}"),
+        sha256: "s".into(),
+        created_at: 9,
+    }
+}
+
+/// A test evaluation holding `record`.
+pub fn test_evaluation(record: Record) -> NewEvaluation {
+    NewEvaluation { kind: EvaluationKind::Test, window: (4, 5), rows: 10, record }
+}
+
+/// Register the next version of BTC trending; its id.
+pub fn register(store: &mut Store, record: Record) -> i64 {
+    let n = store.reserve_version("BTC", Regime::Trending).unwrap();
+    store.insert_version(&version(n), &test_evaluation(record)).unwrap()
+}
