@@ -492,8 +492,13 @@ pub enum AlertAction {
 #[derive(Debug, Args)]
 pub struct RunArgs {
     /// Print what would run and why; change nothing (no lock, no collect, no job)
-    #[arg(long)]
+    #[arg(long, conflicts_with = "worker_only")]
     pub dry_run: bool,
+
+    /// Claim and do jobs that a run planned, without planning: a worker beside other
+    /// runs on a shared PostgreSQL state (an Indexed Job's pods, a CI matrix)
+    #[arg(long)]
+    pub worker_only: bool,
 
     /// Act as if the clock said TIME (UTC; ISO 8601 or epoch): for tests and simulations
     #[arg(long, value_name = "TIME", value_parser = parse_time)]

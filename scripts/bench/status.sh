@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Time `retrain status` on a large fleet in release mode: 500 models, 20,000 versions,
 # 1,000,000 signals, 100,000 jobs (scripts/bench/status_fleet.py fills the database).
-# Whole-process times; prints the median of N runs (default 7). Needs python3.
+# Whole-process times; prints the median of N runs (default 7). Needs python3. BIN names
+# a binary to time instead of building one.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 runs=${1:-7}
-cargo build --release --locked --quiet --manifest-path "$root/Cargo.toml"
-bin="$root/target/release/retrain"
+[ -n "${BIN:-}" ] || cargo build --release --locked --quiet --manifest-path "$root/Cargo.toml"
+bin=${BIN:-$root/target/release/retrain}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cd "$work"

@@ -7,7 +7,6 @@ use crate::candles::time::{format_minute, format_rfc3339, wall_millis};
 use crate::cli::{QueueAction, QueueArgs};
 use crate::config::Resolved;
 use crate::error::{Failure, code};
-use crate::kinds::JobStatus;
 use crate::output::Table;
 use crate::store::NewJob;
 use crate::triggers::TriggerKind;
@@ -33,7 +32,7 @@ pub fn run(resolved: &Resolved, args: &QueueArgs) -> anyhow::Result<u8> {
             );
         }
         QueueAction::List { json } => {
-            let queued = store.jobs(Some(JobStatus::Queued))?;
+            let queued = store.requests()?;
             if *json {
                 let rows: Vec<_> = queued
                     .iter()

@@ -7,6 +7,10 @@ use crate::config::Resolved;
 use crate::lifecycle::run::{self, Options};
 
 pub fn run(resolved: &Resolved, args: &RunArgs) -> anyhow::Result<u8> {
-    let options = Options { now: args.now.unwrap_or_else(wall_millis), dry_run: args.dry_run };
+    let options = Options {
+        now: args.now.unwrap_or_else(wall_millis),
+        dry_run: args.dry_run,
+        worker_only: args.worker_only,
+    };
     run::run(resolved, options)
 }

@@ -646,13 +646,16 @@ impl Default for TriggerSettings {
 pub struct ScheduleSettings {
     /// Jobs that `run` works on at once.
     pub max_concurrent_jobs: u32,
+    /// A worker's lease on the job it works on: renewed every third of it; a job whose
+    /// worker died is taken over by another once its lease runs out.
+    pub lease_seconds: f64,
     /// Cron schedules; the first whose pattern matches a model applies to it.
     pub jobs: Vec<ScheduleJob>,
 }
 
 impl Default for ScheduleSettings {
     fn default() -> Self {
-        ScheduleSettings { max_concurrent_jobs: 3, jobs: Vec::new() }
+        ScheduleSettings { max_concurrent_jobs: 3, lease_seconds: 60.0, jobs: Vec::new() }
     }
 }
 

@@ -231,6 +231,15 @@ pub(super) fn validate(s: &Settings) -> Result<(), String> {
     non_negative("triggers.drift_backoff_hours", tr.drift_backoff_hours)?;
 
     at_least("schedule.max_concurrent_jobs", s.schedule.max_concurrent_jobs, 1)?;
+    // A lease renewed every third of it: under a second is a storm of renewals, over a
+    // day leaves a dead worker's job waiting a day.
+    let lease = s.schedule.lease_seconds;
+    check(
+        lease.is_finite() && (1.0..=86_400.0).contains(&lease),
+        "schedule.lease_seconds",
+        "seconds from 1 to 86400",
+        lease,
+    )?;
     for (i, job) in s.schedule.jobs.iter().enumerate() {
         let key = format!("schedule.jobs[{i}]");
         check(!job.models.trim().is_empty(), &format!("{key}.models"), "a SYMBOL/regime pattern", "\"\"")?;

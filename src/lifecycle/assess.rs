@@ -14,7 +14,7 @@ use crate::error::code;
 use crate::evaluation::score::Requested;
 use crate::evaluation::{self, Record};
 use crate::features;
-use crate::kinds::{EvaluationKind, JobStatus, VersionStatus};
+use crate::kinds::{EvaluationKind, VersionStatus};
 use crate::schedule::{self, Crontab};
 use crate::store::{Store, VersionRow};
 use crate::symbol::Symbol;
@@ -100,7 +100,7 @@ pub fn assess(
     mode: Mode,
 ) -> anyhow::Result<(Vec<Assessed>, Vec<String>)> {
     let settings = &resolved.settings;
-    let queued = store.jobs(Some(JobStatus::Queued))?;
+    let queued = store.requests()?;
     let registered = store.registered_models()?;
     let mut left_out = Vec::new();
     let mut models: Vec<(Symbol, Regime, Interval, Keeping)> = Vec::new();

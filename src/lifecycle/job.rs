@@ -2,6 +2,8 @@
 //! promote it (or start a canary test) when every gate passes. However the work ends, the
 //! job is finished and recorded; a failure raises a `training_failure` alert.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use serde_json::json;
@@ -18,7 +20,7 @@ use crate::evaluation::score::Requested;
 use crate::failpoint;
 use crate::kinds::{AlertKind, JobStage, VersionStatus};
 use crate::output::event;
-use crate::store::{Change, JobResult, NewAlert, NewJob, Store};
+use crate::store::{Change, Claimed, JobResult, NewAlert, NewJob, PlannedJob, Store};
 use crate::symbol::Symbol;
 use crate::triggers::{Trigger, TriggerKind};
 
@@ -46,36 +48,161 @@ pub enum Deploy {
     Always,
 }
 
-/// Do one job in its own connection and record how it ended; returns whether it succeeded.
-pub fn run(resolved: &Resolved, job: &Planned, run: i64, now: i64) -> anyhow::Result<bool> {
+impl Planned {
+    /// The job as stored for the workers.
+    pub fn stored(&self) -> PlannedJob {
+        PlannedJob {
+            job: NewJob {
+                symbol: self.symbol.to_string(),
+                regime: self.regime,
+                trigger: self.trigger.kind,
+                reason: self.trigger.reason.clone(),
+                priority: self.trigger.priority,
+                severity: self.trigger.severity,
+            },
+            queued: self.queued.clone(),
+            deploy_always: self.deploy == Deploy::Always,
+        }
+    }
+}
+
+/// Who works on jobs: `host pid`, and how long a lease it takes.
+#[derive(Debug, Clone)]
+pub struct Worker {
+    pub name: String,
+    pub lease_ms: i64,
+}
+
+impl Worker {
+    /// This process, with the configured lease.
+    pub fn this(resolved: &Resolved) -> Worker {
+        let host = hostname().unwrap_or_else(|| "localhost".into());
+        Worker {
+            name: format!("{host} {}", std::process::id()),
+            lease_ms: (resolved.settings.schedule.lease_seconds * 1000.0).round() as i64,
+        }
+    }
+}
+
+#[cfg(unix)]
+fn hostname() -> Option<String> {
+    let mut buffer = [0u8; 256];
+    // SAFETY: gethostname writes at most the buffer's length into a buffer this function owns.
+    let status = unsafe { libc::gethostname(buffer.as_mut_ptr().cast(), buffer.len()) };
+    let end = buffer.iter().position(|&b| b == 0).unwrap_or(buffer.len());
+    (status == 0 && end > 0).then(|| String::from_utf8_lossy(&buffer[..end]).into_owned())
+}
+
+#[cfg(not(unix))]
+fn hostname() -> Option<String> {
+    std::env::var("COMPUTERNAME").ok()
+}
+
+/// The interval a claimed job's model trains on: its symbol's in the config, else its
+/// newest version's, else the default.
+fn interval_of(resolved: &Resolved, store: &Store, symbol: &str, regime: Regime) -> anyhow::Result<Interval> {
+    let settings = &resolved.settings;
+    if let Some(s) = settings.symbols.iter().find(|s| s.symbol == symbol) {
+        return Ok(s.interval.unwrap_or(settings.data.interval));
+    }
+    let registered = store.registered_models()?;
+    Ok(registered
+        .iter()
+        .find(|m| m.symbol == symbol && m.regime == regime)
+        .map_or(settings.data.interval, |m| m.interval))
+}
+
+/// Keeps a worker's lease on a job alive from a thread of its own (a connection of its
+/// own, so that a long training step never lets it lapse): renewed every third of the
+/// lease. If the job stops being the worker's, `lost` says so.
+struct Lease {
+    stop: std::sync::mpsc::Sender<()>,
+    thread: Option<std::thread::JoinHandle<()>>,
+    lost: Arc<AtomicBool>,
+}
+
+impl Lease {
+    fn hold(resolved: &Resolved, job: i64, worker: &Worker) -> anyhow::Result<Lease> {
+        let mut store = Store::open(&resolved.database())?;
+        let (stop, stopped) = std::sync::mpsc::channel::<()>();
+        let lost = Arc::new(AtomicBool::new(false));
+        let (flag, name, lease_ms) = (lost.clone(), worker.name.clone(), worker.lease_ms);
+        let every = std::time::Duration::from_millis((lease_ms / 3).max(1) as u64);
+        let thread = std::thread::spawn(move || {
+            while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(every) {
+                match store.renew_lease(job, &name, lease_ms) {
+                    Ok(true) => {}
+                    Ok(false) => {
+                        flag.store(true, Ordering::SeqCst);
+                        event(&format!(
+                            "job {job}: this worker ({name}) lost its lease; it publishes nothing"
+                        ));
+                        return;
+                    }
+                    // The database is away: try again; if it stays away the lease runs out
+                    // and the fence keeps this worker from publishing.
+                    Err(e) => event(&format!("job {job}: renewing the lease failed: {e:#}")),
+                }
+            }
+        });
+        Ok(Lease { stop, thread: Some(thread), lost })
+    }
+}
+
+impl Drop for Lease {
+    fn drop(&mut self) {
+        let _ = self.stop.send(());
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// Do a claimed job in its own connection, holding its lease, and record how it ended;
+/// returns whether it succeeded. Everything it publishes is fenced by the lease: if the
+/// job stops being this worker's, nothing more is published and nothing is recorded.
+pub fn run(resolved: &Resolved, claimed: &Claimed, worker: &Worker) -> anyhow::Result<bool> {
     let mut store = Store::open(&resolved.database())?;
-    let name = format!("{} {}", job.symbol, job.regime);
-    let new = NewJob {
-        symbol: job.symbol.to_string(),
-        regime: job.regime,
-        trigger: job.trigger.kind,
-        reason: job.trigger.reason.clone(),
-        priority: job.trigger.priority,
-        severity: job.trigger.severity,
+    let (id, now) = (claimed.id, claimed.run_now);
+    store.set_fence(id, &worker.name);
+    let lease = Lease::hold(resolved, id, worker)?;
+    let symbol: Symbol = claimed.job.symbol.parse().map_err(|e: String| anyhow::anyhow!(e))?;
+    let job = Planned {
+        interval: interval_of(resolved, &store, &claimed.job.symbol, claimed.job.regime)?,
+        symbol,
+        regime: claimed.job.regime,
+        trigger: Trigger {
+            kind: claimed.job.trigger,
+            priority: claimed.job.priority,
+            reason: claimed.job.reason.clone(),
+            severity: claimed.job.severity,
+        },
+        queued: Vec::new(),
+        requested_at: now,
+        deploy: if claimed.deploy_always { Deploy::Always } else { Deploy::BehindGates },
     };
-    let id = store.start_job(job.queued.first().copied(), &new, run, now)?;
+    let name = format!("{} {}", job.symbol, job.regime);
+    if let Some(from) = &claimed.taken_from {
+        event(&format!(
+            "job {id} {name}: taken over from {from}, whose lease ran out (attempt {})",
+            claimed.attempts
+        ));
+    }
     failpoint::hit("run:job-started");
     let started = Instant::now();
     // Whatever happens inside, the job is finished and recorded: an error or even a panic
     // is its failure, never a job left `running`.
-    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        for other in job.queued.iter().skip(1) {
-            store.cancel_job(*other)?;
-        }
-        work(resolved, &mut store, job, id, now)
-    }))
-    .unwrap_or_else(|panic| {
-        let what = panic
-            .downcast_ref::<&str>()
-            .map(|s| s.to_string())
-            .or_else(|| panic.downcast_ref::<String>().cloned());
-        Err(anyhow::anyhow!("the job panicked: {}", what.unwrap_or_default()))
-    });
+    let outcome =
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| work(resolved, &mut store, &job, id, now)))
+            .unwrap_or_else(|panic| {
+                let what = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| panic.downcast_ref::<String>().cloned());
+                Err(anyhow::anyhow!("the job panicked: {}", what.unwrap_or_default()))
+            });
+    let lost = lease.lost.load(Ordering::SeqCst);
+    drop(lease);
     let seconds = started.elapsed().as_secs_f64();
     let result = match outcome {
         Ok((version_id, outcome)) => {
@@ -88,8 +215,11 @@ pub fn run(resolved: &Resolved, job: &Planned, run: i64, now: i64) -> anyhow::Re
             JobResult { seconds, version_id: None, outcome: None, error: Some(error) }
         }
     };
+    if lost || !store.finish_job(id, &worker.name, now, &result)? {
+        event(&format!("job {id} {name}: another worker holds it now; this worker's result is not recorded"));
+        return Ok(false);
+    }
     let ok = result.error.is_none();
-    store.finish_job(id, now, &result)?;
     if let Some(error) = &result.error {
         let alert = NewAlert {
             kind: AlertKind::TrainingFailure,

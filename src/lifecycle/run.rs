@@ -3,7 +3,6 @@
 //! then runs the jobs in priority order on a bounded pool. One line per decision and per
 //! job result; a failed step leaves production as it was.
 
-use std::collections::VecDeque;
 use std::sync::Mutex;
 
 use serde_json::json;
@@ -18,7 +17,7 @@ use crate::error::{Failure, code};
 use crate::kinds::AlertKind;
 use crate::lock::{Busy, RunLock};
 use crate::output::event;
-use crate::store::{NewAlert, Store};
+use crate::store::{Location, NewAlert, Store};
 use crate::triggers;
 
 /// Who `run` records as the actor of its deployments.
@@ -31,6 +30,8 @@ pub struct Options {
     pub now: i64,
     /// Say what would run and why; change nothing (no lock, no collect, no job).
     pub dry_run: bool,
+    /// Claim and do planned jobs without planning (PostgreSQL only).
+    pub worker_only: bool,
 }
 
 /// Run once at `options.now`; the result is the exit code: 0, 1 when a job or a collect
@@ -69,8 +70,16 @@ pub fn run_planned(resolved: &Resolved, options: Options, planner: &mut Planner)
         .into());
     }
     let pid = std::process::id();
+    let worker = job::Worker::this(resolved);
+    // SQLite: one run per state, under the run lock. PostgreSQL: any number of runs on any
+    // number of machines; the plan is made once, under the plan lock, and every run then
+    // claims the plan's jobs until none is left.
+    let shared = matches!(database, Location::Postgres(_));
+    if options.worker_only {
+        return work_only(resolved, &database, &worker);
+    }
     let lock_name = RunLock::name_for(&database);
-    let _lock = if dry_run {
+    let _lock = if dry_run || shared {
         None
     } else {
         let holder = format!("pid {pid}, started {}", format_rfc3339(wall_millis()));
@@ -87,10 +96,29 @@ pub fn run_planned(resolved: &Resolved, options: Options, planner: &mut Planner)
     };
     // A dry run never creates the database.
     let mut store = if dry_run { super::existing_store(resolved)? } else { Store::open(&database)? };
+    let plan_lock = match (&database, dry_run) {
+        (Location::Postgres(url), false) => {
+            // Runs started at once: the first to take the plan lock plans; the others find,
+            // once they hold it, a plan stored since they began to wait, and work on it.
+            let waiting_since = store.database_now()?;
+            let holder = format!("retrain run, {}", worker.name);
+            let lock = crate::store::session_lock(url, crate::store::db::LOCK_PLAN, &holder)?;
+            if store.planned_since(waiting_since)? {
+                drop(lock);
+                event(&format!(
+                    "worker {}: a run planned while this one waited; working on its plan",
+                    worker.name
+                ));
+                return Ok(finish_working(resolved, &worker, None));
+            }
+            Some(lock)
+        }
+        _ => None,
+    };
     let run_id = if dry_run {
         None
     } else {
-        let begun = store.begin_run(pid, now, wall_millis(), false)?;
+        let begun = store.begin_run(pid, now, wall_millis(), !shared)?;
         if begun.abandoned > 0 {
             event(&format!("{} job(s) left running by a killed run are marked abandoned", begun.abandoned));
         }
@@ -144,15 +172,79 @@ pub fn run_planned(resolved: &Resolved, options: Options, planner: &mut Planner)
         return Ok(code::OK);
     }
     let run_id = run_id.unwrap_or_default();
-    let failed_jobs = execute(resolved, &plan, run_id, now);
+    let mut stored = Vec::with_capacity(plan.len());
+    if shared {
+        // Beside other workers: a model whose job still runs (or waits to be taken over)
+        // is not planned twice, and jobs planned by earlier runs that no worker took are
+        // planned afresh here.
+        let running = store.running_jobs()?;
+        for job in &plan {
+            match running.iter().find(|r| r.symbol == job.symbol.as_str() && r.regime == job.regime) {
+                Some(r) => event(&format!(
+                    "{} {}: job {} still runs on {}; not planned again",
+                    job.symbol,
+                    job.regime,
+                    r.id,
+                    r.worker.as_deref().unwrap_or("a worker")
+                )),
+                None => stored.push(job.stored()),
+            }
+        }
+        let stale = store.abandon_unclaimed(run_id)?;
+        if stale > 0 {
+            event(&format!("{stale} job(s) planned by earlier runs that no worker took are planned afresh"));
+        }
+    } else {
+        stored.extend(plan.iter().map(Planned::stored));
+    }
+    store.enqueue_plan(run_id, now, &stored)?;
+    drop(plan_lock);
+    let threads = if shared { None } else { Some(stored.len()) };
+    let worked = work(resolved, &worker, threads);
+    let (done, failed_jobs) = (worked.done, worked.failed);
     notify(resolved, &mut store, now)?;
     store.finish_run(run_id, wall_millis(), failed_collects)?;
     event(&format!(
-        "run done: {} job(s), {failed_jobs} failed{}",
-        plan.len(),
-        if failed_collects > 0 { format!("; {failed_collects} collect(s) failed") } else { String::new() }
+        "run done: {done} job(s), {failed_jobs} failed{}{}",
+        if failed_collects > 0 { format!("; {failed_collects} collect(s) failed") } else { String::new() },
+        if shared { worked.claims() } else { String::new() }
     ));
     Ok(if failed_jobs + failed_collects > 0 { code::RUNTIME } else { code::OK })
+}
+
+/// `run --worker-only`: claim and do planned jobs without planning (waiting first for a
+/// plan being made), until none is left.
+fn work_only(resolved: &Resolved, database: &Location, worker: &job::Worker) -> anyhow::Result<u8> {
+    let Location::Postgres(url) = database else {
+        return Err(Failure::Usage(format!(
+            "--worker-only works beside other runs on a shared PostgreSQL state; {} is a SQLite file, which \
+             one `retrain run` plans and works on alone",
+            database.display()
+        ))
+        .into());
+    };
+    if !Store::exists(database)? {
+        return Err(Failure::Usage(format!(
+            "no database at {}: run `retrain init` and `retrain run` first",
+            database.display()
+        ))
+        .into());
+    }
+    crate::store::wait_for_session_lock(url, crate::store::db::LOCK_PLAN)?;
+    Ok(finish_working(resolved, worker, None))
+}
+
+/// Work until no job is left, say what this worker did, and give its exit code.
+fn finish_working(resolved: &Resolved, worker: &job::Worker, threads: Option<usize>) -> u8 {
+    let worked = work(resolved, worker, threads);
+    event(&format!(
+        "worker {} done: {} job(s), {} failed{}",
+        worker.name,
+        worked.done,
+        worked.failed,
+        worked.claims()
+    ));
+    if worked.failed > 0 { code::RUNTIME } else { code::OK }
 }
 
 /// Collect every configured symbol that has a source, once, at the start: triggers need
@@ -258,32 +350,87 @@ pub fn in_run_order(plan: &mut [Planned]) {
     });
 }
 
-/// Run the plan on `schedule.max_concurrent_jobs` threads; returns how many failed.
-fn execute(resolved: &Resolved, plan: &[Planned], run: i64, now: i64) -> usize {
-    let queue = Mutex::new(plan.iter().collect::<VecDeque<_>>());
-    let failed = Mutex::new(0usize);
-    let workers = (resolved.settings.schedule.max_concurrent_jobs as usize).clamp(1, plan.len().max(1));
+/// Claim and do jobs on `schedule.max_concurrent_jobs` threads (no more than `planned`
+/// when the count is known) until none is left; returns how many were done and how many
+/// of them failed. On a shared state "none left" means none queued and none running
+/// anywhere: a worker waits beside running jobs, so that if their worker dies it takes
+/// them over when their lease runs out, and the last worker ends when the last job does.
+fn work(resolved: &Resolved, worker: &job::Worker, planned: Option<usize>) -> Worked {
+    let counts = Mutex::new(Worked::default());
+    let threads = (resolved.settings.schedule.max_concurrent_jobs as usize)
+        .clamp(1, planned.unwrap_or(usize::MAX).max(1));
+    let database = resolved.database();
+    let shared = matches!(database, Location::Postgres(_));
+    let poll = std::time::Duration::from_millis((worker.lease_ms / 3).clamp(1, 2_000) as u64);
     std::thread::scope(|scope| {
-        for _ in 0..workers {
+        for _ in 0..threads {
             scope.spawn(|| {
+                let mut store = match Store::open(&database) {
+                    Ok(store) => store,
+                    Err(e) => return event(&format!("worker {}: {e:#}", worker.name)),
+                };
                 loop {
-                    let next = queue.lock().map(|mut q| q.pop_front()).unwrap_or(None);
-                    let Some(job) = next else { break };
-                    let ok = job::run(resolved, job, run, now).unwrap_or_else(|e| {
+                    let asked = std::time::Instant::now();
+                    let claimed = match store.claim_job(&worker.name, worker.lease_ms) {
+                        Ok(Some(claimed)) => {
+                            if let Ok(mut counts) = counts.lock() {
+                                counts.claims_ms.push(asked.elapsed().as_secs_f64() * 1000.0);
+                            }
+                            claimed
+                        }
+                        Ok(None) if shared => match store.running_job_count() {
+                            Ok(0) => break,
+                            Ok(_) => {
+                                std::thread::sleep(poll);
+                                continue;
+                            }
+                            Err(e) => {
+                                event(&format!("worker {}: {e:#}", worker.name));
+                                break;
+                            }
+                        },
+                        Ok(None) => break,
+                        Err(e) => {
+                            event(&format!("worker {}: claiming a job failed: {e:#}", worker.name));
+                            break;
+                        }
+                    };
+                    let ok = job::run(resolved, &claimed, worker).unwrap_or_else(|e| {
                         event(&format!(
-                            "{} {}: the job could not be recorded: {e:#}",
-                            job.symbol, job.regime
+                            "job {} {} {}: the job could not be recorded: {e:#}",
+                            claimed.id, claimed.job.symbol, claimed.job.regime
                         ));
                         false
                     });
-                    if !ok && let Ok(mut count) = failed.lock() {
-                        *count += 1;
+                    if let Ok(mut counts) = counts.lock() {
+                        counts.done += 1;
+                        counts.failed += usize::from(!ok);
                     }
                 }
             });
         }
     });
-    failed.into_inner().unwrap_or(0)
+    counts.into_inner().unwrap_or_default()
+}
+
+/// What a worker did: jobs done and failed, and how long each successful claim took.
+#[derive(Debug, Default)]
+struct Worked {
+    done: usize,
+    failed: usize,
+    claims_ms: Vec<f64>,
+}
+
+impl Worked {
+    /// ", claims took 3.1 ms (median) to 9.8 ms": what coordinating with other workers cost.
+    fn claims(&self) -> String {
+        let mut ms = self.claims_ms.clone();
+        ms.sort_by(f64::total_cmp);
+        match (ms.get(ms.len() / 2), ms.last()) {
+            (Some(median), Some(max)) => format!("; claims took {median:.1} ms (median) to {max:.1} ms"),
+            _ => String::new(),
+        }
+    }
 }
 
 /// Post alerts at or above `notifications.min_severity` that were never posted.

@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use super::assess::{self, Assessed, Keeping, Mode};
 use crate::candles::Interval;
-use crate::candles::time::{serialize_rfc3339 as rfc3339, serialize_rfc3339_opt as rfc3339_opt};
+use crate::candles::time::{serialize_rfc3339 as rfc3339, serialize_rfc3339_opt as rfc3339_opt, wall_millis};
 use crate::config::{Regime, Resolved, SearchMetric, Severity};
 use crate::evaluation::Record;
 use crate::kinds::{JobStage, JobStatus, VersionStatus};
@@ -140,6 +140,13 @@ pub struct RunningJob {
     pub elapsed_seconds: f64,
     /// The average duration of the model's recent finished jobs.
     pub usual_seconds: Option<f64>,
+    /// `host pid` of the worker that holds it.
+    pub worker: Option<String>,
+    /// Seconds left on the worker's lease (negative: it ran out, and the next worker to
+    /// look takes the job over).
+    pub lease_seconds_left: Option<f64>,
+    /// How many workers have claimed it (more than 1: taken over).
+    pub attempts: i64,
 }
 
 /// The newest `status.recent_jobs` finished jobs.
@@ -237,10 +244,13 @@ pub fn report(resolved: &Resolved, store: &mut Store, now: i64) -> anyhow::Resul
             stage: j.stage,
             elapsed_seconds: (now - j.run_started_at) as f64 / 1000.0,
             usual_seconds: usual,
+            lease_seconds_left: j.lease_until.map(|until| (until - wall_millis()) as f64 / 1000.0),
+            worker: j.worker,
+            attempts: j.attempts,
         });
     }
     let queue = store
-        .jobs(Some(JobStatus::Queued))?
+        .requests()?
         .into_iter()
         .map(|j| QueuedRequest {
             id: j.id,

@@ -350,7 +350,7 @@ fn replay_policy(
             }
         }
         drop(store);
-        let options = run::Options { now, dry_run: false };
+        let options = run::Options { now, dry_run: false, worker_only: false };
         match &policy.rule {
             Rule::Triggers => {
                 run::run(state, options)?;

@@ -386,6 +386,8 @@ impl<'a> postgres::types::FromSql<'a> for Owned {
                 Owned::Text(String::from_sql(ty, raw)?)
             }
             Type::BYTEA => Owned::Blob(raw.to_vec()),
+            // What pg_advisory_lock() and set_config-like calls return.
+            Type::VOID => Owned::Null,
             _ => return Err(format!("a column of type {ty}, which the store never reads").into()),
         })
     }
@@ -493,6 +495,7 @@ pub enum Begin {
 pub const LOCK_WRITE: i64 = 0x7265_7472_6169_6e57;
 pub const LOCK_MIGRATE: i64 = 0x7265_7472_6169_6e4d;
 pub const LOCK_RUN: i64 = 0x7265_7472_6169_6e52;
+pub const LOCK_PLAN: i64 = 0x7265_7472_6169_6e50;
 
 /// An open connection.
 pub struct Db {

@@ -80,7 +80,9 @@ impl Store {
         expected_from: Option<i64>,
         change: &Change,
     ) -> anyhow::Result<i64> {
+        let fence = self.fence.clone();
         let tx = self.transaction(Begin::Immediate)?;
+        super::check_fence(&tx, &fence)?;
         let from = checked_production(&tx, change, expected_from)?;
         no_running_test(&tx, change)?;
         let id = switch(
@@ -136,7 +138,9 @@ impl Store {
         traffic_split: f64,
         change: &Change,
     ) -> anyhow::Result<i64> {
+        let fence = self.fence.clone();
         let tx = self.transaction(Begin::Immediate)?;
+        super::check_fence(&tx, &fence)?;
         checked_production(&tx, change, Some(champion))?;
         no_running_test(&tx, change)?;
         set_status(

@@ -2,6 +2,10 @@
 
 use super::db::{Begin, Dialect, params};
 
+/// Now in epoch milliseconds on the database's clock, in each database's words.
+const SQLITE_NOW_MS: &str = "CAST(unixepoch('subsec') * 1000 AS INTEGER)";
+const POSTGRES_NOW_MS: &str = "CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000 AS BIGINT)";
+
 use super::Store;
 use crate::config::{Regime, Severity};
 use crate::kinds::{AlertKind, JobStage, JobStatus};
@@ -24,6 +28,10 @@ pub struct JobRow {
     pub version: Option<i64>,
     pub outcome: Option<String>,
     pub error: Option<String>,
+    /// A run planned it (else a manual request no run has planned yet).
+    pub planned: bool,
+    /// `host pid` of the worker that took it.
+    pub worker: Option<String>,
 }
 
 /// A job a run is working on (or was, if the run died).
@@ -37,10 +45,41 @@ pub struct RunningJob {
     pub stage: Option<JobStage>,
     /// Wall-clock start of its run.
     pub run_started_at: i64,
+    /// `host pid` of the worker that holds it.
+    pub worker: Option<String>,
+    /// Until when (epoch ms, the database's clock) the worker's lease holds.
+    pub lease_until: Option<i64>,
+    /// How many times it was claimed (more than once: taken over from a lost worker).
+    pub attempts: i64,
+}
+
+/// A job of a run's plan, stored for the workers to claim.
+#[derive(Debug, Clone)]
+pub struct PlannedJob {
+    pub job: NewJob,
+    /// The manual requests it answers: the first becomes the job, the others are cancelled.
+    pub queued: Vec<i64>,
+    /// Its candidate goes live whatever the gates say (a replay's baselines).
+    pub deploy_always: bool,
+}
+
+/// A job a worker claimed: what it needs to do the work.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Claimed {
+    pub id: i64,
+    pub job: NewJob,
+    pub run: i64,
+    /// The clock of the run that planned it (`--now`).
+    pub run_now: i64,
+    pub deploy_always: bool,
+    /// 1 for a first claim; more when taken over.
+    pub attempts: i64,
+    /// The worker whose lease ran out, when this claim took the job over.
+    pub taken_from: Option<String>,
 }
 
 /// A job to start.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct NewJob {
     pub symbol: String,
     pub regime: Regime,
@@ -122,30 +161,58 @@ pub struct JobTotals {
 }
 
 impl Store {
-    /// Start a run: runs left `running` by a killed process are marked `killed`, their
-    /// running jobs `abandoned`. Call only while holding the run lock.
+    /// Start a run. `alone` (SQLite, under the run lock: no other run can be working):
+    /// runs left `running` by a killed process are marked `killed`, their running jobs
+    /// `abandoned`, and jobs they planned that no worker took `abandoned` too; their models
+    /// are planned again. Beside other workers (PostgreSQL) nothing is touched: a lost
+    /// worker's job is taken over when its lease runs out.
     pub fn begin_run(
         &mut self,
         pid: u32,
         now: i64,
         started_at: i64,
-        dry_run: bool,
+        alone: bool,
     ) -> anyhow::Result<BegunRun> {
-        let tx = self.transaction(Begin::Deferred)?;
-        let abandoned = tx.execute(
-            "UPDATE jobs SET status = 'abandoned', error = 'the run that took it was killed', finished_at = ?1
-             WHERE status = 'running'",
-            params![started_at],
-        )?;
-        tx.execute("UPDATE runs SET status = 'killed' WHERE status = 'running'", &[])?;
+        let tx = self.transaction(Begin::Immediate)?;
+        let mut abandoned = 0;
+        if alone {
+            abandoned = tx.execute(
+                "UPDATE jobs SET status = 'abandoned', error = 'the run that took it was killed', finished_at = ?1
+                 WHERE status = 'running'",
+                params![started_at],
+            )?;
+            tx.execute(
+                "UPDATE jobs SET status = 'abandoned', error = 'planned by a run that ended before a worker took it'
+                 WHERE status = 'queued' AND run_id IS NOT NULL",
+                &[],
+            )?;
+            tx.execute("UPDATE runs SET status = 'killed' WHERE status = 'running'", &[])?;
+        }
         let id: i64 = tx.query_row(
-            "INSERT INTO runs (pid, now, started_at, dry_run, status) VALUES (?1, ?2, ?3, ?4, 'running')
+            "INSERT INTO runs (pid, now, started_at, dry_run, status) VALUES (?1, ?2, ?3, 0, 'running')
              RETURNING id",
-            params![pid, now, started_at, dry_run],
+            params![pid, now, started_at],
             |r| r.get(0),
         )?;
         tx.commit()?;
         Ok(BegunRun { id, abandoned })
+    }
+
+    /// How many jobs are running (on any worker).
+    pub fn running_job_count(&self) -> anyhow::Result<usize> {
+        let n: i64 =
+            self.query_row("SELECT COUNT(*) FROM jobs WHERE status = 'running'", &[], |r| r.get(0))?;
+        Ok(n as usize)
+    }
+
+    /// Jobs planned by runs other than `run` that no worker took: marked abandoned (their
+    /// models are planned again). Returns how many.
+    pub fn abandon_unclaimed(&mut self, run: i64) -> anyhow::Result<usize> {
+        Ok(self.db.execute(
+            "UPDATE jobs SET status = 'abandoned', error = 'planned by a run that ended before a worker took it'
+             WHERE status = 'queued' AND run_id IS NOT NULL AND run_id != ?1",
+            params![run],
+        )?)
     }
 
     /// Runs still marked running, oldest first.
@@ -195,42 +262,156 @@ impl Store {
         )? == 1)
     }
 
-    /// Start a job in `run`: a queued one (by id) or a new one.
-    pub fn start_job(
-        &mut self,
-        queued: Option<i64>,
-        job: &NewJob,
-        run: i64,
-        now: i64,
-    ) -> anyhow::Result<i64> {
-        let tx = self.transaction(Begin::Deferred)?;
-        if let Some(id) = queued {
-            let taken = tx.execute(
-                "UPDATE jobs SET status = 'running', run_id = ?1, started_at = ?2, trigger = ?3, reason = ?4,
-                     priority = ?5, severity = ?6 WHERE id = ?7 AND status = 'queued'",
-                params![run, now, job.trigger, job.reason, job.priority, job.severity, id],
-            )?;
-            if taken == 1 {
-                tx.commit()?;
-                return Ok(id);
+    /// Store a run's plan as queued jobs in run order, for any worker to claim; a manual
+    /// request a job answers becomes that job (the others it answers are cancelled). One
+    /// transaction: workers see the whole plan or none of it. Returns the jobs' ids.
+    pub fn enqueue_plan(&mut self, run: i64, now: i64, plan: &[PlannedJob]) -> anyhow::Result<Vec<i64>> {
+        let tx = self.transaction(Begin::Immediate)?;
+        let mut ids = Vec::with_capacity(plan.len());
+        for (position, p) in plan.iter().enumerate() {
+            let j = &p.job;
+            let deploy = if p.deploy_always { "always" } else { "gates" };
+            let mut id = None;
+            if let Some(&queued) = p.queued.first() {
+                let taken = tx.execute(
+                    "UPDATE jobs SET run_id = ?1, trigger = ?2, reason = ?3, priority = ?4, severity = ?5,
+                         position = ?6, deploy = ?7
+                     WHERE id = ?8 AND status = 'queued' AND run_id IS NULL",
+                    params![run, j.trigger, j.reason, j.priority, j.severity, position, deploy, queued],
+                )?;
+                // Cancelled since the plan was made: the job runs for its other triggers.
+                id = (taken == 1).then_some(queued);
             }
-            // Cancelled since the plan was made: the job runs for its other triggers.
+            let id = match id {
+                Some(id) => id,
+                None => tx.query_row(
+                    "INSERT INTO jobs (symbol, regime, trigger, reason, priority, status, requested_at, run_id,
+                         severity, position, deploy)
+                     VALUES (?1, ?2, ?3, ?4, ?5, 'queued', ?6, ?7, ?8, ?9, ?10) RETURNING id",
+                    params![j.symbol, j.regime, j.trigger, j.reason, j.priority, now, run, j.severity, position, deploy],
+                    |r| r.get(0),
+                )?,
+            };
+            for other in p.queued.iter().skip(1) {
+                tx.execute(
+                    "UPDATE jobs SET status = 'cancelled', error = ?2
+                     WHERE id = ?1 AND status = 'queued' AND run_id IS NULL",
+                    params![other, format!("answered by job {id}")],
+                )?;
+            }
+            ids.push(id);
         }
-        let id: i64 = tx.query_row(
-            "INSERT INTO jobs (symbol, regime, trigger, reason, priority, status, requested_at, run_id, started_at,
-                 severity)
-             VALUES (?1, ?2, ?3, ?4, ?5, 'running', ?6, ?7, ?6, ?8) RETURNING id",
-            params![job.symbol, job.regime, job.trigger, job.reason, job.priority, now, run, job.severity],
-            |r| r.get(0),
-        )?;
+        let now = match tx.dialect() {
+            Dialect::Sqlite => SQLITE_NOW_MS,
+            Dialect::Postgres => POSTGRES_NOW_MS,
+        };
+        tx.execute(&format!("UPDATE runs SET planned_at = {now} WHERE id = ?1"), params![run])?;
         tx.commit()?;
-        Ok(id)
+        Ok(ids)
     }
 
-    pub fn finish_job(&mut self, id: i64, finished_at: i64, result: &JobResult) -> anyhow::Result<()> {
-        self.db.execute(
+    /// Now, in epoch milliseconds on the database's clock.
+    pub fn database_now(&self) -> anyhow::Result<i64> {
+        let now = match self.dialect() {
+            Dialect::Sqlite => SQLITE_NOW_MS,
+            Dialect::Postgres => POSTGRES_NOW_MS,
+        };
+        Ok(self.query_row(&format!("SELECT {now}"), &[], |r| r.get(0))?)
+    }
+
+    /// Whether a run stored its plan at or after `since` (the database's clock).
+    pub fn planned_since(&self, since: i64) -> anyhow::Result<bool> {
+        let n: i64 =
+            self.query_row("SELECT COUNT(*) FROM runs WHERE planned_at >= ?1", params![since], |r| r.get(0))?;
+        Ok(n > 0)
+    }
+
+    /// Claim the next job for `worker` under a lease of `lease_ms`: the first planned job
+    /// no one has taken (oldest run first, in run order), or a running one whose lease ran
+    /// out (its worker died or lost the database). PostgreSQL skips the rows other workers
+    /// are claiming at the same instant (`FOR UPDATE SKIP LOCKED`); SQLite has one writer.
+    /// The lease is on the database's clock, so the workers' clocks do not matter.
+    pub fn claim_job(&mut self, worker: &str, lease_ms: i64) -> anyhow::Result<Option<Claimed>> {
+        let dialect = self.dialect();
+        let (begin, lock, now) = match dialect {
+            Dialect::Sqlite => (Begin::Immediate, "", SQLITE_NOW_MS),
+            Dialect::Postgres => (Begin::Deferred, "FOR UPDATE SKIP LOCKED", POSTGRES_NOW_MS),
+        };
+        let tx = self.transaction(begin)?;
+        let candidate: Option<(i64, Option<String>, JobStatus)> = tx.query_opt(
+            &format!(
+                "SELECT id, worker, status FROM jobs
+                 WHERE (status = 'queued' AND run_id IS NOT NULL) OR (status = 'running' AND lease_until < {now})
+                 ORDER BY run_id, position, id LIMIT 1 {lock}"
+            ),
+            &[],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )?;
+        let Some((id, previous, status)) = candidate else { return Ok(None) };
+        tx.execute(
+            &format!(
+                "UPDATE jobs SET status = 'running', worker = ?1, attempts = attempts + 1, lease_until = {now} + ?2,
+                     started_at = COALESCE(started_at, (SELECT r.now FROM runs r WHERE r.id = jobs.run_id)),
+                     stage = NULL
+                 WHERE id = ?3"
+            ),
+            params![worker, lease_ms, id],
+        )?;
+        let claimed = tx.query_row(
+            "SELECT j.id, j.symbol, j.regime, j.trigger, j.reason, j.priority, j.severity, j.run_id, r.now, j.deploy,
+                    j.attempts
+             FROM jobs j JOIN runs r ON r.id = j.run_id WHERE j.id = ?1",
+            params![id],
+            |r| {
+                Ok(Claimed {
+                    id: r.get(0)?,
+                    job: NewJob {
+                        symbol: r.get(1)?,
+                        regime: r.get(2)?,
+                        trigger: r.get(3)?,
+                        reason: r.get(4)?,
+                        priority: r.get(5)?,
+                        severity: r.get(6)?,
+                    },
+                    run: r.get(7)?,
+                    run_now: r.get(8)?,
+                    deploy_always: r.get::<String>(9)? == "always",
+                    attempts: r.get(10)?,
+                    taken_from: if status == JobStatus::Running { previous } else { None },
+                })
+            },
+        )?;
+        tx.commit()?;
+        Ok(Some(claimed))
+    }
+
+    /// Extend `worker`'s lease on job `id`; false when the job is no longer the worker's
+    /// (its lease ran out and another took it over, or it ended).
+    pub fn renew_lease(&mut self, id: i64, worker: &str, lease_ms: i64) -> anyhow::Result<bool> {
+        let now = match self.dialect() {
+            Dialect::Sqlite => SQLITE_NOW_MS,
+            Dialect::Postgres => POSTGRES_NOW_MS,
+        };
+        Ok(self.db.execute(
+            &format!(
+                "UPDATE jobs SET lease_until = {now} + ?3 WHERE id = ?1 AND worker = ?2 AND status = 'running'"
+            ),
+            params![id, worker, lease_ms],
+        )? == 1)
+    }
+
+    /// Record how `worker`'s job ended; false (and nothing written) when the job is no
+    /// longer the worker's.
+    pub fn finish_job(
+        &mut self,
+        id: i64,
+        worker: &str,
+        finished_at: i64,
+        result: &JobResult,
+    ) -> anyhow::Result<bool> {
+        Ok(self.db.execute(
             "UPDATE jobs SET status = ?1, finished_at = ?2, seconds = ?3, version_id = ?4, outcome = ?5, error = ?6
-             WHERE id = ?7",
+             WHERE id = ?7 AND worker = ?8 AND status = 'running'",
             params![
                 if result.error.is_none() { JobStatus::Succeeded } else { JobStatus::Failed },
                 finished_at,
@@ -238,10 +419,15 @@ impl Store {
                 result.version_id,
                 result.outcome,
                 result.error,
-                id
+                id,
+                worker
             ],
-        )?;
-        Ok(())
+        )? == 1)
+    }
+
+    /// Manual requests waiting for a run to plan them, oldest first.
+    pub fn requests(&self) -> anyhow::Result<Vec<JobRow>> {
+        Ok(self.jobs(Some(JobStatus::Queued))?.into_iter().filter(|j| !j.planned).collect())
     }
 
     /// Say which step a running job is at.
@@ -253,7 +439,8 @@ impl Store {
     /// Running jobs, oldest first.
     pub fn running_jobs(&self) -> anyhow::Result<Vec<RunningJob>> {
         let rows = self.db.query_map(
-            "SELECT j.id, j.symbol, j.regime, j.trigger, j.stage, r.started_at FROM jobs j JOIN runs r ON r.id = j.run_id
+            "SELECT j.id, j.symbol, j.regime, j.trigger, j.stage, r.started_at, j.worker, j.lease_until, j.attempts
+             FROM jobs j JOIN runs r ON r.id = j.run_id
              WHERE j.status = 'running' ORDER BY j.id",
             &[],
             |r| {
@@ -264,6 +451,9 @@ impl Store {
                 trigger: r.get(3)?,
                 stage: r.get(4)?,
                 run_started_at: r.get(5)?,
+                worker: r.get(6)?,
+                lease_until: r.get(7)?,
+                attempts: r.get(8)?,
             })
         }
         )?;
@@ -304,7 +494,7 @@ impl Store {
         let rows = self.db.query_map(
             &format!(
             "SELECT j.id, j.symbol, j.regime, j.trigger, j.reason, j.priority, j.status, j.requested_at, r.now,
-                    j.seconds, v.version, j.outcome, j.error
+                    j.seconds, v.version, j.outcome, j.error, j.run_id IS NOT NULL, j.worker
              FROM jobs j LEFT JOIN runs r ON r.id = j.run_id LEFT JOIN model_versions v ON v.id = j.version_id
              WHERE {filter} ORDER BY j.id"
         ),
@@ -324,6 +514,8 @@ impl Store {
                 version: r.get(10)?,
                 outcome: r.get(11)?,
                 error: r.get(12)?,
+                planned: r.get(13)?,
+                worker: r.get(14)?,
             })
         }
         )?;

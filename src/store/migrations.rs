@@ -317,6 +317,22 @@ pub const MIGRATIONS: &[Migration] = &[
                 CHECK (severity IS NULL OR severity IN ('low', 'medium', 'high', 'critical'));
         ",
     },
+    Migration {
+        why: "many workers, one fleet: a run's plan is stored as queued jobs in run order (position) that any \
+              worker claims; a claimed job names its worker and holds a lease (epoch ms on the database's \
+              clock) that the worker renews, and a job whose lease ran out is taken over (attempts counts \
+              the claims); deploy says how its candidate may go live; a run's planned_at (the database's \
+              clock) tells a run that waited for the plan lock that the plan it waited for is made",
+        sql: "
+            ALTER TABLE runs ADD COLUMN planned_at INTEGER;
+            ALTER TABLE jobs ADD COLUMN position INTEGER;
+            ALTER TABLE jobs ADD COLUMN worker TEXT;
+            ALTER TABLE jobs ADD COLUMN lease_until INTEGER;
+            ALTER TABLE jobs ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;
+            ALTER TABLE jobs ADD COLUMN deploy TEXT NOT NULL DEFAULT 'gates' CHECK (deploy IN ('gates', 'always'));
+            CREATE INDEX jobs_claimable ON jobs (status, run_id, position);
+        ",
+    },
 ];
 
 impl Migration {

@@ -24,7 +24,8 @@ pub use candles::{CollectRecord, LastCollect, SeriesSummary, UpsertCounts};
 pub use deploy::{AbTest, CanaryEnd, Change, DeploymentRow};
 pub use drift::DriftSummary;
 pub use jobs::{
-    BegunRun, JobResult, JobRow, JobTotals, LastJob, NewJob, RunRow, RunningJob, SuccessfulRun, Unsent,
+    BegunRun, Claimed, JobResult, JobRow, JobTotals, LastJob, NewJob, PlannedJob, RunRow, RunningJob,
+    SuccessfulRun, Unsent,
 };
 pub use migrations::MIGRATIONS;
 pub use models::{
@@ -92,6 +93,9 @@ pub fn redact_password(url: &str) -> String {
 pub struct Store {
     db: Db,
     location: Location,
+    /// The job (id, worker) whose lease every publishing write checks, when a worker does
+    /// a job through this connection.
+    fence: Option<(i64, String)>,
 }
 
 impl Store {
@@ -114,7 +118,7 @@ impl Store {
         };
         migrations::migrate_to(&mut db, MIGRATIONS.len())
             .with_context(|| format!("migrating the database {}", location.display()))?;
-        Ok(Store { db, location: location.clone() })
+        Ok(Store { db, location: location.clone(), fence: None })
     }
 
     /// Open a database that must already hold a state (any schema version: it is migrated).
@@ -154,7 +158,7 @@ impl Store {
                 db
             }
         };
-        let store = Store { db, location: location.clone() };
+        let store = Store { db, location: location.clone(), fence: None };
         let version = store.schema_version()?;
         if version != MIGRATIONS.len() as i64 {
             anyhow::bail!(
@@ -205,6 +209,33 @@ impl Store {
     fn transaction(&mut self, begin: Begin) -> db::Result<db::Tx<'_>> {
         self.db.transaction(begin)
     }
+
+    /// From now on, publish (register a version, change what is live) only while `worker`
+    /// still holds job `id`: a worker whose lease ran out while it was away, and whose job
+    /// another worker took over, must not publish beside it.
+    pub fn set_fence(&mut self, job: i64, worker: &str) {
+        self.fence = Some((job, worker.to_string()));
+    }
+}
+
+/// Inside a publishing transaction: the fenced job is still the worker's. On PostgreSQL
+/// the job's row stays locked until the transaction ends, so a takeover waits for it.
+fn check_fence(tx: &Db, fence: &Option<(i64, String)>) -> anyhow::Result<()> {
+    let Some((job, worker)) = fence else { return Ok(()) };
+    let lock = if tx.dialect() == Dialect::Postgres { " FOR UPDATE" } else { "" };
+    let held = tx
+        .query_opt(
+            &format!("SELECT id FROM jobs WHERE id = ?1 AND worker = ?2 AND status = 'running'{lock}"),
+            db::params![job, worker],
+            |r| r.get::<i64>(0),
+        )?
+        .is_some();
+    anyhow::ensure!(
+        held,
+        "job {job} is no longer this worker's ({worker}): its lease ran out and another worker took it over; \
+         nothing was published"
+    );
+    Ok(())
 }
 
 /// A connection to the database at `location`, as it is: not created, not migrated. For
@@ -242,6 +273,24 @@ mod tls;
 /// lives; the server lets go when the connection drops, however the process ended.
 pub struct SessionLock {
     _db: Db,
+}
+
+/// Take advisory lock `key` on the server at `url` for this process, waiting for it.
+pub fn session_lock(url: &str, key: i64, holder: &str) -> anyhow::Result<SessionLock> {
+    let db = connect_postgres(url)?;
+    let name: String = holder.chars().take(60).collect();
+    db.query_row("SELECT set_config('application_name', ?1, false)", db::params![name], |_| Ok(()))?;
+    db.query_row("SELECT pg_advisory_lock(?1)", db::params![key], |_| Ok(()))?;
+    Ok(SessionLock { _db: db })
+}
+
+/// Wait until no session holds advisory lock `key` exclusively (a plan being made), then
+/// go on without holding it.
+pub fn wait_for_session_lock(url: &str, key: i64) -> anyhow::Result<()> {
+    let db = connect_postgres(url)?;
+    db.query_row("SELECT pg_advisory_lock_shared(?1)", db::params![key], |_| Ok(()))?;
+    db.query_row("SELECT pg_advisory_unlock_shared(?1)", db::params![key], |_| Ok(()))?;
+    Ok(())
 }
 
 /// Take advisory lock `key` on the server at `url` for this process, naming the holder

@@ -121,7 +121,9 @@ impl Store {
     /// is the latest earlier version of the model.
     pub fn insert_version(&mut self, v: &NewVersion, evaluation: &NewEvaluation) -> anyhow::Result<i64> {
         // Immediate: it reads the parent, then writes, beside other jobs' writers.
+        let fence = self.fence.clone();
         let tx = self.transaction(Begin::Immediate)?;
+        super::check_fence(&tx, &fence)?;
         let parent: Option<i64> = tx.query_opt(
             "SELECT id FROM model_versions WHERE symbol = ?1 AND regime = ?2 ORDER BY version DESC LIMIT 1",
             params![v.symbol, v.regime],

@@ -5,7 +5,8 @@ use std::process::Stdio;
 use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Utc, Weekday};
 
 use crate::support::{
-    Case, OPEN_GATES, btc_fleet, column, count, data, db, http, json, open_gates_with_cooldown, rows,
+    Case, OPEN_GATES, btc_fleet_on, column, count, data, db, http, json, open_gates_with_cooldown,
+    rows,
 };
 
 /// The last `days` days of the BTC minutes, `days` days later (so that they follow on),
@@ -201,6 +202,14 @@ schedule:
     );
 }
 
+/// BTC's trending model on a SQLite state, whatever the suite's backend: what these tests
+/// prove is the run lock (one `run` per state) and what the next run does after a crash
+/// under it. On PostgreSQL many runs work at once and a dead worker's job is taken over
+/// when its lease runs out: tests/store/fleet.rs proves that on a server.
+fn on_sqlite_alone() -> Case {
+    btc_fleet_on(Case::sqlite(), "training:\n  search:\n    max_trials: 2\n")
+}
+
 /// A `run` paused inside its job (holding the lock) until its stdin closes or it is
 /// killed; returns once it says it is paused.
 fn paused_run(case: &Case, now: &str) -> std::process::Child {
@@ -224,7 +233,7 @@ fn paused_run(case: &Case, now: &str) -> std::process::Child {
 
 #[test]
 fn two_runs_at_once_one_works_and_the_other_exits_5() {
-    let case = btc_fleet("training:\n  search:\n    max_trials: 2\n");
+    let case = on_sqlite_alone();
     let mut first = paused_run(&case, "2022-02-01T06:00:00Z");
     let second = case.run(["run", "--now", "2022-02-01T06:00:00Z"]);
     second
@@ -240,7 +249,7 @@ fn two_runs_at_once_one_works_and_the_other_exits_5() {
 
 #[test]
 fn kill_9_of_a_working_run_and_the_next_one_takes_over() {
-    let case = btc_fleet("training:\n  search:\n    max_trials: 2\n");
+    let case = on_sqlite_alone();
     let mut first = paused_run(&case, "2022-02-01T06:00:00Z");
     first.kill().unwrap(); // SIGKILL
     first.wait().unwrap();
@@ -253,7 +262,7 @@ fn kill_9_of_a_working_run_and_the_next_one_takes_over() {
 
 #[test]
 fn a_killed_run_leaves_nothing_half_made_and_the_next_one_proceeds() {
-    let case = btc_fleet("training:\n  search:\n    max_trials: 2\n");
+    let case = on_sqlite_alone();
     for point in ["run:job-started", "train:reserved", "promote:switched"] {
         let run =
             case.run_with_env(&[("RETRAIN_FAILPOINT", point)], ["run", "--now", "2022-02-01T06:00:00Z"]);

@@ -149,8 +149,10 @@ fn a_failed_first_training_a_canary_and_a_dead_run_each_render_sensibly() {
         .stdout_contains("canary v2 20%")
         .stdout_contains("QUEUE\n  1 SYNTH trending (medium): show it");
 
-    // A run that died holding the lock: status names it, and the next run cleans up.
-    let dead = Case::new()
+    // A run that died holding the lock: status names it, and the next run cleans up. The
+    // run lock is SQLite's; on PostgreSQL a dead worker's job is taken over when its lease
+    // runs out, and status shows the worker and its lease (tests/store/fleet.rs).
+    let dead = Case::sqlite()
         .config(&format!(
             "symbols:\n  - symbol: SYNTH\n    interval: 5m\n    regimes: [trending]\n{OPEN_GATES}"
         ))

@@ -359,7 +359,12 @@ pub fn train(case: &Case, symbol: &str, regime: &str, extra: &[&str]) -> Run {
 /// A project that keeps BTC 5m's trending model (gates open but for the 24 h cooldown,
 /// then `extra` config), with the BTC month collected as 5m candles.
 pub fn btc_fleet(extra: &str) -> Case {
-    let case = Case::new().config(&format!(
+    btc_fleet_on(Case::new(), extra)
+}
+
+/// [`btc_fleet`] in `case`.
+pub fn btc_fleet_on(case: Case, extra: &str) -> Case {
+    let case = case.config(&format!(
         "symbols:\n  - symbol: BTC\n    interval: 5m\n    regimes: [trending]\n{}{extra}",
         open_gates_with_cooldown()
     ));

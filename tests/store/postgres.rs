@@ -3,6 +3,7 @@
 //! suite runs against SQLite as `cargo test --test store`; what only a server has (two
 //! processes migrating at once, the schema compared with SQLite's) is in `server`.
 
+mod fleet;
 #[path = "../common/postgres.rs"]
 mod postgres;
 mod server;

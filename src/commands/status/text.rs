@@ -160,9 +160,18 @@ fn render_sections(out: &mut String, report: &StatusReport, paint: Paint) {
             Some(a) => format!(", over its usual {a:.0} s"),
             None => String::new(),
         };
+        let holder = match (&j.worker, j.lease_seconds_left) {
+            (Some(worker), Some(left)) if left >= 0.0 => format!(" on {worker}, lease {left:.0} s left"),
+            (Some(worker), Some(left)) => {
+                format!(" on {worker}, whose lease ran out {:.0} s ago: the next worker takes it over", -left)
+            }
+            (Some(worker), None) => format!(" on {worker}"),
+            (None, _) => String::new(),
+        };
+        let attempt = if j.attempts > 1 { format!(", attempt {}", j.attempts) } else { String::new() };
         let _ = writeln!(
             out,
-            "{} job {} {} {} ({}): {}{eta}",
+            "{} job {} {} {} ({}): {}{eta}{holder}{attempt}",
             paint.bold("RUNNING"),
             j.id,
             j.symbol,

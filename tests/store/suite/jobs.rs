@@ -3,10 +3,14 @@ use retrain::evaluation::Record;
 use retrain::ingest::trades::{Side, TradeOutcome};
 use retrain::kinds::{AlertKind, JobStatus};
 use retrain::model::metrics::Classification;
-use retrain::store::{JobResult, NewAlert, NewJob, Raised, UpsertCounts};
+use retrain::store::{JobResult, NewAlert, NewJob, PlannedJob, Raised, UpsertCounts};
 use retrain::triggers::{Priority, TriggerKind};
 
 use super::register;
+
+fn planned(trigger: TriggerKind, queued: Vec<i64>) -> PlannedJob {
+    PlannedJob { job: job(trigger), queued, deploy_always: false }
+}
 
 fn job(trigger: TriggerKind) -> NewJob {
     NewJob {
@@ -43,17 +47,29 @@ fn runs_jobs_and_their_totals() {
     assert!(store.cancel_job(cancelled).unwrap());
     assert!(!store.cancel_job(cancelled).unwrap(), "cancelled once");
 
-    let run = store.begin_run(42, 1_000, 2_000, false).unwrap();
+    assert_eq!(store.requests().unwrap().iter().map(|j| j.id).collect::<Vec<_>>(), [queued]);
+    let run = store.begin_run(42, 1_000, 2_000, true).unwrap();
     assert_eq!(run.abandoned, 0);
-    assert_eq!(store.start_job(Some(queued), &job(TriggerKind::Manual), run.id, 1_000).unwrap(), queued);
+    let plan = [planned(TriggerKind::Manual, vec![queued]), planned(TriggerKind::Drift, Vec::new())];
+    let ids = store.enqueue_plan(run.id, 1_000, &plan).unwrap();
+    assert_eq!(ids[0], queued, "the request became the job");
+    let drift = ids[1];
+    assert!(store.requests().unwrap().is_empty(), "a planned job is no request");
+    let first = store.claim_job("w1", 60_000).unwrap().unwrap();
+    assert_eq!(
+        (first.id, first.run_now, first.attempts, first.job.trigger),
+        (queued, 1_000, 1, TriggerKind::Manual)
+    );
     let v1 = register(store, with_f1(0.5));
     let v2 = register(store, with_f1(0.6));
-    store
-        .finish_job(queued, 1_500, &JobResult { seconds: 2.5, version_id: Some(v2), ..Default::default() })
-        .unwrap();
-    let drift = store.start_job(None, &job(TriggerKind::Drift), run.id, 1_000).unwrap();
+    let done = JobResult { seconds: 2.5, version_id: Some(v2), ..Default::default() };
+    assert!(!store.finish_job(queued, "w2", 1_500, &done).unwrap(), "only its worker finishes a job");
+    assert!(store.finish_job(queued, "w1", 1_500, &done).unwrap());
+    let second = store.claim_job("w1", 60_000).unwrap().unwrap();
+    assert_eq!((second.id, second.job.severity), (drift, Some(Severity::High)));
     let error = Some("no rows".to_string());
-    store.finish_job(drift, 1_600, &JobResult { seconds: 1.5, error, ..Default::default() }).unwrap();
+    store.finish_job(drift, "w1", 1_600, &JobResult { seconds: 1.5, error, ..Default::default() }).unwrap();
+    assert!(store.claim_job("w1", 60_000).unwrap().is_none(), "the plan is done");
     store.finish_run(run.id, 3_000, 0).unwrap();
 
     let all = store.jobs(None).unwrap();
@@ -87,18 +103,84 @@ fn runs_jobs_and_their_totals() {
 }
 
 #[test]
-fn a_killed_run_leaves_its_jobs_abandoned_for_the_next() {
+fn a_killed_run_leaves_its_jobs_abandoned_for_the_next_alone() {
     let mut fresh = crate::fresh();
     let store = &mut fresh.store;
-    let first = store.begin_run(1, 1_000, 1_000, false).unwrap();
-    store.start_job(None, &job(TriggerKind::Schedule), first.id, 1_000).unwrap();
+    let first = store.begin_run(1, 1_000, 1_000, true).unwrap();
+    let plan = [planned(TriggerKind::Schedule, Vec::new()), planned(TriggerKind::Age, Vec::new())];
+    store.enqueue_plan(first.id, 1_000, &plan).unwrap();
+    store.claim_job("w1", 60_000).unwrap().unwrap();
     assert_eq!(store.running_jobs().unwrap().len(), 1);
     assert_eq!(store.running_runs().unwrap().len(), 1);
-    let second = store.begin_run(2, 2_000, 2_000, false).unwrap();
+    // Alone (SQLite's run lock): the killed run's running and unclaimed jobs are abandoned.
+    let second = store.begin_run(2, 2_000, 2_000, true).unwrap();
     assert_eq!(second.abandoned, 1);
     assert!(store.running_jobs().unwrap().is_empty());
-    assert_eq!(store.jobs(Some(JobStatus::Abandoned)).unwrap().len(), 1);
+    assert_eq!(store.jobs(Some(JobStatus::Abandoned)).unwrap().len(), 2);
     assert_eq!(store.running_runs().unwrap().len(), 1, "only the new run");
+    assert!(store.claim_job("w2", 60_000).unwrap().is_none());
+}
+
+/// Beside other workers: two claim at the same instant and get different jobs; a job
+/// whose lease ran out is taken over (its worker can renew nothing, finish nothing and
+/// publish nothing after that); a new run abandons what older runs planned and no one took.
+#[test]
+fn workers_claim_in_run_order_and_take_over_a_lost_lease() {
+    let mut fresh = crate::fresh();
+    let location = fresh.location.clone();
+    let store = &mut fresh.store;
+    let run = store.begin_run(1, 1_000, 1_000, false).unwrap();
+    let kinds = [TriggerKind::Drift, TriggerKind::Schedule, TriggerKind::Age, TriggerKind::Decay];
+    let plan: Vec<_> = kinds.iter().map(|&k| planned(k, Vec::new())).collect();
+    let ids = store.enqueue_plan(run.id, 1_000, &plan).unwrap();
+    let barrier = std::sync::Barrier::new(4);
+    let claimed: Vec<i64> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..4)
+            .map(|w| {
+                let (location, barrier) = (&location, &barrier);
+                scope.spawn(move || {
+                    let mut store = retrain::store::Store::open(location).unwrap();
+                    barrier.wait();
+                    store.claim_job(&format!("w{w}"), 60_000).unwrap().unwrap().id
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let mut sorted = claimed.clone();
+    sorted.sort();
+    assert_eq!(sorted, ids, "four workers, four different jobs");
+    assert!(store.claim_job("w9", 60_000).unwrap().is_none());
+
+    // w0's job: let its lease run out (a lease of 0 ms), then w9 takes it over.
+    let lost = claimed[0];
+    let holder = store.running_jobs().unwrap().into_iter().find(|j| j.id == lost).unwrap().worker.unwrap();
+    assert!(store.renew_lease(lost, &holder, -1).unwrap(), "its worker renews while it holds the job");
+    let over = store.claim_job("w9", 60_000).unwrap().unwrap();
+    assert_eq!((over.id, over.attempts, over.taken_from.as_deref()), (lost, 2, Some(holder.as_str())));
+    assert!(!store.renew_lease(lost, &holder, 60_000).unwrap(), "the lost worker cannot renew");
+    assert!(!store.finish_job(lost, &holder, 2_000, &JobResult::default()).unwrap());
+    let mut fenced = retrain::store::Store::open(&location).unwrap();
+    fenced.set_fence(lost, &holder);
+    let n = fenced.reserve_version("BTC", Regime::Trending).unwrap();
+    let err =
+        fenced.insert_version(&super::version(n), &super::test_evaluation(Record::default())).unwrap_err();
+    assert!(err.to_string().contains("its lease ran out and another worker took it over"), "{err}");
+    assert!(store.versions("BTC", None).unwrap().is_empty(), "nothing was published");
+    let mut owner = retrain::store::Store::open(&location).unwrap();
+    owner.set_fence(lost, "w9");
+    owner.insert_version(&super::version(n + 1), &super::test_evaluation(Record::default())).unwrap();
+
+    // A new run (beside the workers) leaves running jobs alone and abandons only unclaimed ones.
+    let next = store.begin_run(2, 2_000, 2_000, false).unwrap();
+    let late = store.enqueue_plan(next.id, 2_000, &[planned(TriggerKind::Manual, Vec::new())]).unwrap();
+    let older = store.begin_run(3, 3_000, 3_000, false).unwrap();
+    assert_eq!(store.abandon_unclaimed(older.id).unwrap(), 1);
+    assert_eq!(
+        store.jobs(Some(JobStatus::Abandoned)).unwrap().iter().map(|j| j.id).collect::<Vec<_>>(),
+        late
+    );
+    assert_eq!(store.running_job_count().unwrap(), 4);
 }
 
 #[test]
