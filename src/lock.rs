@@ -1,26 +1,16 @@
-//! One `run` per state: an exclusive `flock` on `retrain.lock` beside a SQLite database,
-//! or a session-level advisory lock on a PostgreSQL one. The kernel (or the server, when
-//! the connection drops) releases it when the process ends in any way, `kill -9`
-//! included, so a crashed run never leaves it held; the file (or the lock's connection,
-//! by its application name) keeps the holder's pid and start time for the message a
-//! second run prints.
+//! One `run` per SQLite state: an exclusive `flock` on `retrain.lock` beside the
+//! database (a PostgreSQL state has many runs at once, see `lifecycle::run`). The kernel releases it when the process ends in any way, `kill -9`
+//! included, so a crashed run never leaves it held; the file keeps the holder's pid and
+//! start time for the message a second run prints.
 
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
-use std::path::Path;
-
-use crate::store::Location;
+use std::path::{Path, PathBuf};
 
 /// A held lock; released when dropped (or when the process dies).
 pub struct RunLock {
-    _held: Held,
-    /// What the lock is, for messages: its file, or the database it is held in.
-    pub name: String,
-}
-
-enum Held {
-    File(#[allow(dead_code)] File),
-    Postgres(#[allow(dead_code)] Box<crate::store::SessionLock>),
+    _file: File,
+    pub path: PathBuf,
 }
 
 /// Why the lock could not be taken.
@@ -60,29 +50,6 @@ pub fn pid_alive(_pid: i64) -> bool {
 }
 
 impl RunLock {
-    /// What the run lock of the state at `location` is, for messages.
-    pub fn name_for(location: &Location) -> String {
-        match location {
-            Location::Sqlite(database) => database.with_file_name("retrain.lock").display().to_string(),
-            Location::Postgres(_) => format!("the run lock of {}", location.display()),
-        }
-    }
-
-    /// Take the run lock of the state at `location`.
-    pub fn acquire_for(location: &Location, holder: &str) -> Result<RunLock, Busy> {
-        match location {
-            Location::Sqlite(database) => RunLock::acquire(&database.with_file_name("retrain.lock"), holder),
-            Location::Postgres(url) => {
-                let name = RunLock::name_for(location);
-                match crate::store::try_session_lock(url, crate::store::db::LOCK_RUN, holder) {
-                    Ok(Ok(lock)) => Ok(RunLock { _held: Held::Postgres(Box::new(lock)), name }),
-                    Ok(Err(by)) => Err(Busy::Held(by)),
-                    Err(e) => Err(Busy::Io(std::io::Error::other(format!("{e:#}")))),
-                }
-            }
-        }
-    }
-
     /// Take the lock at `path`, writing `holder` into the file.
     pub fn acquire(path: &Path, holder: &str) -> Result<RunLock, Busy> {
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
@@ -105,7 +72,7 @@ impl RunLock {
         file.seek(SeekFrom::Start(0)).map_err(Busy::Io)?;
         file.write_all(holder.as_bytes()).map_err(Busy::Io)?;
         file.sync_all().map_err(Busy::Io)?;
-        Ok(RunLock { _held: Held::File(file), name: path.display().to_string() })
+        Ok(RunLock { _file: file, path: path.to_path_buf() })
     }
 }
 

@@ -78,21 +78,25 @@ pub fn run_planned(resolved: &Resolved, options: Options, planner: &mut Planner)
     if options.worker_only {
         return work_only(resolved, &database, &worker);
     }
-    let lock_name = RunLock::name_for(&database);
-    let _lock = if dry_run || shared {
-        None
-    } else {
-        let holder = format!("pid {pid}, started {}", format_rfc3339(wall_millis()));
-        match RunLock::acquire_for(&database, &holder) {
-            Ok(lock) => Some(lock),
-            Err(Busy::Held(by)) => {
-                eprintln!("error: another `retrain run` holds {lock_name} ({by}); this one did nothing");
-                return Ok(code::LOCKED);
-            }
-            Err(Busy::Io(e)) => {
-                return Err(anyhow::anyhow!("taking the run lock {lock_name}: {e}"));
+    let _lock = match (&database, dry_run) {
+        (Location::Sqlite(path), false) => {
+            let lock_path = path.with_file_name("retrain.lock");
+            let holder = format!("pid {pid}, started {}", format_rfc3339(wall_millis()));
+            match RunLock::acquire(&lock_path, &holder) {
+                Ok(lock) => Some(lock),
+                Err(Busy::Held(by)) => {
+                    eprintln!(
+                        "error: another `retrain run` holds {} ({by}); this one did nothing",
+                        lock_path.display()
+                    );
+                    return Ok(code::LOCKED);
+                }
+                Err(Busy::Io(e)) => {
+                    return Err(anyhow::anyhow!("taking the run lock {}: {e}", lock_path.display()));
+                }
             }
         }
+        _ => None,
     };
     // A dry run never creates the database.
     let mut store = if dry_run { super::existing_store(resolved)? } else { Store::open(&database)? };

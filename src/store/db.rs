@@ -494,7 +494,6 @@ pub enum Begin {
 /// "retrain" and a letter).
 pub const LOCK_WRITE: i64 = 0x7265_7472_6169_6e57;
 pub const LOCK_MIGRATE: i64 = 0x7265_7472_6169_6e4d;
-pub const LOCK_RUN: i64 = 0x7265_7472_6169_6e52;
 pub const LOCK_PLAN: i64 = 0x7265_7472_6169_6e50;
 
 /// An open connection.

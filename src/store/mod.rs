@@ -293,30 +293,6 @@ pub fn wait_for_session_lock(url: &str, key: i64) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Take advisory lock `key` on the server at `url` for this process, naming the holder
-/// in the connection's application name; `Err(holder)` when another session holds it.
-pub fn try_session_lock(url: &str, key: i64, holder: &str) -> anyhow::Result<Result<SessionLock, String>> {
-    let db = connect_postgres(url)?;
-    // The application name is at most 63 bytes.
-    let name: String = holder.chars().take(60).collect();
-    db.query_row("SELECT set_config('application_name', ?1, false)", db::params![name], |_| Ok(()))?;
-    let taken: bool = db.query_row("SELECT pg_try_advisory_lock(?1)", db::params![key], |r| r.get(0))?;
-    if taken {
-        return Ok(Ok(SessionLock { _db: db }));
-    }
-    // An advisory lock belongs to its database; a bigint key is held as (classid, objid),
-    // its high and low 32 bits.
-    let by: Option<String> = db.query_opt(
-        "SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
-         WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
-           AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
-           AND l.classid::bigint = ?1 AND l.objid::bigint = ?2",
-        db::params![(key >> 32) & 0xFFFF_FFFF, key & 0xFFFF_FFFF],
-        |r| r.get(0),
-    )?;
-    Ok(Err(by.unwrap_or_else(|| "another session".into())))
-}
-
 /// Column `index` of `row`, JSON text decoded into `T`: stored metrics and reports are read
 /// back into their types here, once, and a row that does not decode is an error naming it.
 fn json_column<T: serde::de::DeserializeOwned>(row: &db::Row<'_>, index: usize) -> db::Result<T> {

@@ -8,26 +8,10 @@ use std::io::BufRead;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
+use crate::gates::OPEN_GATES;
 use crate::postgres::TestDatabase;
 
 const NOW: &str = "2024-01-13T00:00:00Z";
-
-/// Gates any model passes (cooldown 0), so that versions go live and deployments are
-/// compared too.
-const OPEN_GATES: &str = "gates:
-  min_f1: 0.0
-  min_precision: 0.0
-  min_recall: 0.0
-  min_f1_improvement: -1.0
-  min_win_rate: 0.0
-  min_profit_factor: 0.0
-  max_drawdown: 1.0
-  min_trades: 0
-  max_feature_drift_ks: 1.0
-  max_drifted_importance: 1.0
-  min_probability_better: 0.0
-  cooldown_hours: 0.0
-";
 
 /// `symbols` synthetic symbols (12 days of 5m candles each, seeds 1..) with all four
 /// regimes kept, small models, one job at a time per process; `schedule` adds keys to

@@ -4,6 +4,8 @@
 //! processes migrating at once, the schema compared with SQLite's) is in `server`.
 
 mod fleet;
+#[path = "../common/gates.rs"]
+mod gates;
 #[path = "../common/postgres.rs"]
 mod postgres;
 mod server;
