@@ -496,8 +496,9 @@ pub struct RunArgs {
     pub dry_run: bool,
 
     /// Claim and do jobs that a run planned, without planning: a worker beside other
-    /// runs on a shared PostgreSQL state (an Indexed Job's pods, a CI matrix)
-    #[arg(long)]
+    /// runs on a shared PostgreSQL state (an Indexed Job's pods, a CI matrix). Each job
+    /// keeps the clock of the run that planned it, so --now has no meaning here
+    #[arg(long, conflicts_with = "now")]
     pub worker_only: bool,
 
     /// Act as if the clock said TIME (UTC; ISO 8601 or epoch): for tests and simulations

@@ -423,3 +423,19 @@ fn a_drift_the_gates_refuse_to_fix_backs_off_instead_of_storming() {
         .assert_exit(0)
         .stdout_contains(&format!("no: drift and decay backed off until {}", until.format("%Y-%m-%d %H:%M")));
 }
+
+/// `--worker-only` joins other runs on a shared PostgreSQL state: on a SQLite file one run
+/// plans and works alone, so it is refused; and a worker keeps each job's planning clock,
+/// so `--now` with it is refused too.
+#[test]
+fn worker_only_is_for_a_shared_state() {
+    let case = Case::sqlite().config("symbols:\n  - symbol: BTC\n    interval: 5m\n");
+    case.run(["init"]).assert_exit(0);
+    case.run(["run", "--worker-only"])
+        .assert_exit(2)
+        .stderr_contains("--worker-only works beside other runs on a shared PostgreSQL state");
+    case.run(["run", "--worker-only", "--now", "2024-01-01T00:00:00Z"])
+        .assert_exit(2)
+        .stderr_contains("cannot be used with");
+    assert_eq!(count(&case, "SELECT COUNT(*) FROM runs"), 0, "nothing ran");
+}
