@@ -13,6 +13,7 @@ if [ -z "$bin" ]; then
     bin="$root/target/release/retrain"
 fi
 work=$(mktemp -d)
+chmod 755 "$work" # the server may run as the OS user postgres
 server=""
 cleanup() {
     if [ -n "$server" ]; then "$root/scripts/test-servers/postgres.sh" stop "$work/pg" || true; fi

@@ -18,7 +18,13 @@ start)
         exit 1
     fi
     mkdir -p "$dir"
-    [ "$(id -u)" = 0 ] && chown postgres "$dir"
+    if [ "$(id -u)" = 0 ]; then
+        chown postgres "$dir"
+        if ! runuser -u postgres -- test -w "$dir"; then
+            echo "the OS user postgres cannot reach $dir: every folder above it must be searchable (chmod a+x)" >&2
+            exit 1
+        fi
+    fi
     as_owner "$bin/initdb" -D "$dir/data" -U retrain -A trust -E UTF8 --no-sync >/dev/null
     # Durability buys nothing in a throwaway cluster; connections enough for the tests'
     # parallel processes.
