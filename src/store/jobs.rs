@@ -3,8 +3,12 @@
 use super::db::{Begin, Dialect, params};
 
 /// Now in epoch milliseconds on the database's clock, in each database's words.
-const SQLITE_NOW_MS: &str = "CAST(unixepoch('subsec') * 1000 AS INTEGER)";
-const POSTGRES_NOW_MS: &str = "CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000 AS BIGINT)";
+fn now_ms(dialect: Dialect) -> &'static str {
+    match dialect {
+        Dialect::Sqlite => "CAST(unixepoch('subsec') * 1000 AS INTEGER)",
+        Dialect::Postgres => "CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000 AS BIGINT)",
+    }
+}
 
 use super::Store;
 use crate::config::{Regime, Severity};
@@ -301,10 +305,7 @@ impl Store {
             }
             ids.push(id);
         }
-        let now = match tx.dialect() {
-            Dialect::Sqlite => SQLITE_NOW_MS,
-            Dialect::Postgres => POSTGRES_NOW_MS,
-        };
+        let now = now_ms(tx.dialect());
         tx.execute(&format!("UPDATE runs SET planned_at = {now} WHERE id = ?1"), params![run])?;
         tx.commit()?;
         Ok(ids)
@@ -312,10 +313,7 @@ impl Store {
 
     /// Now, in epoch milliseconds on the database's clock.
     pub fn database_now(&self) -> anyhow::Result<i64> {
-        let now = match self.dialect() {
-            Dialect::Sqlite => SQLITE_NOW_MS,
-            Dialect::Postgres => POSTGRES_NOW_MS,
-        };
+        let now = now_ms(self.dialect());
         Ok(self.query_row(&format!("SELECT {now}"), &[], |r| r.get(0))?)
     }
 
@@ -333,9 +331,10 @@ impl Store {
     /// The lease is on the database's clock, so the workers' clocks do not matter.
     pub fn claim_job(&mut self, worker: &str, lease_ms: i64) -> anyhow::Result<Option<Claimed>> {
         let dialect = self.dialect();
-        let (begin, lock, now) = match dialect {
-            Dialect::Sqlite => (Begin::Immediate, "", SQLITE_NOW_MS),
-            Dialect::Postgres => (Begin::Deferred, "FOR UPDATE SKIP LOCKED", POSTGRES_NOW_MS),
+        let now = now_ms(dialect);
+        let (begin, lock) = match dialect {
+            Dialect::Sqlite => (Begin::Immediate, ""),
+            Dialect::Postgres => (Begin::Deferred, "FOR UPDATE SKIP LOCKED"),
         };
         let tx = self.transaction(begin)?;
         let candidate: Option<(i64, Option<String>, JobStatus)> = tx.query_opt(
@@ -388,10 +387,7 @@ impl Store {
     /// Extend `worker`'s lease on job `id`; false when the job is no longer the worker's
     /// (its lease ran out and another took it over, or it ended).
     pub fn renew_lease(&mut self, id: i64, worker: &str, lease_ms: i64) -> anyhow::Result<bool> {
-        let now = match self.dialect() {
-            Dialect::Sqlite => SQLITE_NOW_MS,
-            Dialect::Postgres => POSTGRES_NOW_MS,
-        };
+        let now = now_ms(self.dialect());
         Ok(self.db.execute(
             &format!(
                 "UPDATE jobs SET lease_until = {now} + ?3 WHERE id = ?1 AND worker = ?2 AND status = 'running'"

@@ -2,11 +2,10 @@ use retrain::config::{Regime, Severity};
 use retrain::evaluation::Record;
 use retrain::ingest::trades::{Side, TradeOutcome};
 use retrain::kinds::{AlertKind, JobStatus};
-use retrain::model::metrics::Classification;
 use retrain::store::{JobResult, NewAlert, NewJob, PlannedJob, Raised, UpsertCounts};
 use retrain::triggers::{Priority, TriggerKind};
 
-use super::register;
+use super::{register, scored};
 
 fn planned(trigger: TriggerKind, queued: Vec<i64>) -> PlannedJob {
     PlannedJob { job: job(trigger), queued, deploy_always: false }
@@ -21,21 +20,6 @@ fn job(trigger: TriggerKind) -> NewJob {
         priority: Priority::High,
         severity: (trigger == TriggerKind::Drift).then_some(Severity::High),
     }
-}
-
-fn with_f1(f1: f64) -> Record {
-    let classification = Classification {
-        rows: 10,
-        accuracy: 0.5,
-        precision: 0.5,
-        recall: 0.5,
-        f1,
-        roc_auc: None,
-        log_loss: 0.7,
-        brier: 0.25,
-        positive_rate: 0.5,
-    };
-    Record { classification: Some(classification), trading: None }
 }
 
 #[test]
@@ -60,8 +44,8 @@ fn runs_jobs_and_their_totals() {
         (first.id, first.run_now, first.attempts, first.job.trigger),
         (queued, 1_000, 1, TriggerKind::Manual)
     );
-    let v1 = register(store, with_f1(0.5));
-    let v2 = register(store, with_f1(0.6));
+    let v1 = register(store, scored(0.5, None));
+    let v2 = register(store, scored(0.6, None));
     let done = JobResult { seconds: 2.5, version_id: Some(v2), ..Default::default() };
     assert!(!store.finish_job(queued, "w2", 1_500, &done).unwrap(), "only its worker finishes a job");
     assert!(store.finish_job(queued, "w1", 1_500, &done).unwrap());

@@ -10,6 +10,7 @@ mod signals;
 use retrain::config::{ModelKind, Regime};
 use retrain::evaluation::Record;
 use retrain::kinds::EvaluationKind;
+use retrain::model::metrics::Classification;
 use retrain::store::{NewEvaluation, NewVersion, Store};
 
 /// Version `n` of BTC trending with made-up windows and checksums.
@@ -36,6 +37,22 @@ pub fn version(n: i64) -> NewVersion {
 /// A test evaluation holding `record`.
 pub fn test_evaluation(record: Record) -> NewEvaluation {
     NewEvaluation { kind: EvaluationKind::Test, window: (4, 5), rows: 10, record }
+}
+
+/// A record of test metrics with this F1 and ROC AUC (the rest fixed).
+pub fn scored(f1: f64, auc: Option<f64>) -> Record {
+    let classification = Classification {
+        rows: 100,
+        accuracy: 0.5,
+        precision: 0.5,
+        recall: 0.5,
+        f1,
+        roc_auc: auc,
+        log_loss: 0.69,
+        brier: 0.25,
+        positive_rate: 0.5,
+    };
+    Record { classification: Some(classification), trading: None }
 }
 
 /// Register the next version of BTC trending; its id.

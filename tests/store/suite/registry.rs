@@ -1,25 +1,9 @@
 use retrain::config::Regime;
 use retrain::evaluation::Record;
 use retrain::kinds::{EvaluationKind, VersionStatus};
-use retrain::model::metrics::Classification;
 use retrain::store::{LatestEvaluation, NewEvaluation, RegisteredModel};
 
-use super::{register, test_evaluation, version};
-
-fn scored(f1: f64, auc: Option<f64>) -> Record {
-    let classification = Classification {
-        rows: 100,
-        accuracy: 0.5,
-        precision: 0.5,
-        recall: 0.5,
-        f1,
-        roc_auc: auc,
-        log_loss: 0.69,
-        brier: 0.25,
-        positive_rate: 0.5,
-    };
-    Record { classification: Some(classification), trading: None }
-}
+use super::{register, scored, test_evaluation, version};
 
 #[test]
 fn version_numbers_never_repeat_and_parents_link() {
