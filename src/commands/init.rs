@@ -18,8 +18,8 @@ pub fn run(explicit: Option<&Path>) -> anyhow::Result<u8> {
     }
     // Read it back: an existing file must be valid before anything is created from it.
     let resolved = config::load(Some(file))?;
-    let models = resolved.models_dir();
-    std::fs::create_dir_all(&models)?;
+    let models = resolved.models()?;
+    models.prepare()?;
     let store = Store::open(&resolved.database())?;
     println!("database {} (schema v{})", store.location().display(), store.schema_version()?);
     println!("models in {}", models.display());

@@ -126,17 +126,39 @@ fn crontab(resolved: &Resolved, cadence: u32) -> anyhow::Result<String> {
 
 fn workflow(resolved: &Resolved, cadence: u32) -> String {
     let state = &resolved.settings.state;
-    // A SQLite state is a file the cache carries between runs; a PostgreSQL one lives on
-    // its server, whose URL (with its password) comes from the repository's secrets.
-    let (cached, run_env) = match resolved.database() {
-        crate::store::Location::Sqlite(_) => (
-            format!("{}*\n            {}", state.database.display(), state.models_dir.display()),
-            String::new(),
-        ),
-        crate::store::Location::Postgres(_) => (
-            state.models_dir.display().to_string(),
-            "        env:\n          RETRAIN_DATABASE_URL: ${{ secrets.RETRAIN_DATABASE_URL }}\n".to_string(),
-        ),
+    // A SQLite state is a file the cache carries between runs, and so is a models folder; a
+    // PostgreSQL state lives on its server and models in object storage in their bucket,
+    // reached with the repository's secrets (a URL with its password, the store's keys).
+    let mut cached = Vec::new();
+    let mut secrets = Vec::new();
+    match resolved.database() {
+        crate::store::Location::Sqlite(_) => cached.push(format!("{}*", state.database.display())),
+        crate::store::Location::Postgres(_) => secrets.push(crate::env_vars::RETRAIN_DATABASE_URL),
+    }
+    match resolved.models() {
+        Ok(models) if models.is_remote() => secrets.extend(models.credential_variables()),
+        _ => cached.push(state.models_dir.display().to_string()),
+    }
+    let (restore, save) = if cached.is_empty() {
+        (String::new(), String::new())
+    } else {
+        let cached = cached.join("\n            ");
+        let key = "retrain-state-${{ github.run_id }}-${{ github.run_attempt }}";
+        (
+            format!(
+                "      - name: Restore the state\n        uses: actions/cache/restore@v4\n        with:\n          path: |\n            {cached}\n          key: {key}\n          restore-keys: retrain-state-\n"
+            ),
+            format!(
+                "      - name: Save the state\n        if: always()\n        uses: actions/cache/save@v4\n        with:\n          path: |\n            {cached}\n          key: {key}\n"
+            ),
+        )
+    };
+    let run_env = if secrets.is_empty() {
+        String::new()
+    } else {
+        let lines: String =
+            secrets.iter().map(|name| format!("          {name}: ${{{{ secrets.{name} }}}}\n")).collect();
+        format!("        env:\n{lines}")
     };
     format!(
         r#"# retrain: calls `retrain run` on a schedule and keeps its state (the database and the
@@ -157,14 +179,7 @@ jobs:
     timeout-minutes: 120
     steps:
       - uses: actions/checkout@v4
-      - name: Restore the state
-        uses: actions/cache/restore@v4
-        with:
-          path: |
-            {cached}
-          key: retrain-state-${{{{ github.run_id }}}}-${{{{ github.run_attempt }}}}
-          restore-keys: retrain-state-
-      - name: Cache the retrain binary
+{restore}      - name: Cache the retrain binary
         uses: actions/cache@v4
         with:
           path: ~/.cargo/bin/retrain
@@ -174,14 +189,7 @@ jobs:
         run: command -v retrain || cargo install --locked --path .
       - name: Run
         run: retrain run --config config.yaml
-{run_env}      - name: Save the state
-        if: always()
-        uses: actions/cache/save@v4
-        with:
-          path: |
-            {cached}
-          key: retrain-state-${{{{ github.run_id }}}}-${{{{ github.run_attempt }}}}
-"#,
+{run_env}{save}"#,
         cron = cron_field(cadence),
     )
 }

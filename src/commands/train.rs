@@ -45,7 +45,7 @@ pub fn run(resolved: &Resolved, args: &TrainArgs) -> anyhow::Result<u8> {
     bar.finish_and_clear();
     let Registered { version, trained, sha256, writing, record, relative, .. } = &done;
     let best = &trained.outcome.trials[trained.outcome.best];
-    let path = resolved.models_dir().join(relative);
+    let path = resolved.models()?.locate(relative);
     if args.json {
         let report = json!({
             "symbol": symbol,
@@ -62,7 +62,7 @@ pub fn run(resolved: &Resolved, args: &TrainArgs) -> anyhow::Result<u8> {
             "hyperparameters": best.hyper,
             "test_metrics": trained.test_metrics,
             "test_trading": record.trading,
-            "artifact": path.display().to_string(),
+            "artifact": path,
             "sha256": sha256,
             "seconds": {
                 "features": trained.timings.features.as_secs_f64(),
@@ -93,7 +93,7 @@ fn trial_bar(trials: u32) -> ProgressBar {
     bar
 }
 
-fn print_report(done: &Registered, spec: &Spec, metric: &str, path: &std::path::Path, started: Instant) {
+fn print_report(done: &Registered, spec: &Spec, metric: &str, path: &str, started: Instant) {
     let Registered { version, trained: t, sha256, writing, .. } = done;
     let Spec { symbol, model, interval, .. } = *spec;
     let p = &t.prepared;
@@ -147,7 +147,7 @@ fn print_report(done: &Registered, spec: &Spec, metric: &str, path: &std::path::
         m.brier,
         100.0 * m.positive_rate
     );
-    println!("  artifact  {} (manifest sha256 {})", path.display(), &sha256[..16]);
+    println!("  artifact  {path} (manifest sha256 {})", &sha256[..16]);
     println!(
         "  time      features {:.2} s, search {:.2} s, writing {:.2} s",
         t.timings.features.as_secs_f64(),

@@ -14,11 +14,9 @@ use crate::output::Table;
 pub fn run(resolved: &Resolved, args: &VersionsArgs) -> anyhow::Result<u8> {
     let store = existing_store(resolved)?;
     let versions = store.versions(&args.symbol, args.regime)?;
-    let models_dir = resolved.models_dir();
-    let checked: Vec<Result<Manifest, String>> = versions
-        .iter()
-        .map(|v| artifact::verify(&models_dir, std::path::Path::new(&v.artifact_path), &v.sha256))
-        .collect();
+    let models = resolved.models()?;
+    let checked: Vec<Result<Manifest, String>> =
+        versions.iter().map(|v| artifact::verify(&models, &v.artifact_path, &v.sha256)).collect();
 
     if args.json {
         let rows: Vec<_> = versions
@@ -38,7 +36,7 @@ pub fn run(resolved: &Resolved, args: &VersionsArgs) -> anyhow::Result<u8> {
                     "validation": {"from": format_rfc3339(v.validation.0), "to": format_rfc3339(v.validation.1)},
                     "test": {"from": format_rfc3339(v.test.0), "to": format_rfc3339(v.test.1)},
                     "latest_evaluation": v.latest_evaluation.as_ref().map(|e| json!({"kind": e.kind, "metrics": e.record})),
-                    "artifact": models_dir.join(&v.artifact_path).display().to_string(),
+                    "artifact": models.locate(&v.artifact_path),
                     "sha256": v.sha256,
                     "checksum": match check { Ok(_) => "ok".to_string(), Err(e) => e.clone() },
                     "importance": args.importance.then(|| ranked(check).map(|rows| {

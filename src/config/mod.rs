@@ -41,8 +41,11 @@ impl Resolved {
         crate::store::Location::parse(&self.settings.state.database.to_string_lossy(), &self.base_dir)
     }
 
-    pub fn models_dir(&self) -> PathBuf {
-        self.base_dir.join(&self.settings.state.models_dir)
+    /// Where the artifacts are: `state.models_dir`, a folder relative to the config's
+    /// folder or an object store's URL (checked when the config was read).
+    pub fn models(&self) -> Result<crate::artifact::Models, Failure> {
+        crate::artifact::Models::open(&self.settings.state.models_dir.to_string_lossy(), &self.base_dir)
+            .map_err(|e| Failure::Usage(format!("state.models_dir: {e}")))
     }
 
     /// The interval used when a command is given none.

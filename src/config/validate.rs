@@ -31,6 +31,8 @@ fn non_empty<T>(key: &str, values: &[T]) -> Result<(), String> {
 pub(super) fn validate(s: &Settings) -> Result<(), String> {
     check(!s.state.database.as_os_str().is_empty(), "state.database", "a file path", "\"\"")?;
     check(!s.state.models_dir.as_os_str().is_empty(), "state.models_dir", "a folder path", "\"\"")?;
+    crate::artifact::Models::open(&s.state.models_dir.to_string_lossy(), std::path::Path::new("."))
+        .map_err(|e| format!("state.models_dir: {e}"))?;
 
     share("data.quality_threshold", s.data.quality_threshold)?;
     let src = &s.data.source;

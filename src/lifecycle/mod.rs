@@ -17,8 +17,6 @@ pub mod run;
 pub mod status;
 pub mod train;
 
-use std::path::Path;
-
 use crate::artifact::{self, Loaded};
 use crate::config::Resolved;
 use crate::error::Failure;
@@ -41,7 +39,8 @@ pub fn existing_store(resolved: &Resolved) -> anyhow::Result<Store> {
 /// Load a version's artifact, verifying every checksum; a failure names the file and
 /// refuses (exit 3): a damaged model is never used.
 pub fn load_artifact(resolved: &Resolved, version: &VersionRow) -> Result<Loaded, Failure> {
-    artifact::load(&resolved.models_dir(), Path::new(&version.artifact_path), &version.sha256).map_err(|e| {
+    let models = resolved.models()?;
+    artifact::load(&models, &version.artifact_path, &version.sha256).map_err(|e| {
         Failure::Refused(format!(
             "{} {} v{}: the artifact fails its check: {e}",
             version.symbol, version.regime, version.version

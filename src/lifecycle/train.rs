@@ -1,7 +1,6 @@
 //! Training and registration: candles to a written, checksummed artifact and a registered
 //! candidate with its test evaluation. `train` and the jobs of `run` both come here.
 
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use crate::artifact::{self, Loaded, Manifest, Reference, SearchSummary};
@@ -36,7 +35,7 @@ pub struct Registered {
     pub trained: Trained,
     pub sha256: String,
     /// The artifact's folder, relative to the models folder.
-    pub relative: PathBuf,
+    pub relative: String,
     /// Time spent writing the artifact and the registry rows.
     pub writing: Duration,
     /// The test window's metrics as stored.
@@ -60,8 +59,8 @@ pub fn train_and_register(
         .map_err(|refusal| Failure::Refused(format!("cannot train {symbol} {regime}: {refusal}")))?;
 
     let writing = Instant::now();
-    let models_dir = resolved.models_dir();
-    artifact::remove_leftovers(&models_dir, symbol, regime);
+    let models = resolved.models()?;
+    models.remove_leftovers(symbol.as_str(), regime.as_str());
     let version = store.reserve_version(symbol, regime)?;
     failpoint::hit("train:reserved");
     let best = &trained.outcome.trials[trained.outcome.best];
@@ -95,7 +94,7 @@ pub fn train_and_register(
         data_fingerprint: trained.data_fingerprint.clone(),
         files: Default::default(),
     };
-    let sha256 = artifact::write(&models_dir, &mut manifest, trained.forest(), &trained.reference)?;
+    let sha256 = artifact::write(&models, &mut manifest, trained.forest(), &trained.reference)?;
     failpoint::hit("train:written");
     let relative = artifact::relative_dir(symbol, regime, version);
     let new = NewVersion {
@@ -111,7 +110,7 @@ pub fn train_and_register(
         test: (trained.test.from, trained.test.to),
         data_fingerprint: trained.data_fingerprint.clone(),
         config_hash: trained.config_hash.clone(),
-        artifact_path: relative.to_string_lossy().into_owned(),
+        artifact_path: relative.clone(),
         sha256: sha256.clone(),
         created_at: now,
     };

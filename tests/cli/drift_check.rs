@@ -52,9 +52,7 @@ fn a_model_check_is_stored_alerts_once_and_fails_at_the_level_asked() {
     assert_eq!(doc["report"]["severity"], "critical");
     assert_eq!(doc["alert"]["new"], false);
     // One row per input of the model, in its order: the features its manifest lists.
-    let manifest: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(case.path("models/SYNTH/trending/v1/manifest.json")).unwrap())
-            .unwrap();
+    let manifest = case.manifest("SYNTH/trending/v1");
     let reported: Vec<&str> =
         doc["report"]["features"].as_array().unwrap().iter().map(|f| f["name"].as_str().unwrap()).collect();
     let inputs: Vec<&str> =
@@ -82,9 +80,7 @@ fn a_model_check_is_stored_alerts_once_and_fails_at_the_level_asked() {
 #[test]
 fn a_model_against_its_own_training_window_shows_no_drift() {
     let case = Case::new().with_trained_model("2", "42");
-    let manifest: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(case.path("models/SYNTH/trending/v1/manifest.json")).unwrap())
-            .unwrap();
+    let manifest = case.manifest("SYNTH/trending/v1");
     let (from, to) = (manifest["train"]["from"].to_string(), manifest["train"]["to"].to_string());
     let run = case.run([
         "drift-check",

@@ -212,9 +212,7 @@ fn only_unseen_bars_are_evaluated() {
         "365",
         "--json",
     ]));
-    let manifest: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(case.path("models/SYNTH/trending/v1/manifest.json")).unwrap())
-            .unwrap();
+    let manifest = case.manifest("SYNTH/trending/v1");
     let from = chrono::DateTime::parse_from_rfc3339(doc["window"]["from"].as_str().unwrap())
         .unwrap()
         .timestamp_millis();

@@ -7,12 +7,19 @@ use crate::support::Case;
 #[test]
 fn init_writes_a_config_and_never_overwrites_it() {
     let case = Case::new();
-    case.run(["init"])
-        .assert_exit(0)
+    let models = case.models();
+    let init = case.run(["init"]);
+    init.assert_exit(0)
         .stdout_contains("wrote config.yaml")
         .stdout_contains(&format!("schema v{}", retrain::store::MIGRATIONS.len()));
     assert!(case.has_state());
-    assert!(case.path("models").is_dir());
+    // A folder is made; a bucket must exist already, and init checked that it answers.
+    match models {
+        retrain::artifact::Models::Local(_) => assert!(case.path("models").is_dir()),
+        remote => {
+            init.stdout_contains(&format!("models in {}", remote.display()));
+        }
+    }
     let written = std::fs::read_to_string(case.path("config.yaml")).unwrap();
     assert!(written.contains("quality_threshold: 0.8"));
 

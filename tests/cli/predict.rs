@@ -12,7 +12,7 @@ fn a_flipped_byte_is_refused_by_promote_rollback_and_predict() {
     train(&case, "SYNTH", regime, &["--trials", "2", "--seed", "1"]).assert_exit(0);
     train(&case, "SYNTH", regime, &["--trials", "2", "--seed", "2"]).assert_exit(0);
     case.run(["promote", "--symbol", "SYNTH", "--regime", regime, "--version", "1"]).assert_exit(0);
-    let v2 = format!("models/SYNTH/{regime}/v2/model.json");
+    let v2 = format!("SYNTH/{regime}/v2/model.json");
     let original = flip_a_byte(&case, &v2);
     let before = case.dump() + &format!("{:?}", statuses(&case));
     case.run([
@@ -33,9 +33,9 @@ fn a_flipped_byte_is_refused_by_promote_rollback_and_predict() {
     let served = json(&case.run(["predict", "--symbol", "SYNTH", "--interval", "5m", "--json"]));
     assert_eq!(served["version"], 1, "production keeps serving the last good version");
 
-    std::fs::write(case.path(&v2), original).unwrap();
+    case.models().put(&v2, &original, false).unwrap();
     case.run(["promote", "--symbol", "SYNTH", "--regime", regime, "--version", "2"]).assert_exit(0);
-    flip_a_byte(&case, &format!("models/SYNTH/{regime}/v1/reference.json"));
+    flip_a_byte(&case, &format!("SYNTH/{regime}/v1/reference.json"));
     case.run(["rollback", "--symbol", "SYNTH", "--regime", regime, "--reason", "x"])
         .assert_exit(3)
         .stderr_contains(&format!("{regime}/v1/reference.json: checksum mismatch"));

@@ -3,8 +3,6 @@
 //! user's state untouched, three ticks equal to three production runs, a planted change
 //! of market behaviour that retraining must win on, and random walks it must not.
 
-use std::path::{Path, PathBuf};
-
 use chrono::{DateTime, Duration, Utc};
 use retrain::rng::SplitMix64;
 use retrain::store::Location;
@@ -55,24 +53,6 @@ triggers:
   min_initial_rows: 300
 ";
 
-/// Every file under `dir` with its bytes, in path order.
-fn files(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for entry in std::fs::read_dir(&d).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                stack.push(path);
-            } else {
-                out.push((path.clone(), std::fs::read(&path).unwrap()));
-            }
-        }
-    }
-    out.sort();
-    out
-}
-
 /// The report without its wall-clock part.
 fn without_timing(run: &crate::support::Run) -> serde_json::Value {
     let mut report = json(run);
@@ -96,7 +76,7 @@ fn candles_after_to_change_nothing_and_the_users_state_is_never_written() {
     // A model of the user's own, which the replay must neither use nor touch.
     full.run(["train", "--symbol", "BTC", "--regime", "sideways", "--trials", "1"]).assert_exit(0);
     let state = full.state_snapshot();
-    let models = files(&full.path("models"));
+    let models = full.artifacts();
     assert!(!models.is_empty());
 
     let args = ["replay", "--from", "2022-01-06T00:00:00Z", "--to", "2022-01-07T12:00:00Z", "--every", "2h"];
@@ -117,7 +97,7 @@ fn candles_after_to_change_nothing_and_the_users_state_is_never_written() {
     assert!(short["verdict"].as_str().unwrap().starts_with("the configured policy "), "{}", short["verdict"]);
 
     assert!(full.state_snapshot() == state, "the user's database changed");
-    assert_eq!(files(&full.path("models")), models, "the user's models folder changed");
+    assert!(full.artifacts() == models, "the user's models changed");
 }
 
 #[test]

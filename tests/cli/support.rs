@@ -6,6 +6,8 @@ pub mod deploy;
 pub mod http;
 #[path = "../common/postgres.rs"]
 pub mod postgres;
+#[path = "../common/s3.rs"]
+pub mod s3;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -14,8 +16,10 @@ use retrain::store::Location;
 use retrain::store::db::{Cell, Db, FromCell};
 
 /// Whether this is the PostgreSQL run of the suite (the target `cli_postgres`, which
-/// `.ci/run` runs with a server): every `Case::new()` then keeps its state in a database
-/// of its own on that server, through `RETRAIN_DATABASE_URL`, as a fleet would.
+/// `.ci/run` runs with its servers): every `Case::new()` then keeps its state in a
+/// database of its own on the PostgreSQL server, through `RETRAIN_DATABASE_URL`, and its
+/// models in a bucket of its own on the S3 server, through `state.models_dir`, as a fleet
+/// would.
 pub fn on_postgres() -> bool {
     env!("CARGO_CRATE_NAME") == "cli_postgres"
 }
@@ -61,6 +65,8 @@ pub struct Case {
     env: Vec<(String, String)>,
     /// Where the state is kept on the PostgreSQL run.
     database: Option<postgres::TestDatabase>,
+    /// Where the models are kept on the PostgreSQL run.
+    bucket: Option<s3::TestBucket>,
 }
 
 impl Default for Case {
@@ -74,8 +80,14 @@ impl Case {
     pub fn new() -> Case {
         if on_postgres() {
             let database = postgres::TestDatabase::create();
-            let case = Case::sqlite().env(retrain::env_vars::RETRAIN_DATABASE_URL, &database.url);
-            Case { database: Some(database), ..case }
+            let bucket = s3::TestBucket::create();
+            let mut case = Case::sqlite()
+                .env(retrain::env_vars::RETRAIN_DATABASE_URL, &database.url)
+                .env("RETRAIN_STATE_MODELS_DIR", &bucket.url("models"));
+            for (key, value) in bucket.env() {
+                case = case.env(key, &value);
+            }
+            Case { database: Some(database), bucket: Some(bucket), ..case }
         } else {
             Case::sqlite()
         }
@@ -84,7 +96,12 @@ impl Case {
     /// A project whose state is a SQLite file whatever the suite's backend: for what is
     /// about the file itself (where it goes, its bytes).
     pub fn sqlite() -> Case {
-        Case { dir: tempfile::tempdir().expect("a temporary folder"), env: Vec::new(), database: None }
+        Case {
+            dir: tempfile::tempdir().expect("a temporary folder"),
+            env: Vec::new(),
+            database: None,
+            bucket: None,
+        }
     }
 
     /// Where the state's database is.
@@ -93,6 +110,33 @@ impl Case {
             Some(database) => Location::Postgres(database.url.clone()),
             None => Location::Sqlite(self.path("retrain.db")),
         }
+    }
+
+    /// Where the models are: the project's `models` folder, or the case's bucket.
+    pub fn models(&self) -> retrain::artifact::Models {
+        match &self.bucket {
+            Some(bucket) => bucket.models("models"),
+            None => retrain::artifact::Models::Local(self.path("models")),
+        }
+    }
+
+    /// An artifact file's bytes, by its path under the models' root.
+    #[track_caller]
+    pub fn artifact(&self, relative: &str) -> Vec<u8> {
+        self.models().get(relative).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// A version's manifest, parsed.
+    #[track_caller]
+    pub fn manifest(&self, relative: &str) -> serde_json::Value {
+        serde_json::from_slice(&self.artifact(&format!("{relative}/manifest.json"))).expect("a JSON manifest")
+    }
+
+    /// Every artifact file under the models' root with its bytes, in path order.
+    pub fn artifacts(&self) -> Vec<(String, Vec<u8>)> {
+        let models = self.models();
+        let listed = models.list().expect("listing the models");
+        listed.into_iter().map(|(path, _)| (path.clone(), self.artifact(&path))).collect()
     }
 
     /// Whether a command has created the state: the SQLite file, or the schema on the server.
@@ -359,14 +403,14 @@ pub fn btc_fleet_on(case: Case, extra: &str) -> Case {
     case
 }
 
-/// Flip one bit in the middle of a file of the project; returns the original bytes.
+/// Flip one bit in the middle of an artifact file (a path under the models' root);
+/// returns the original bytes.
 pub fn flip_a_byte(case: &Case, relative: &str) -> Vec<u8> {
-    let path = case.path(relative);
-    let original = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let original = case.artifact(relative);
     let mut bytes = original.clone();
     let middle = bytes.len() / 2;
     bytes[middle] ^= 0x01;
-    std::fs::write(&path, bytes).unwrap();
+    case.models().put(relative, &bytes, false).unwrap();
     original
 }
 

@@ -10,10 +10,7 @@ fn collected() -> Case {
 fn artifact_files(case: &Case, version: u32) -> Vec<(String, Vec<u8>)> {
     ["manifest.json", "model.json", "reference.json"]
         .iter()
-        .map(|name| {
-            let path = case.path(&format!("models/SYNTH/trending/v{version}/{name}"));
-            (name.to_string(), std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display())))
-        })
+        .map(|name| (name.to_string(), case.artifact(&format!("SYNTH/trending/v{version}/{name}"))))
         .collect()
 }
 
@@ -34,9 +31,7 @@ fn a_train_registers_a_verified_candidate() {
     let f1 = v1["latest_evaluation"]["metrics"]["classification"]["f1"].as_f64().unwrap();
     assert!(f1 > 0.0 && f1 <= 1.0);
 
-    let manifest: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(case.path("models/SYNTH/trending/v1/manifest.json")).unwrap())
-            .unwrap();
+    let manifest = case.manifest("SYNTH/trending/v1");
     assert_eq!(
         manifest["features"].as_array().unwrap().len(),
         manifest["scaling"]["mean"].as_array().unwrap().len()
@@ -72,9 +67,7 @@ fn the_same_data_config_and_seed_give_byte_identical_artifacts() {
 fn versions_show_each_model_s_feature_importances() {
     let case = collected();
     train(&case, "SYNTH", "trending", &["--trials", "2", "--seed", "5"]).assert_exit(0);
-    let manifest: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(case.path("models/SYNTH/trending/v1/manifest.json")).unwrap())
-            .unwrap();
+    let manifest = case.manifest("SYNTH/trending/v1");
     let features: Vec<&str> =
         manifest["features"].as_array().unwrap().iter().map(|f| f.as_str().unwrap()).collect();
     let impurity: Vec<f64> =
@@ -105,7 +98,7 @@ fn versions_show_each_model_s_feature_importances() {
 fn a_flipped_byte_is_caught_and_the_file_named() {
     let case = collected();
     train(&case, "SYNTH", "trending", &["--trials", "3"]).assert_exit(0);
-    flip_a_byte(&case, "models/SYNTH/trending/v1/model.json");
+    flip_a_byte(&case, "SYNTH/trending/v1/model.json");
     case.run(["versions", "--symbol", "SYNTH"])
         .assert_exit(0)
         .stdout_contains("FAILED")
@@ -115,6 +108,8 @@ fn a_flipped_byte_is_caught_and_the_file_named() {
 #[test]
 fn a_crash_at_any_step_leaves_no_version_pointing_at_partial_files() {
     let case = collected();
+    // A folder's temporary folders; an object store has none (its data files wait at
+    // their final keys for the manifest).
     let leftovers = || {
         std::fs::read_dir(case.path("models/SYNTH/trending"))
             .map(|entries| {
@@ -123,6 +118,11 @@ fn a_crash_at_any_step_leaves_no_version_pointing_at_partial_files() {
                     .count()
             })
             .unwrap_or(0)
+    };
+    let remote = case.models().is_remote();
+    let listed = |version: u32, name: &str| {
+        let path = format!("SYNTH/trending/v{version}/{name}");
+        case.models().list().unwrap().iter().any(|(p, _)| *p == path)
     };
     for (point, version) in [("train:reserved", 1), ("artifact:files-synced", 2), ("train:written", 3)] {
         let run = case.run_with_env(
@@ -134,10 +134,17 @@ fn a_crash_at_any_step_leaves_no_version_pointing_at_partial_files() {
         case.run(["versions", "--symbol", "SYNTH"])
             .assert_exit(0)
             .stdout_contains("no versions of SYNTH yet");
-        let folder = case.path(&format!("models/SYNTH/trending/v{version}"));
-        assert_eq!(folder.exists(), point == "train:written", "{point}: v{version} folder");
-        // A crash while writing leaves only a temporary folder, which nothing trusts.
-        assert_eq!(leftovers(), usize::from(point == "artifact:files-synced"), "{point}");
+        // Published (a manifest at its final place) only once every file was written.
+        assert_eq!(listed(version, "manifest.json"), point == "train:written", "{point}: v{version}");
+        // A crash while writing leaves only a temporary folder, or data files without a
+        // manifest in an object store, which nothing trusts.
+        let unpublished = point == "artifact:files-synced";
+        assert_eq!(leftovers(), usize::from(unpublished && !remote), "{point}");
+        assert_eq!(
+            listed(version, "model.json"),
+            point == "train:written" || (unpublished && remote),
+            "{point}"
+        );
     }
     // The next train takes a number never handed out before and clears temporary folders.
     train(&case, "SYNTH", "trending", &["--trials", "3"])

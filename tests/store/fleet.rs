@@ -1,6 +1,6 @@
-//! Many workers, one fleet, on a real server: four `retrain run` processes started at once
-//! against one PostgreSQL state do every due job exactly once and end where one process on
-//! SQLite ends, byte for byte; a worker killed in the middle of training loses its job to
+//! Many workers, one fleet, on real servers: four `retrain run` processes started at once
+//! against one PostgreSQL state and one S3 bucket do every due job exactly once and end
+//! where one process on SQLite and a models folder ends, byte for byte; a worker killed in the middle of training loses its job to
 //! another once its lease runs out, and nothing half-made is left.
 
 use std::collections::BTreeMap;
@@ -10,6 +10,7 @@ use std::process::{Command, Output, Stdio};
 
 use crate::gates::OPEN_GATES;
 use crate::postgres::TestDatabase;
+use crate::s3::TestBucket;
 
 const NOW: &str = "2024-01-13T00:00:00Z";
 
@@ -69,22 +70,24 @@ fn project(root: &Path, name: &str, symbols: usize, schedule: &str, env: &[(&str
     dir
 }
 
-/// Every file under `dir`, by relative path, with its bytes.
-fn files(dir: &Path) -> BTreeMap<String, Vec<u8>> {
-    fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<String, Vec<u8>>) {
-        for entry in std::fs::read_dir(dir).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                walk(root, &path, out);
-            } else {
-                let relative = path.strip_prefix(root).unwrap().display().to_string();
-                out.insert(relative, std::fs::read(&path).unwrap());
-            }
-        }
-    }
-    let mut out = BTreeMap::new();
-    walk(dir, dir, &mut out);
-    out
+/// Every artifact file, by path under the models' root, with its bytes.
+fn files(models: &retrain::artifact::Models) -> BTreeMap<String, Vec<u8>> {
+    let listed = models.list().unwrap();
+    listed.into_iter().map(|(path, _)| (path.clone(), models.get(&path).unwrap())).collect()
+}
+
+/// The environment of a fleet's processes: the state's URL, the bucket and its keys.
+fn fleet_env<'a>(
+    database: &'a TestDatabase,
+    bucket: &'a TestBucket,
+    models: &'a str,
+) -> Vec<(&'a str, String)> {
+    let mut env = vec![
+        ("RETRAIN_DATABASE_URL", database.url.clone()),
+        ("RETRAIN_STATE_MODELS_DIR", models.to_string()),
+    ];
+    env.extend(bucket.env());
+    env
 }
 
 const VERSIONS: &str =
@@ -124,16 +127,20 @@ fn status_models(dir: &Path, env: &[(&str, &str)]) -> Vec<serde_json::Value> {
 fn four_workers_started_at_once_do_every_job_once_and_end_where_one_sqlite_run_does() {
     let root = tempfile::tempdir().unwrap();
     let database = TestDatabase::create();
-    let url = [("RETRAIN_DATABASE_URL", database.url.as_str())];
+    let bucket = TestBucket::create();
+    let models = bucket.url("models");
+    let env = fleet_env(&database, &bucket, &models);
+    let url: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let url = url.as_slice();
 
     let alone = project(root.path(), "sqlite", 10, "", &[]);
     let single = ok(retrain(&alone, &[]).args(["run", "--now", NOW]).output().unwrap());
     assert!(single.contains("run done: 40 job(s), 0 failed"), "{single}");
 
-    let fleet = project(root.path(), "postgres", 10, "", &url);
+    let fleet = project(root.path(), "postgres", 10, "", url);
     let workers: Vec<_> = (0..4)
         .map(|_| {
-            retrain(&fleet, &url)
+            retrain(&fleet, url)
                 .args(["run", "--now", NOW])
                 .stdout(Stdio::piped())
                 .stderr(Stdio::piped())
@@ -173,26 +180,32 @@ fn four_workers_started_at_once_do_every_job_once_and_end_where_one_sqlite_run_d
     let deployments = sqlite_rows(&alone, DEPLOYMENTS);
     assert!(!deployments.is_empty(), "the open gates promote");
     assert_eq!(postgres_rows(&database, DEPLOYMENTS), deployments);
-    let (a, b) = (files(&alone.join("models")), files(&fleet.join("models")));
+    assert!(!fleet.join("models").exists(), "the fleet's models are in the bucket");
+    let (a, b) =
+        (files(&retrain::artifact::Models::Local(alone.join("models"))), files(&bucket.models("models")));
     assert_eq!(a.len(), b.len());
     assert!(a.len() >= 120, "three files per version: {}", a.len());
     for (path, bytes) in &a {
         assert!(b.get(path) == Some(bytes), "{path} differs");
     }
     // And status says the same of every model.
-    assert_eq!(status_models(&fleet, &url), status_models(&alone, &[]));
+    assert_eq!(status_models(&fleet, url), status_models(&alone, &[]));
 }
 
 #[test]
 fn a_worker_killed_while_training_loses_its_job_to_another_when_its_lease_runs_out() {
     let root = tempfile::tempdir().unwrap();
     let database = TestDatabase::create();
-    let url = [("RETRAIN_DATABASE_URL", database.url.as_str())];
-    let dir = project(root.path(), "fleet", 1, "  lease_seconds: 1.0\n", &url);
+    let bucket = TestBucket::create();
+    let models = bucket.url("models");
+    let env = fleet_env(&database, &bucket, &models);
+    let url: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let url = url.as_slice();
+    let dir = project(root.path(), "fleet", 1, "  lease_seconds: 1.0\n", url);
 
     // The planner claims the first job and stops inside its training, the version number
     // reserved and nothing written: then it is killed.
-    let mut first = retrain(&dir, &url)
+    let mut first = retrain(&dir, url)
         .args(["run", "--now", NOW])
         .env("RETRAIN_FAILPOINT", "pause:train:reserved")
         .stdin(Stdio::piped())
@@ -211,7 +224,7 @@ fn a_worker_killed_while_training_loses_its_job_to_another_when_its_lease_runs_o
         client.query_one("SELECT id, worker, attempts FROM jobs WHERE status = 'running'", &[]).unwrap();
     let (job, dead): (i64, String) = (held.get(0), held.get(1));
     assert!(dead.ends_with(&format!(" {pid}")), "{dead}");
-    let status = ok(retrain(&dir, &url).args(["status"]).output().unwrap());
+    let status = ok(retrain(&dir, url).args(["status"]).output().unwrap());
     assert!(
         status.contains(&format!("RUNNING job {job} ")) && status.contains(&format!("on {dead}")),
         "{status}"
@@ -219,7 +232,7 @@ fn a_worker_killed_while_training_loses_its_job_to_another_when_its_lease_runs_o
 
     // A worker does the three jobs left, then waits beside the dead one's until its lease
     // runs out, and takes it over.
-    let worker = ok(retrain(&dir, &url).args(["run", "--worker-only"]).output().unwrap());
+    let worker = ok(retrain(&dir, url).args(["run", "--worker-only"]).output().unwrap());
     assert!(
         worker.contains(&format!("job {job} S0 ")) && worker.contains(&format!("taken over from {dead}")),
         "{worker}"
@@ -238,8 +251,8 @@ fn a_worker_killed_while_training_loses_its_job_to_another_when_its_lease_runs_o
     // checksums; the killed attempt's version number is never used.
     let versions = postgres_rows(&database, VERSIONS);
     assert_eq!(versions.len(), 4, "{versions:#?}");
-    let on_disk = files(&dir.join("models"));
+    let on_disk = files(&bucket.models("models"));
     assert_eq!(on_disk.len(), 12, "{:?}", on_disk.keys().collect::<Vec<_>>());
-    let listed = ok(retrain(&dir, &url).args(["versions", "--symbol", "S0"]).output().unwrap());
+    let listed = ok(retrain(&dir, url).args(["versions", "--symbol", "S0"]).output().unwrap());
     assert_eq!(listed.matches(" ok").count(), 4, "{listed}");
 }

@@ -1,6 +1,8 @@
 //! One set of store tests for both backends: each test takes a fresh state from the
-//! target's `fresh()` and checks what the store answers, never how it is kept.
+//! target's `fresh()` and checks what the store answers, never how it is kept. The
+//! artifact store is part of it: a folder with SQLite, a bucket with PostgreSQL.
 
+mod artifacts;
 mod candles;
 mod deploy;
 mod jobs;

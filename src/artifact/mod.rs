@@ -1,13 +1,12 @@
-//! Model artifacts: `models/<SYMBOL>/<regime>/v<N>/` holding the model, the drift
+//! Model artifacts: `<models>/<SYMBOL>/<regime>/v<N>/` holding the model, the drift
 //! reference and a manifest that lists both with their SHA-256; the registry keeps the
-//! manifest's SHA-256. Written to a temporary folder, each file synced, then renamed; a
-//! load verifies every checksum and names the file that fails.
+//! manifest's SHA-256. The manifest is published last ([`storage`] says how on a folder
+//! and on an object store); a load verifies every checksum and names the file that fails.
+
+pub mod storage;
 
 use std::collections::BTreeMap;
-use std::io::Write;
-use std::path::{Path, PathBuf};
 
-use anyhow::Context;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -19,6 +18,7 @@ use crate::model::forest::{Forest, Hyper};
 use crate::model::importance::Importance;
 use crate::model::metrics::Classification;
 use crate::symbol::Symbol;
+pub use storage::Models;
 
 pub const MANIFEST_FILE: &str = "manifest.json";
 pub const MODEL_FILE: &str = "model.json";
@@ -113,31 +113,21 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
     Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// The folder of a version, relative to the models folder; the symbol's checks make it a
-/// plain folder name.
-pub fn relative_dir(symbol: &Symbol, regime: Regime, version: i64) -> PathBuf {
-    Path::new(symbol.as_str()).join(regime.as_str()).join(format!("v{version}"))
+/// The folder of a version, relative to the models' root and '/'-separated (it is the
+/// registry's `artifact_path`); the symbol's checks make it a plain folder name.
+pub fn relative_dir(symbol: &Symbol, regime: Regime, version: i64) -> String {
+    format!("{}/{}/v{version}", symbol.as_str(), regime.as_str())
 }
 
-/// Write the three files and return the manifest's SHA-256. A folder left at the final
-/// name by a crash before its registry row was written is replaced: the registry, not
-/// the folder, says a version exists.
+/// Write the three files and return the manifest's SHA-256; see [`Models::publish`] for
+/// how each kind of store publishes them.
 pub fn write(
-    models_dir: &Path,
+    models: &Models,
     manifest: &mut Manifest,
     forest: &Forest,
     reference: &Reference,
 ) -> anyhow::Result<String> {
     let relative = relative_dir(&manifest.symbol, manifest.regime, manifest.version);
-    let target = models_dir.join(&relative);
-    let parent = target.parent().unwrap_or(models_dir).to_path_buf();
-    std::fs::create_dir_all(&parent).with_context(|| format!("creating {}", parent.display()))?;
-    let temporary = parent.join(format!(".v{}.tmp-{}", manifest.version, std::process::id()));
-    if temporary.exists() {
-        std::fs::remove_dir_all(&temporary).with_context(|| format!("removing {}", temporary.display()))?;
-    }
-    std::fs::create_dir(&temporary).with_context(|| format!("creating {}", temporary.display()))?;
-
     let model_bytes = serde_json::to_vec(forest)?;
     let reference_bytes = serde_json::to_vec(reference)?;
     manifest.files = BTreeMap::from([
@@ -145,91 +135,63 @@ pub fn write(
         (REFERENCE_FILE.to_string(), sha256_hex(&reference_bytes)),
     ]);
     let manifest_bytes = serde_json::to_vec_pretty(manifest)?;
-    for (name, bytes) in
-        [(MODEL_FILE, &model_bytes), (REFERENCE_FILE, &reference_bytes), (MANIFEST_FILE, &manifest_bytes)]
-    {
-        let path = temporary.join(name);
-        let mut file = std::fs::File::create(&path).with_context(|| format!("writing {}", path.display()))?;
-        file.write_all(bytes)
-            .and_then(|()| file.sync_all())
-            .with_context(|| format!("writing {}", path.display()))?;
-    }
-    sync_dir(&temporary);
-    crate::failpoint::hit("artifact:files-synced");
-    if target.exists() {
-        std::fs::remove_dir_all(&target)
-            .with_context(|| format!("removing the stale {}", target.display()))?;
-    }
-    std::fs::rename(&temporary, &target)
-        .with_context(|| format!("renaming {} to {}", temporary.display(), target.display()))?;
-    sync_dir(&parent);
+    models.publish(
+        &relative,
+        &[(MODEL_FILE, &model_bytes), (REFERENCE_FILE, &reference_bytes)],
+        (MANIFEST_FILE, &manifest_bytes),
+    )?;
     Ok(sha256_hex(&manifest_bytes))
 }
 
-fn sync_dir(path: &Path) {
-    if let Ok(dir) = std::fs::File::open(path) {
-        let _ = dir.sync_all();
-    }
-}
-
-/// Remove temporary folders that a killed `train` left under `models_dir/<SYMBOL>/<regime>/`.
-pub fn remove_leftovers(models_dir: &Path, symbol: &Symbol, regime: Regime) {
-    let folder = models_dir.join(symbol.as_str()).join(regime.as_str());
-    let Ok(entries) = std::fs::read_dir(&folder) else { return };
-    for entry in entries.flatten() {
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if name.starts_with(".v") && name.contains(".tmp-") {
-            let _ = std::fs::remove_dir_all(entry.path());
-        }
-    }
-}
-
 /// Check a version's files against the registry's checksum; the error names the file.
-pub fn verify(models_dir: &Path, relative: &Path, manifest_sha: &str) -> Result<Manifest, String> {
-    let folder = models_dir.join(relative);
-    let read = |name: &str| -> Result<Vec<u8>, String> {
-        let path = folder.join(name);
-        std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))
-    };
-    let manifest_bytes = read(MANIFEST_FILE)?;
+pub fn verify(models: &Models, relative: &str, manifest_sha: &str) -> Result<Manifest, String> {
+    verified(models, relative, manifest_sha).map(|(manifest, _)| manifest)
+}
+
+/// The manifest and the other files' bytes, each checked.
+fn verified(
+    models: &Models,
+    relative: &str,
+    manifest_sha: &str,
+) -> Result<(Manifest, BTreeMap<String, Vec<u8>>), String> {
+    let at = |name: &str| format!("{relative}/{name}");
+    let manifest_bytes = models.get(&at(MANIFEST_FILE))?;
     if sha256_hex(&manifest_bytes) != manifest_sha {
         return Err(format!(
             "{}: checksum mismatch (the registry has {manifest_sha})",
-            folder.join(MANIFEST_FILE).display()
+            models.locate(&at(MANIFEST_FILE))
         ));
     }
     let manifest: Manifest = serde_json::from_slice(&manifest_bytes)
-        .map_err(|e| format!("{}: {e}", folder.join(MANIFEST_FILE).display()))?;
+        .map_err(|e| format!("{}: {e}", models.locate(&at(MANIFEST_FILE))))?;
+    let mut files = BTreeMap::new();
     for (name, expected) in &manifest.files {
-        if sha256_hex(&read(name)?) != *expected {
+        let bytes = models.get(&at(name))?;
+        if sha256_hex(&bytes) != *expected {
             return Err(format!(
                 "{}: checksum mismatch (the manifest has {expected})",
-                folder.join(name).display()
+                models.locate(&at(name))
             ));
         }
+        files.insert(name.clone(), bytes);
     }
-    Ok(manifest)
+    Ok((manifest, files))
 }
 
 /// Load and verify a version.
-pub fn load(models_dir: &Path, relative: &Path, manifest_sha: &str) -> Result<Loaded, String> {
-    let manifest = verify(models_dir, relative, manifest_sha)?;
-    let folder = models_dir.join(relative);
-    let parse = |name: &str| -> Result<Vec<u8>, String> {
-        std::fs::read(folder.join(name)).map_err(|e| format!("{}: {e}", folder.join(name).display()))
-    };
-    let forest: Forest = serde_json::from_slice(&parse(MODEL_FILE)?)
-        .map_err(|e| format!("{}: {e}", folder.join(MODEL_FILE).display()))?;
-    let reference: Reference = serde_json::from_slice(&parse(REFERENCE_FILE)?)
-        .map_err(|e| format!("{}: {e}", folder.join(REFERENCE_FILE).display()))?;
+pub fn load(models: &Models, relative: &str, manifest_sha: &str) -> Result<Loaded, String> {
+    let (manifest, files) = verified(models, relative, manifest_sha)?;
+    let at = |name: &str| models.locate(&format!("{relative}/{name}"));
+    let bytes = |name: &str| files.get(name).ok_or_else(|| format!("{}: not in the manifest", at(name)));
+    let forest: Forest =
+        serde_json::from_slice(bytes(MODEL_FILE)?).map_err(|e| format!("{}: {e}", at(MODEL_FILE)))?;
+    let reference: Reference =
+        serde_json::from_slice(bytes(REFERENCE_FILE)?).map_err(|e| format!("{}: {e}", at(REFERENCE_FILE)))?;
     let features = manifest.features.len();
     if manifest.scaling.mean.len() != features || manifest.scaling.std.len() != features {
-        return Err(format!(
-            "{}: the scaling does not match the features",
-            folder.join(MANIFEST_FILE).display()
-        ));
+        return Err(format!("{}: the scaling does not match the features", at(MANIFEST_FILE)));
     }
-    forest.validate(features).map_err(|e| format!("{}: {e}", folder.join(MODEL_FILE).display()))?;
+    forest.validate(features).map_err(|e| format!("{}: {e}", at(MODEL_FILE)))?;
     Ok(Loaded { manifest, forest, reference })
 }
 
