@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use clap::builder::PossibleValue;
+use clap::builder::{NonEmptyStringValueParser, PossibleValue};
 use clap::{ArgGroup, Args, Parser, Subcommand, ValueEnum};
 
 use crate::candles::Interval;
@@ -36,6 +36,9 @@ pub enum Command {
     /// Write a synthetic, regime-switching candle file with volatility clustering and a
     /// `regime` column, for trying retrain without market data.
     SampleData(SampleDataArgs),
+    /// Move a whole state: its database to another (SQLite and PostgreSQL either way), or
+    /// its models to another folder or bucket; verified, and only into an empty target.
+    State(StateArgs),
 }
 
 /// The commands that work with the config's settings, resolved once before they start.
@@ -663,4 +666,36 @@ pub struct SampleDataArgs {
     /// Open time of the first candle (UTC)
     #[arg(long, value_name = "TIME", value_parser = parse_time, default_value = "2024-01-01T00:00:00Z")]
     pub start: i64,
+}
+
+#[derive(Debug, Args)]
+pub struct StateArgs {
+    #[command(subcommand)]
+    pub action: StateAction,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum StateAction {
+    /// Copy everything from a database to another, or from an artifact store to another,
+    /// then read the copy back: equal row counts and SHA-256 of every table, or of every
+    /// file. A target that holds anything is refused, and a failed copy into a database
+    /// leaves it as it was.
+    Copy(StateCopyArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct StateCopyArgs {
+    /// What to copy: a database (an existing SQLite file, or a postgres:// URL) or the
+    /// models (an existing folder, or an s3://, gs://, az:// or file:// URL)
+    #[arg(long, value_name = "FROM", value_parser = NonEmptyStringValueParser::new())]
+    pub from: String,
+
+    /// Where to: for a database, a SQLite file (created if missing) or a postgres:// URL;
+    /// for models, a folder or an object store URL. It must hold nothing yet
+    #[arg(long, value_name = "TO", value_parser = NonEmptyStringValueParser::new())]
+    pub to: String,
+
+    /// Print JSON instead of text
+    #[arg(long)]
+    pub json: bool,
 }

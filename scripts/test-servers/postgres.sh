@@ -2,7 +2,9 @@
 # A throwaway PostgreSQL 15 cluster on loopback for the tests: `start DIR PORT` makes a
 # cluster in DIR (owned by the OS user postgres when run as root, since the server
 # refuses to run as root), starts it and prints its URL; `stop DIR` stops it. Trust
-# authentication on 127.0.0.1 only: the cluster lives as long as the test run.
+# authentication on 127.0.0.1 only: the cluster lives as long as the test run. TLS is on
+# (a client may ask for it or not), with a certificate for 127.0.0.1 signed by a
+# throwaway certificate authority whose certificate is DIR/ca.pem.
 set -euo pipefail
 bin=${PG_BIN:-/usr/lib/postgresql/15/bin}
 action=${1:?start DIR PORT | stop DIR}
@@ -26,11 +28,27 @@ start)
         fi
     fi
     as_owner "$bin/initdb" -D "$dir/data" -U retrain -A trust -E UTF8 --no-sync >/dev/null
+    # A certificate authority of the run's own, and the server's certificate for 127.0.0.1.
+    openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=retrain test CA" \
+        -keyout "$dir/ca.key" -out "$dir/ca.pem" 2>/dev/null
+    openssl req -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" \
+        -keyout "$dir/data/server.key" -out "$dir/server.csr" 2>/dev/null
+    openssl x509 -req -in "$dir/server.csr" -CA "$dir/ca.pem" -CAkey "$dir/ca.key" -CAcreateserial \
+        -days 2 -extfile <(printf 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n') \
+        -out "$dir/data/server.crt" 2>/dev/null
+    chmod 600 "$dir/data/server.key"
+    if [ "$(id -u)" = 0 ]; then chown postgres "$dir/data/server.key" "$dir/data/server.crt"; fi
+    chmod a+r "$dir/ca.pem"
+    # The role tls_only may connect over TLS only: a test that logs in as it knows that its
+    # session was encrypted. The first matching line of pg_hba.conf decides.
+    { echo "hostnossl all tls_only 0.0.0.0/0 reject"; cat "$dir/data/pg_hba.conf"; } >"$dir/pg_hba.conf"
+    cat "$dir/pg_hba.conf" >"$dir/data/pg_hba.conf"
     # Durability buys nothing in a throwaway cluster; connections enough for the tests'
     # parallel processes.
     as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -o \
         "-c listen_addresses=127.0.0.1 -c port=$port -c unix_socket_directories=$dir -c fsync=off \
-         -c synchronous_commit=off -c full_page_writes=off -c max_connections=300" start >/dev/null
+         -c synchronous_commit=off -c full_page_writes=off -c max_connections=300 -c ssl=on" start >/dev/null
+    "$bin/psql" -q -h 127.0.0.1 -p "$port" -U retrain -d postgres -c "CREATE ROLE tls_only LOGIN SUPERUSER" >/dev/null
     echo "postgres://retrain@127.0.0.1:$port/postgres"
     ;;
 stop)

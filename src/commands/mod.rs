@@ -17,6 +17,7 @@ mod rollback;
 mod run;
 mod sample_data;
 mod schedule;
+mod state;
 mod status;
 mod train;
 mod versions;
@@ -29,9 +30,10 @@ use crate::lifecycle::existing_store;
 pub fn dispatch(cli: Cli) -> anyhow::Result<u8> {
     let explicit = cli.config.as_deref();
     let command = match cli.command {
-        // `init` writes the config it then reads; `sample-data` needs none.
+        // `init` writes the config it then reads; `sample-data` and `state` need none.
         Command::Init => return init::run(explicit),
         Command::SampleData(args) => return sample_data::run(&args),
+        Command::State(args) => return state::run(&args),
         Command::Configured(command) => command,
     };
     let r = &config::load(explicit)?;

@@ -3,6 +3,7 @@
 
 mod alerts;
 mod candles;
+pub mod copy;
 pub mod db;
 mod deploy;
 mod drift;
@@ -254,14 +255,17 @@ pub fn connect(location: &Location) -> anyhow::Result<Db> {
     }
 }
 
-/// Connect to a PostgreSQL URL: TLS when the URL asks for it (`sslmode=require`), through
-/// rustls and the platform's root certificates.
+/// Connect to a PostgreSQL URL: verified TLS when the URL asks for it (`sslmode=require`,
+/// see [`tls`]), in the clear otherwise. `prefer`, the default, is in the clear even when
+/// the server offers TLS: with a verifying client it would fail on any server whose
+/// certificate is not in the roots (libpq's `prefer` encrypts without verifying, which
+/// this client never does).
 fn connect_postgres(url: &str) -> anyhow::Result<Db> {
     let config: postgres::Config =
         url.parse().with_context(|| format!("reading the database URL {}", redact_password(url)))?;
     let client = match config.get_ssl_mode() {
-        postgres::config::SslMode::Disable => config.connect(postgres::NoTls),
-        _ => config.connect(tls::connector()?),
+        postgres::config::SslMode::Require => config.connect(tls::connector()?),
+        _ => config.connect(postgres::NoTls),
     }
     .with_context(|| format!("connecting to the database {}", redact_password(url)))?;
     Ok(Db::postgres(client))

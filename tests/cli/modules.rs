@@ -15,6 +15,7 @@ pub mod rollback;
 pub mod run;
 pub mod sample_data;
 pub mod schedule;
+pub mod state;
 pub mod status;
 pub mod support;
 pub mod train;

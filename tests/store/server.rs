@@ -106,3 +106,50 @@ fn the_schema_is_sqlites_column_for_column() {
         .collect();
     assert_eq!(postgres_indexes, sqlite_indexes);
 }
+
+/// `sslmode=require` is TLS verified against Mozilla's roots and `RETRAIN_DATABASE_CA`: the
+/// test server's certificate, signed by a throwaway authority (`TEST_POSTGRES_CA`, which
+/// scripts/test-servers/postgres.sh makes), is refused without that authority and accepted
+/// with it. The role `tls_only` may log in over TLS only, so a command that works as it
+/// was encrypted.
+#[test]
+fn tls_is_verified_against_the_authority_given() {
+    let ca = std::env::var("TEST_POSTGRES_CA").unwrap_or_else(|_| {
+        panic!("TEST_POSTGRES_CA is not set: the certificate authority of the test server (DIR/ca.pem of postgres.sh)")
+    });
+    let database = TestDatabase::create();
+    let (_, at) = database.url.split_once('@').expect("a URL with a user");
+    let url = format!("postgres://tls_only@{at}?sslmode=require");
+    let dir = tempfile::tempdir().unwrap();
+    let init = |ca: Option<&str>| {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_retrain"));
+        command.current_dir(dir.path()).env("RETRAIN_DATABASE_URL", &url).env_remove("RETRAIN_DATABASE_CA");
+        if let Some(ca) = ca {
+            command.env("RETRAIN_DATABASE_CA", ca);
+        }
+        command.arg("init").output().unwrap()
+    };
+    let refused = init(None);
+    let said = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(1), "{said}");
+    assert!(said.contains("UnknownIssuer"), "{said}");
+    let tables = || -> i64 {
+        database
+            .client()
+            .query_one(
+                "SELECT count(*) FROM information_schema.tables WHERE table_schema = current_schema()",
+                &[],
+            )
+            .unwrap()
+            .get(0)
+    };
+    assert_eq!(tables(), 0, "nothing was created over an unverified connection");
+
+    let accepted = init(Some(&ca));
+    assert!(accepted.status.success(), "{}", String::from_utf8_lossy(&accepted.stderr));
+    assert!(tables() > 0, "init made the schema, as tls_only, over TLS");
+    // And the same role in the clear is turned away: the server insists.
+    let clear =
+        postgres::Client::connect(&url.replace("sslmode=require", "sslmode=disable"), postgres::NoTls);
+    assert!(clear.is_err());
+}
