@@ -1,5 +1,9 @@
 //! `retrain schedule`: fire times of the configured schedules or of any expression, and
-//! the crontab line or GitHub Actions workflow that calls `retrain run`.
+//! the crontab line, GitHub Actions workflow or Kubernetes manifests that call `retrain
+//! run` (a fleet's, on a PostgreSQL state, in [`fleet`] and [`kubernetes`]).
+
+mod fleet;
+mod kubernetes;
 
 use chrono::{DateTime, Utc};
 use serde_json::json;
@@ -17,9 +21,8 @@ pub fn run(resolved: &Resolved, args: &ScheduleArgs) -> anyhow::Result<u8> {
     let from = args.from.unwrap_or_else(wall_millis);
     let from =
         DateTime::from_timestamp_millis(from).ok_or_else(|| Failure::Usage("--from: out of range".into()))?;
-    if args.crontab || args.github_actions {
-        let cadence = cadence(resolved, from)?;
-        print!("{}", if args.crontab { crontab(resolved, cadence)? } else { workflow(resolved, cadence) });
+    if args.crontab || args.github_actions || args.kubernetes {
+        print!("{}", printed(resolved, args, cadence(resolved, from)?)?);
         return Ok(code::OK);
     }
     let jobs: Vec<(String, String, String)> = match &args.expr {
@@ -73,6 +76,30 @@ pub fn run(resolved: &Resolved, args: &ScheduleArgs) -> anyhow::Result<u8> {
     Ok(code::OK)
 }
 
+/// The crontab line, the workflow or the manifests that call `run` every `cadence` minutes.
+fn printed(resolved: &Resolved, args: &ScheduleArgs, cadence: u32) -> anyhow::Result<String> {
+    let workers = args.workers.unwrap_or(fleet::WORKERS);
+    if args.crontab {
+        return crontab(resolved, cadence);
+    }
+    if args.kubernetes {
+        return kubernetes::manifests(resolved, &cron_field(cadence), workers);
+    }
+    match resolved.database() {
+        crate::store::Location::Postgres(_) => fleet::workflow(resolved, &cron_field(cadence), workers),
+        crate::store::Location::Sqlite(path) => match args.workers {
+            Some(n) => Err(Failure::Usage(format!(
+                "--workers {n}: the state is the SQLite file {}, which one runner keeps in the Actions \
+                 cache; a matrix of workers needs a PostgreSQL state (state.database or \
+                 RETRAIN_DATABASE_URL) and the models in object storage",
+                path.display()
+            ))
+            .into()),
+            None => Ok(workflow(resolved, cadence)),
+        },
+    }
+}
+
 /// How often cron should call `run`: every N minutes for the largest N of 60, 30, 20, 15,
 /// 10, 5, 1 such that every configured fire time of the next two weeks falls on a
 /// multiple of N (minutes of the hour, UTC; a machine whose time zone is a whole number
@@ -124,20 +151,11 @@ fn crontab(resolved: &Resolved, cadence: u32) -> anyhow::Result<String> {
     ))
 }
 
+/// The single-runner workflow of a SQLite state: the database (with its `-wal` and `-shm`
+/// files) and the models folder travel in the Actions cache from one run to the next.
 fn workflow(resolved: &Resolved, cadence: u32) -> String {
     let state = &resolved.settings.state;
-    // A SQLite state is a file the cache carries between runs; a PostgreSQL one lives on
-    // its server, whose URL (with its password) comes from the repository's secrets.
-    let (cached, run_env) = match resolved.database() {
-        crate::store::Location::Sqlite(_) => (
-            format!("{}*\n            {}", state.database.display(), state.models_dir.display()),
-            String::new(),
-        ),
-        crate::store::Location::Postgres(_) => (
-            state.models_dir.display().to_string(),
-            "        env:\n          RETRAIN_DATABASE_URL: ${{ secrets.RETRAIN_DATABASE_URL }}\n".to_string(),
-        ),
-    };
+    let cached = format!("{}*\n            {}", state.database.display(), state.models_dir.display());
     format!(
         r#"# retrain: calls `retrain run` on a schedule and keeps its state (the database and the
 # model artifacts) between runs in the Actions cache: restored before the run, saved after
@@ -174,7 +192,7 @@ jobs:
         run: command -v retrain || cargo install --locked --path .
       - name: Run
         run: retrain run --config config.yaml
-{run_env}      - name: Save the state
+      - name: Save the state
         if: always()
         uses: actions/cache/save@v4
         with:
