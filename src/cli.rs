@@ -85,8 +85,8 @@ pub enum Configured {
     Replay(ReplayArgs),
     /// Manual retrain requests that the next `run` takes first by priority.
     Queue(QueueArgs),
-    /// Next fire times of the configured schedules (or of any expression), and crontab or
-    /// GitHub Actions entries that call `retrain run`.
+    /// Next fire times of the configured schedules (or of any expression), and the crontab
+    /// line, GitHub Actions workflow or Kubernetes manifests that call `retrain run`.
     Schedule(ScheduleArgs),
     /// Open alerts (or all with --all); acknowledge or resolve one.
     Alerts(AlertsArgs),
@@ -595,14 +595,17 @@ pub enum QueueAction {
     },
 }
 
+// One printer at a time; --workers sizes the two that start a fleet.
 #[derive(Debug, Args)]
+#[command(group(ArgGroup::new("printer").args(["crontab", "github_actions", "kubernetes"])))]
+#[command(group(ArgGroup::new("fleet").args(["github_actions", "kubernetes"])))]
 pub struct ScheduleArgs {
     /// How many fire times to list per schedule
     #[arg(long, value_name = "N", default_value_t = 5)]
     pub next: usize,
 
     /// Any five-field crontab expression instead of the config's schedules
-    #[arg(long, value_name = "CRON", conflicts_with_all = ["crontab", "github_actions"])]
+    #[arg(long, value_name = "CRON", conflicts_with = "printer")]
     pub expr: Option<String>,
 
     /// With --expr: the IANA time zone it is read in
@@ -614,16 +617,30 @@ pub struct ScheduleArgs {
     pub from: Option<i64>,
 
     /// Print crontab lines that call `retrain run`
-    #[arg(long, conflicts_with = "github_actions")]
+    #[arg(long)]
     pub crontab: bool,
 
-    /// Print a scheduled GitHub Actions workflow that calls `retrain run` and keeps the
-    /// state between runs
+    /// Print a scheduled GitHub Actions workflow that calls `retrain run`: one runner that
+    /// keeps a SQLite state in the Actions cache, or, on a PostgreSQL state with the models
+    /// in object storage, a matrix of --workers runners
     #[arg(long)]
     pub github_actions: bool,
 
-    /// Print JSON instead of text (the fire times; not with --crontab or --github-actions)
-    #[arg(long, conflicts_with_all = ["crontab", "github_actions"])]
+    /// Print Kubernetes manifests: a ConfigMap of the config file, a CronJob whose --workers
+    /// pods each call `retrain run`, and a template of the Secret they read (needs a
+    /// PostgreSQL state and the models in object storage)
+    #[arg(long)]
+    pub kubernetes: bool,
+
+    /// With --kubernetes or --github-actions on a PostgreSQL state: how many workers call
+    /// `retrain run` at once, 1 to 1000 (at most 256 on GitHub Actions) [default: 4]
+    #[arg(long, value_name = "N", requires = "fleet", conflicts_with = "crontab",
+          value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub workers: Option<u32>,
+
+    /// Print JSON instead of text (the fire times; not with --crontab, --github-actions or
+    /// --kubernetes)
+    #[arg(long, conflicts_with = "printer")]
     pub json: bool,
 }
 

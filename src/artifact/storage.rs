@@ -115,17 +115,6 @@ impl Models {
         }
     }
 
-    /// The environment variables that hold an object store's credentials, as its
-    /// builder reads them; none for a folder.
-    pub fn credential_variables(&self) -> &'static [&'static str] {
-        let Models::Remote(remote) = self else { return &[] };
-        match remote.url.split_once("://").map(|(scheme, _)| scheme) {
-            Some("gs") => &["GOOGLE_SERVICE_ACCOUNT_KEY"],
-            Some("az" | "abfs" | "abfss") => &["AZURE_STORAGE_ACCOUNT_NAME", "AZURE_STORAGE_ACCOUNT_KEY"],
-            _ => &["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION"],
-        }
-    }
-
     /// Whether this is an object store.
     pub fn is_remote(&self) -> bool {
         matches!(self, Models::Remote(_))

@@ -1,5 +1,9 @@
 //! `retrain schedule`: fire times of the configured schedules or of any expression, and
-//! the crontab line or GitHub Actions workflow that calls `retrain run`.
+//! the crontab line, GitHub Actions workflow or Kubernetes manifests that call `retrain
+//! run` (a fleet's, on a PostgreSQL state, in [`fleet`] and [`kubernetes`]).
+
+mod fleet;
+mod kubernetes;
 
 use chrono::{DateTime, Utc};
 use serde_json::json;
@@ -17,9 +21,8 @@ pub fn run(resolved: &Resolved, args: &ScheduleArgs) -> anyhow::Result<u8> {
     let from = args.from.unwrap_or_else(wall_millis);
     let from =
         DateTime::from_timestamp_millis(from).ok_or_else(|| Failure::Usage("--from: out of range".into()))?;
-    if args.crontab || args.github_actions {
-        let cadence = cadence(resolved, from)?;
-        print!("{}", if args.crontab { crontab(resolved, cadence)? } else { workflow(resolved, cadence) });
+    if args.crontab || args.github_actions || args.kubernetes {
+        print!("{}", printed(resolved, args, cadence(resolved, from)?)?);
         return Ok(code::OK);
     }
     let jobs: Vec<(String, String, String)> = match &args.expr {
@@ -73,6 +76,30 @@ pub fn run(resolved: &Resolved, args: &ScheduleArgs) -> anyhow::Result<u8> {
     Ok(code::OK)
 }
 
+/// The crontab line, the workflow or the manifests that call `run` every `cadence` minutes.
+fn printed(resolved: &Resolved, args: &ScheduleArgs, cadence: u32) -> anyhow::Result<String> {
+    let workers = args.workers.unwrap_or(fleet::WORKERS);
+    if args.crontab {
+        return crontab(resolved, cadence);
+    }
+    if args.kubernetes {
+        return kubernetes::manifests(resolved, &cron_field(cadence), workers);
+    }
+    match resolved.database() {
+        crate::store::Location::Postgres(_) => fleet::workflow(resolved, &cron_field(cadence), workers),
+        crate::store::Location::Sqlite(path) => match args.workers {
+            Some(n) => Err(Failure::Usage(format!(
+                "--workers {n}: the state is the SQLite file {}, which one runner keeps in the Actions \
+                 cache; a matrix of workers needs a PostgreSQL state (state.database or \
+                 RETRAIN_DATABASE_URL) and the models in object storage",
+                path.display()
+            ))
+            .into()),
+            None => Ok(workflow(resolved, cadence)),
+        },
+    }
+}
+
 /// How often cron should call `run`: every N minutes for the largest N of 60, 30, 20, 15,
 /// 10, 5, 1 such that every configured fire time of the next two weeks falls on a
 /// multiple of N (minutes of the hour, UTC; a machine whose time zone is a whole number
@@ -124,35 +151,21 @@ fn crontab(resolved: &Resolved, cadence: u32) -> anyhow::Result<String> {
     ))
 }
 
+/// The single-runner workflow of a SQLite state: the database (with its `-wal` and `-shm`
+/// files) and a models folder travel in the Actions cache from one run to the next.
 fn workflow(resolved: &Resolved, cadence: u32) -> String {
     let state = &resolved.settings.state;
-    // A SQLite state is a file the cache carries between runs, and so is a models folder; a
-    // PostgreSQL state lives on its server and models in object storage in their bucket,
-    // reached with the repository's secrets (a URL with its password, the store's keys).
-    let mut cached = Vec::new();
-    let mut secrets = Vec::new();
-    match resolved.database() {
-        crate::store::Location::Sqlite(_) => cached.push(format!("{}*", state.database.display())),
-        crate::store::Location::Postgres(_) => secrets.push(crate::env_vars::RETRAIN_DATABASE_URL),
-    }
-    match resolved.models() {
-        Ok(models) if models.is_remote() => secrets.extend(models.credential_variables()),
-        _ => cached.push(state.models_dir.display().to_string()),
-    }
-    let (restore, save) = if cached.is_empty() {
-        (String::new(), String::new())
-    } else {
-        let cached = cached.join("\n            ");
-        let key = "retrain-state-${{ github.run_id }}-${{ github.run_attempt }}";
-        (
-            format!(
-                "      - name: Restore the state\n        uses: actions/cache/restore@v4\n        with:\n          path: |\n            {cached}\n          key: {key}\n          restore-keys: retrain-state-\n"
-            ),
-            format!(
-                "      - name: Save the state\n        if: always()\n        uses: actions/cache/save@v4\n        with:\n          path: |\n            {cached}\n          key: {key}\n"
-            ),
-        )
+    // The SQLite file travels in the cache between runs, and so does a models folder;
+    // models in object storage stay in their bucket, reached with the repository's secrets.
+    let mut cached = vec![format!("{}*", state.database.display())];
+    let secrets: Vec<&str> = match fleet::ObjectStore::of(&state.models_dir.to_string_lossy()) {
+        Some(store) => store.credentials().iter().map(|(name, _)| *name).collect(),
+        None => {
+            cached.push(state.models_dir.display().to_string());
+            Vec::new()
+        }
     };
+    let cached = cached.join("\n            ");
     let run_env = if secrets.is_empty() {
         String::new()
     } else {
@@ -179,7 +192,14 @@ jobs:
     timeout-minutes: 120
     steps:
       - uses: actions/checkout@v4
-{restore}      - name: Cache the retrain binary
+      - name: Restore the state
+        uses: actions/cache/restore@v4
+        with:
+          path: |
+            {cached}
+          key: retrain-state-${{{{ github.run_id }}}}-${{{{ github.run_attempt }}}}
+          restore-keys: retrain-state-
+      - name: Cache the retrain binary
         uses: actions/cache@v4
         with:
           path: ~/.cargo/bin/retrain
@@ -189,7 +209,14 @@ jobs:
         run: command -v retrain || cargo install --locked --path .
       - name: Run
         run: retrain run --config config.yaml
-{run_env}{save}"#,
+{run_env}      - name: Save the state
+        if: always()
+        uses: actions/cache/save@v4
+        with:
+          path: |
+            {cached}
+          key: retrain-state-${{{{ github.run_id }}}}-${{{{ github.run_attempt }}}}
+"#,
         cron = cron_field(cadence),
     )
 }

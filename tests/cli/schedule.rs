@@ -1,5 +1,8 @@
-//! `schedule`: fire times by crontab(5) rules in any time zone, and the scheduler files
-//! in scripts/ that it prints.
+//! `schedule`: fire times by crontab(5) rules in any time zone, the scheduler files in
+//! scripts/ that it prints, and a fleet's: the GitHub Actions matrix and the Kubernetes
+//! manifests in deploy/.
+
+use serde::Deserialize;
 
 use crate::support::{Case, json};
 
@@ -68,8 +71,9 @@ fn the_scheduler_files_in_scripts_are_what_schedule_prints() {
     );
     let crontab = case.run(["schedule", "--crontab"]);
     crontab.assert_exit(0).stdout_contains("*/30 * * * * cd ");
-    // A crontab or a workflow is text for a file: --json with either is refused, not ignored.
-    for printed in ["--crontab", "--github-actions"] {
+    // A crontab, a workflow or manifests are text for a file: --json with any is refused, not
+    // ignored.
+    for printed in ["--crontab", "--github-actions", "--kubernetes"] {
         case.run(["schedule", printed, "--json"]).assert_exit(2).stderr_contains("cannot be used with");
     }
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
@@ -86,4 +90,142 @@ fn the_scheduler_files_in_scripts_are_what_schedule_prints() {
         .replace(&plain.path("").display().to_string().trim_end_matches('/').to_string(), "/path/to/project");
     let file = std::fs::read_to_string(root.join("scripts/schedule/crontab")).unwrap();
     assert_eq!(generic, file, "scripts/schedule/crontab is stale");
+}
+
+/// A file of the repository, as committed.
+fn committed(relative: &str) -> String {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(relative);
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// The YAML documents of a run's output.
+fn documents(text: &str) -> Vec<serde_yaml::Value> {
+    serde_yaml::Deserializer::from_str(text)
+        .map(|document| serde_yaml::Value::deserialize(document).expect("a YAML document"))
+        .collect()
+}
+
+/// A fleet's state: PostgreSQL (schedule never connects to it) and models in object storage.
+const FLEET: &str = "state:\n  database: postgres://retrain@db.example:5432/retrain\n  models_dir: s3://retrain-models/fleet\n";
+
+#[test]
+fn the_fleet_files_in_deploy_are_what_schedule_prints() {
+    // SQLite cases: the PostgreSQL run of the suite would give them its own
+    // RETRAIN_DATABASE_URL, and the committed files are for the configs' URLs.
+    let example = committed("deploy/kubernetes/config.yaml");
+    let case = Case::sqlite().config(&example);
+    let printed = case.run(["schedule", "--kubernetes", "--workers", "4"]);
+    let files = ["configmap.yaml", "cronjob.yaml", "secret.yaml"]
+        .map(|file| committed(&format!("deploy/kubernetes/{file}")));
+    assert_eq!(
+        printed.assert_exit(0).stdout,
+        files.join("---\n"),
+        "deploy/kubernetes is stale: `retrain --config deploy/kubernetes/config.yaml schedule --kubernetes` prints it"
+    );
+    assert_eq!(case.run(["schedule", "--kubernetes"]).stdout, printed.stdout, "4 workers by default");
+    let docs = documents(&printed.stdout);
+    assert_eq!(docs[0]["data"]["config.yaml"].as_str(), Some(example.as_str()));
+    assert_eq!(docs[1]["spec"]["schedule"].as_str(), Some("0 * * * *"));
+    assert_eq!(docs[1]["spec"]["jobTemplate"]["spec"]["parallelism"].as_u64(), Some(4));
+    assert_eq!(docs[2]["kind"].as_str(), Some("Secret"));
+
+    let fleet = Case::sqlite().config(FLEET);
+    let workflow = fleet.run(["schedule", "--github-actions", "--workers", "4"]);
+    assert_eq!(
+        workflow.assert_exit(0).stdout,
+        committed("deploy/github-actions/retrain-fleet.yml"),
+        "deploy/github-actions/retrain-fleet.yml is stale"
+    );
+    assert_eq!(fleet.run(["schedule", "--github-actions"]).stdout, workflow.stdout, "4 workers by default");
+
+    // --workers sizes both, and the cadence follows schedule.jobs as for cron.
+    let every_half_hour = Case::sqlite()
+        .config(&format!("{FLEET}schedule:\n  jobs:\n    - models: '*'\n      cron: '30 2 * * *'\n"));
+    let docs =
+        documents(&every_half_hour.run(["schedule", "--kubernetes", "--workers", "7"]).assert_exit(0).stdout);
+    let job = &docs[1]["spec"];
+    assert_eq!(job["schedule"].as_str(), Some("*/30 * * * *"));
+    assert_eq!(job["jobTemplate"]["spec"]["parallelism"].as_u64(), Some(7));
+    assert_eq!(job["jobTemplate"]["spec"]["completions"].as_u64(), Some(7));
+    let matrix = documents(
+        &every_half_hour.run(["schedule", "--github-actions", "--workers", "7"]).assert_exit(0).stdout,
+    );
+    let workers = &matrix[0]["jobs"]["plan-and-work"]["strategy"]["matrix"]["worker"];
+    assert_eq!(workers.as_sequence().map(Vec::len), Some(7));
+    assert_eq!(matrix[0]["on"]["schedule"][0]["cron"].as_str(), Some("*/30 * * * *"));
+}
+
+#[test]
+fn the_config_map_holds_the_config_file_byte_for_byte() {
+    for text in [
+        FLEET.trim_end(),
+        &format!("{FLEET}\n\n"),
+        &format!("  # an indented first line\n{FLEET}"),
+        &format!("# a tab\there\n{FLEET}").replace('\n', "\r\n"),
+        &format!("{FLEET}# \"quotes\" and a \\ backslash\n"),
+    ] {
+        let case = Case::sqlite().config(text);
+        let docs = documents(&case.run(["schedule", "--kubernetes"]).assert_exit(0).stdout);
+        assert_eq!(docs[0]["data"]["config.yaml"].as_str(), Some(text), "{text:?}");
+    }
+}
+
+#[test]
+fn schedule_refuses_a_fleet_it_cannot_run() {
+    // The defaults: a SQLite file beside the config.
+    let plain = Case::sqlite();
+    plain.run(["schedule", "--kubernetes"]).assert_exit(2).stderr_contains("the state is the SQLite file");
+    plain
+        .run(["schedule", "--github-actions", "--workers", "2"])
+        .assert_exit(2)
+        .stderr_contains("a matrix of workers needs a PostgreSQL state");
+    plain.run(["schedule", "--workers", "2"]).assert_exit(2).stderr_contains("--kubernetes");
+    for flags in [
+        "--crontab --workers 2",
+        "--kubernetes --github-actions",
+        "--kubernetes --crontab",
+        "--kubernetes --expr 0",
+        "--github-actions --expr 0",
+    ] {
+        plain
+            .run(["schedule"].into_iter().chain(flags.split(' ')))
+            .assert_exit(2)
+            .stderr_contains("cannot be used with");
+    }
+    for workers in ["0", "1001", "many"] {
+        plain
+            .run(["schedule", "--kubernetes", "--workers", workers])
+            .assert_exit(2)
+            .stderr_contains("--workers");
+    }
+
+    // PostgreSQL with the models in a folder: each worker would keep its own.
+    let local = Case::sqlite().config("state:\n  database: postgres://retrain@db.example:5432/retrain\n");
+    for printer in ["--kubernetes", "--github-actions"] {
+        local.run(["schedule", printer]).assert_exit(2).stderr_contains("set it to object storage");
+    }
+
+    // A password in the file would be in the ConfigMap for anyone to read.
+    let secret = Case::sqlite().config(&FLEET.replace("retrain@", "retrain:hunter2@"));
+    let refused = secret.run(["schedule", "--kubernetes"]);
+    refused.assert_exit(2).stderr_contains("holds a password");
+    assert!(refused.stdout.is_empty() && !refused.stderr.contains("hunter2"));
+
+    let fleet = Case::sqlite().config(FLEET);
+    fleet
+        .run(["schedule", "--github-actions", "--workers", "257"])
+        .assert_exit(2)
+        .stderr_contains("at most 256");
+
+    // RETRAIN_DATABASE_URL (the Secret's, for the pods) makes a fleet of a SQLite config;
+    // its password never reaches the output.
+    let from_env = Case::sqlite()
+        .config("state:\n  models_dir: gs://retrain-models/fleet\n")
+        .env("RETRAIN_DATABASE_URL", "postgres://fleet:hunter2@db.internal/retrain");
+    let printed = from_env.run(["schedule", "--kubernetes"]);
+    printed
+        .assert_exit(0)
+        .stdout_contains("RETRAIN_DATABASE_URL: \"postgres://fleet:PASSWORD@db.internal/retrain\"")
+        .stdout_contains("GOOGLE_SERVICE_ACCOUNT_KEY: \"CHANGE-ME\"");
+    assert!(!printed.stdout.contains("hunter2"));
 }
