@@ -10,6 +10,8 @@ mkdir -p "$1"
 out=$(cd "$1" && pwd)
 cd "$(dirname "$0")/.."
 cargo build --release --locked
-install -m 0755 target/release/retrain "$out/retrain"
+install -m 0755 "${CARGO_TARGET_DIR:-target}/release/retrain" "$out/retrain"
+# It runs: the image's entrypoint is this file.
+"$out/retrain" --version
 bytes=$(stat -c %s "$out/retrain")
 echo "$out/retrain: $bytes bytes ($((bytes / 1024 / 1024)) MiB)"
