@@ -76,18 +76,28 @@ fn files(models: &retrain::artifact::Models) -> BTreeMap<String, Vec<u8>> {
     listed.into_iter().map(|(path, _)| (path.clone(), models.get(&path).unwrap())).collect()
 }
 
-/// The environment of a fleet's processes: the state's URL, the bucket and its keys.
-fn fleet_env<'a>(
-    database: &'a TestDatabase,
-    bucket: &'a TestBucket,
-    models: &'a str,
-) -> Vec<(&'a str, String)> {
-    let mut env = vec![
-        ("RETRAIN_DATABASE_URL", database.url.clone()),
-        ("RETRAIN_STATE_MODELS_DIR", models.to_string()),
-    ];
-    env.extend(bucket.env());
-    env
+/// A fleet's servers: a database and a bucket of its own, and the environment that points
+/// a process at both (the state's URL, the models' URL, the bucket's keys).
+struct Servers {
+    database: TestDatabase,
+    bucket: TestBucket,
+    env: Vec<(&'static str, String)>,
+}
+
+impl Servers {
+    fn new() -> Servers {
+        let (database, bucket) = (TestDatabase::create(), TestBucket::create());
+        let mut env = vec![
+            ("RETRAIN_DATABASE_URL", database.url.clone()),
+            ("RETRAIN_STATE_MODELS_DIR", bucket.url("models")),
+        ];
+        env.extend(bucket.env());
+        Servers { database, bucket, env }
+    }
+
+    fn env(&self) -> Vec<(&str, &str)> {
+        self.env.iter().map(|(key, value)| (*key, value.as_str())).collect()
+    }
 }
 
 const VERSIONS: &str =
@@ -126,12 +136,10 @@ fn status_models(dir: &Path, env: &[(&str, &str)]) -> Vec<serde_json::Value> {
 #[test]
 fn four_workers_started_at_once_do_every_job_once_and_end_where_one_sqlite_run_does() {
     let root = tempfile::tempdir().unwrap();
-    let database = TestDatabase::create();
-    let bucket = TestBucket::create();
-    let models = bucket.url("models");
-    let env = fleet_env(&database, &bucket, &models);
-    let url: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let url = url.as_slice();
+    let servers = Servers::new();
+    let (database, bucket) = (&servers.database, &servers.bucket);
+    let env = servers.env();
+    let url = env.as_slice();
 
     let alone = project(root.path(), "sqlite", 10, "", &[]);
     let single = ok(retrain(&alone, &[]).args(["run", "--now", NOW]).output().unwrap());
@@ -176,10 +184,10 @@ fn four_workers_started_at_once_do_every_job_once_and_end_where_one_sqlite_run_d
     // The same versions, deployments and artifacts as the single process on SQLite.
     let versions = sqlite_rows(&alone, VERSIONS);
     assert_eq!(versions.len(), 40);
-    assert_eq!(postgres_rows(&database, VERSIONS), versions);
+    assert_eq!(postgres_rows(database, VERSIONS), versions);
     let deployments = sqlite_rows(&alone, DEPLOYMENTS);
     assert!(!deployments.is_empty(), "the open gates promote");
-    assert_eq!(postgres_rows(&database, DEPLOYMENTS), deployments);
+    assert_eq!(postgres_rows(database, DEPLOYMENTS), deployments);
     assert!(!fleet.join("models").exists(), "the fleet's models are in the bucket");
     let (a, b) =
         (files(&retrain::artifact::Models::Local(alone.join("models"))), files(&bucket.models("models")));
@@ -195,12 +203,10 @@ fn four_workers_started_at_once_do_every_job_once_and_end_where_one_sqlite_run_d
 #[test]
 fn a_worker_killed_while_training_loses_its_job_to_another_when_its_lease_runs_out() {
     let root = tempfile::tempdir().unwrap();
-    let database = TestDatabase::create();
-    let bucket = TestBucket::create();
-    let models = bucket.url("models");
-    let env = fleet_env(&database, &bucket, &models);
-    let url: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let url = url.as_slice();
+    let servers = Servers::new();
+    let (database, bucket) = (&servers.database, &servers.bucket);
+    let env = servers.env();
+    let url = env.as_slice();
     let dir = project(root.path(), "fleet", 1, "  lease_seconds: 1.0\n", url);
 
     // The planner claims the first job and stops inside its training, the version number
@@ -249,7 +255,7 @@ fn a_worker_killed_while_training_loses_its_job_to_another_when_its_lease_runs_o
     }
     // Nothing half-made: one version per model, each with its files and verified
     // checksums; the killed attempt's version number is never used.
-    let versions = postgres_rows(&database, VERSIONS);
+    let versions = postgres_rows(database, VERSIONS);
     assert_eq!(versions.len(), 4, "{versions:#?}");
     let on_disk = files(&bucket.models("models"));
     assert_eq!(on_disk.len(), 12, "{:?}", on_disk.keys().collect::<Vec<_>>());
