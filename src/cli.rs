@@ -90,6 +90,9 @@ pub enum Configured {
     Schedule(ScheduleArgs),
     /// Open alerts (or all with --all); acknowledge or resolve one.
     Alerts(AlertsArgs),
+    /// Verify the whole state (the database, what is live, every artifact, leftovers of
+    /// crashes, runs and jobs) and print each problem with its fix; exit 6 on any problem.
+    Check(CheckArgs),
 }
 
 #[derive(Debug, Args)]
@@ -462,6 +465,19 @@ pub struct HistoryArgs {
     pub jobs: bool,
 
     /// Print JSON instead of a table
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Make the fixes that lose nothing: remove the files of versions never registered
+    /// and temporary folders whose writer died, mark runs that died as killed and their
+    /// jobs abandoned. Never deletes a registered version
+    #[arg(long)]
+    pub repair: bool,
+
+    /// Print JSON instead of text
     #[arg(long)]
     pub json: bool,
 }

@@ -19,6 +19,8 @@ pub mod code {
     pub const DRIFT: u8 = 4;
     /// Another `run` holds the lock.
     pub const LOCKED: u8 = 5;
+    /// `check` found a problem (after `--repair`, one that remains).
+    pub const PROBLEMS: u8 = 6;
 }
 
 /// A failure whose kind decides the exit code.

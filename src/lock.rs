@@ -49,6 +49,42 @@ pub fn pid_alive(_pid: i64) -> bool {
     false
 }
 
+/// This process as writers and workers are named in the database: "HOST PID".
+pub fn this_process() -> String {
+    format!("{} {}", hostname().unwrap_or_else(|| "localhost".into()), std::process::id())
+}
+
+/// How long a writer on another machine, whose process cannot be asked, is presumed to be
+/// alive: no train takes a day.
+pub const OTHER_HOST_PRESUMED_ALIVE_MS: i64 = 24 * 3600 * 1000;
+
+/// Whether the process named `writer` ("HOST PID", see [`this_process`]), which started
+/// writing at `started_at` (wall clock, epoch ms), may still be writing at `now`: on this
+/// host, whether its pid exists (a pid reused since reads as alive, which only delays a
+/// clean-up); on another host, until a day has passed.
+pub fn writer_alive(writer: &str, started_at: i64, now: i64) -> bool {
+    let (host, pid) = writer.rsplit_once(' ').unwrap_or(("", writer));
+    let this_host = hostname().unwrap_or_else(|| "localhost".into());
+    match pid.parse::<i64>() {
+        Ok(pid) if host == this_host => pid_alive(pid),
+        _ => now.saturating_sub(started_at) < OTHER_HOST_PRESUMED_ALIVE_MS,
+    }
+}
+
+#[cfg(unix)]
+pub fn hostname() -> Option<String> {
+    let mut buffer = [0u8; 256];
+    // SAFETY: gethostname writes at most the buffer's length into a buffer this function owns.
+    let status = unsafe { libc::gethostname(buffer.as_mut_ptr().cast(), buffer.len()) };
+    let end = buffer.iter().position(|&b| b == 0).unwrap_or(buffer.len());
+    (status == 0 && end > 0).then(|| String::from_utf8_lossy(&buffer[..end]).into_owned())
+}
+
+#[cfg(not(unix))]
+pub fn hostname() -> Option<String> {
+    std::env::var("COMPUTERNAME").ok()
+}
+
 impl RunLock {
     /// Take the lock at `path`, writing `holder` into the file.
     pub fn acquire(path: &Path, holder: &str) -> Result<RunLock, Busy> {
@@ -91,5 +127,18 @@ mod tests {
         }
         drop(first);
         assert!(RunLock::acquire(&path, "pid 3").is_ok());
+    }
+
+    #[test]
+    fn a_writer_is_alive_while_its_process_is() {
+        let now = 10 * OTHER_HOST_PRESUMED_ALIVE_MS;
+        assert!(writer_alive(&this_process(), now, now));
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let pid = child.id();
+        child.wait().unwrap();
+        let host = hostname().unwrap_or_else(|| "localhost".into());
+        assert!(!writer_alive(&format!("{host} {pid}"), now, now), "pid {pid} has exited");
+        assert!(writer_alive("elsewhere 1", now - 1000, now));
+        assert!(!writer_alive("elsewhere 1", now - OTHER_HOST_PRESUMED_ALIVE_MS, now));
     }
 }

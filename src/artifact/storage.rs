@@ -243,18 +243,92 @@ impl Models {
         }
     }
 
-    /// Remove temporary folders that a killed writer left under `<SYMBOL>/<regime>/` of a
-    /// local store. An object store has no temporary keys to remove.
+    /// Remove temporary folders that a writer which died left under `<SYMBOL>/<regime>/`
+    /// of a local store (one whose process is alive is still writing). An object store has
+    /// no temporary keys to remove.
     pub fn remove_leftovers(&self, symbol: &str, regime: &str) {
         let Models::Local(root) = self else { return };
         let folder = root.join(symbol).join(regime);
         let Ok(entries) = std::fs::read_dir(&folder) else { return };
         for entry in entries.flatten() {
-            if is_temporary(&entry.file_name().to_string_lossy()) {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if is_temporary(&name) && !temporary_writer(&name).is_some_and(crate::lock::pid_alive) {
                 let _ = std::fs::remove_dir_all(entry.path());
             }
         }
     }
+
+    /// The temporary folders of a local store (`<SYMBOL>/<regime>/.vN.tmp-PID`), as
+    /// relative paths with the pid of their writer; none in an object store.
+    pub fn temporaries(&self) -> anyhow::Result<Vec<(String, Option<i64>)>> {
+        let Models::Local(root) = self else { return Ok(Vec::new()) };
+        let mut found = Vec::new();
+        for (symbol, regime) in subfolders(root)?.into_iter().flat_map(|s| {
+            let path = root.join(&s);
+            subfolders(&path).unwrap_or_default().into_iter().map(move |r| (s.clone(), r))
+        }) {
+            let folder = root.join(&symbol).join(&regime);
+            let entries =
+                std::fs::read_dir(&folder).with_context(|| format!("listing {}", folder.display()))?;
+            for entry in entries.flatten() {
+                let name = entry.file_name().to_string_lossy().into_owned();
+                if is_temporary(&name) {
+                    found.push((format!("{symbol}/{regime}/{name}"), temporary_writer(&name)));
+                }
+            }
+        }
+        found.sort();
+        Ok(found)
+    }
+
+    /// Delete every file under `relative` (a version's folder, or a temporary one), and
+    /// the folder; nothing there is no error.
+    pub fn remove_dir(&self, relative: &str) -> anyhow::Result<()> {
+        match self {
+            Models::Local(root) => {
+                let path = root.join(relative);
+                match std::fs::remove_dir_all(&path) {
+                    Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                        Err(anyhow::anyhow!("removing {}: {e}", path.display()))
+                    }
+                    _ => Ok(()),
+                }
+            }
+            Models::Remote(remote) => {
+                use futures_util::TryStreamExt;
+                let prefix = remote.key(relative);
+                let keys: Vec<Key> = runtime()
+                    .block_on(remote.store.list(Some(&prefix)).map_ok(|m| m.location).try_collect())
+                    .map_err(|e| anyhow::anyhow!("listing {}: {}", self.locate(relative), brief(&e)))?;
+                for key in keys {
+                    runtime()
+                        .block_on(remote.store.delete(&key))
+                        .map_err(|e| anyhow::anyhow!("deleting {}: {}", key, brief(&e)))?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+/// The pid in a temporary folder's name (`.vN.tmp-PID`).
+fn temporary_writer(name: &str) -> Option<i64> {
+    name.rsplit_once(".tmp-").and_then(|(_, pid)| pid.parse().ok())
+}
+
+/// The names of the folders directly in `path` (none when it does not exist).
+fn subfolders(path: &Path) -> anyhow::Result<Vec<String>> {
+    let entries = match std::fs::read_dir(path) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(anyhow::anyhow!("listing {}: {e}", path.display())),
+    };
+    Ok(entries
+        .flatten()
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|name| !is_temporary(name))
+        .collect())
 }
 
 /// A client of the store at `url`: the environment's settings, then the URL's, then
@@ -399,8 +473,15 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let models = Models::Local(dir.path().to_path_buf());
         models.publish("A/trend/v1", &[("model.json", b"m")], ("manifest.json", b"{}")).unwrap();
-        std::fs::create_dir_all(dir.path().join("A/trend/.v2.tmp-1")).unwrap();
-        std::fs::write(dir.path().join("A/trend/.v2.tmp-1/model.json"), b"x").unwrap();
+        // A writer that died (a process that has exited) and one still alive (this one).
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let dead = child.id();
+        child.wait().unwrap();
+        let (dead, alive) = (format!(".v2.tmp-{dead}"), format!(".v3.tmp-{}", std::process::id()));
+        for name in [&dead, &alive] {
+            std::fs::create_dir_all(dir.path().join("A/trend").join(name)).unwrap();
+            std::fs::write(dir.path().join("A/trend").join(name).join("model.json"), b"x").unwrap();
+        }
         let listed = models.list().unwrap();
         assert_eq!(
             listed,
@@ -414,7 +495,14 @@ mod tests {
                 .to_string()
                 .contains("exists already")
         );
+        let temporaries: Vec<String> =
+            models.temporaries().unwrap().into_iter().map(|(path, _)| path).collect();
+        assert_eq!(temporaries, [format!("A/trend/{dead}"), format!("A/trend/{alive}")]);
         models.remove_leftovers("A", "trend");
-        assert!(!dir.path().join("A/trend/.v2.tmp-1").exists());
+        assert!(!dir.path().join("A/trend").join(&dead).exists(), "its writer died");
+        assert!(dir.path().join("A/trend").join(&alive).exists(), "its writer is still writing");
+        models.remove_dir("A/trend/v1").unwrap();
+        assert!(!dir.path().join("A/trend/v1").exists());
+        models.remove_dir("A/trend/v9").unwrap();
     }
 }

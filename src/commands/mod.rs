@@ -3,6 +3,7 @@
 //! `lifecycle/` or below.
 
 mod alerts;
+mod check;
 mod collect;
 mod drift_check;
 mod evaluate;
@@ -54,6 +55,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<u8> {
         Configured::Queue(args) => queue::run(r, args),
         Configured::Schedule(args) => schedule::run(r, args),
         Configured::Alerts(args) => alerts::run(r, args),
+        Configured::Check(args) => check::run(r, args),
     }
 }
 

@@ -76,26 +76,11 @@ pub struct Worker {
 impl Worker {
     /// This process, with the configured lease.
     pub fn this(resolved: &Resolved) -> Worker {
-        let host = hostname().unwrap_or_else(|| "localhost".into());
         Worker {
-            name: format!("{host} {}", std::process::id()),
+            name: crate::lock::this_process(),
             lease_ms: (resolved.settings.schedule.lease_seconds * 1000.0).round() as i64,
         }
     }
-}
-
-#[cfg(unix)]
-fn hostname() -> Option<String> {
-    let mut buffer = [0u8; 256];
-    // SAFETY: gethostname writes at most the buffer's length into a buffer this function owns.
-    let status = unsafe { libc::gethostname(buffer.as_mut_ptr().cast(), buffer.len()) };
-    let end = buffer.iter().position(|&b| b == 0).unwrap_or(buffer.len());
-    (status == 0 && end > 0).then(|| String::from_utf8_lossy(&buffer[..end]).into_owned())
-}
-
-#[cfg(not(unix))]
-fn hostname() -> Option<String> {
-    std::env::var("COMPUTERNAME").ok()
 }
 
 /// The interval a claimed job's model trains on: its symbol's in the config, else its

@@ -126,6 +126,9 @@ pub fn run_planned(resolved: &Resolved, options: Options, planner: &mut Planner)
         if begun.abandoned > 0 {
             event(&format!("{} job(s) left running by a killed run are marked abandoned", begun.abandoned));
         }
+        for removed in super::check::remove_dead_writes(&mut store, &resolved.models()?, None)? {
+            event(&format!("removed the files of {removed}"));
+        }
         Some(begun.id)
     };
     let previous = store.previous_run_now(run_id)?;

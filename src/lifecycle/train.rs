@@ -60,9 +60,34 @@ pub fn train_and_register(
 
     let writing = Instant::now();
     let models = resolved.models()?;
-    models.remove_leftovers(symbol.as_str(), regime.as_str());
+    super::check::remove_dead_writes(store, &models, Some((symbol.as_str(), regime)))?;
     let version = store.reserve_version(symbol, regime)?;
     failpoint::hit("train:reserved");
+    let written = write_and_register(resolved, store, &models, candles, spec, now, trained, version, writing);
+    if written.is_err() {
+        // Nothing of a version that failed stays behind; what cannot be removed now is
+        // removed by the next train of the model, as a writer's that died.
+        if models.remove_dir(&artifact::relative_dir(symbol, regime, version)).is_ok() {
+            let _ = store.forget_pending(symbol, regime, version);
+        }
+    }
+    written
+}
+
+/// The part of [`train_and_register`] after the version number is reserved.
+#[allow(clippy::too_many_arguments)]
+fn write_and_register(
+    resolved: &Resolved,
+    store: &mut Store,
+    models: &artifact::Models,
+    candles: &[Candle],
+    spec: &Spec,
+    now: i64,
+    trained: Trained,
+    version: i64,
+    writing: Instant,
+) -> anyhow::Result<Registered> {
+    let (Spec { symbol, regime, interval, model, seed, .. }, settings) = (*spec, &resolved.settings);
     let best = &trained.outcome.trials[trained.outcome.best];
     let mut manifest = Manifest {
         tool: concat!("retrain ", env!("CARGO_PKG_VERSION")).to_string(),
@@ -94,7 +119,7 @@ pub fn train_and_register(
         data_fingerprint: trained.data_fingerprint.clone(),
         files: Default::default(),
     };
-    let sha256 = artifact::write(&models, &mut manifest, trained.forest(), &trained.reference)?;
+    let sha256 = artifact::write(models, &mut manifest, trained.forest(), &trained.reference)?;
     failpoint::hit("train:written");
     let relative = artifact::relative_dir(symbol, regime, version);
     let new = NewVersion {

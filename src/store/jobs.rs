@@ -1,6 +1,6 @@
 //! Runs, jobs (the queue and the history) and alert notifications.
 
-use super::db::{Begin, Dialect, params};
+use super::db::{self, Begin, Db, Dialect, params};
 
 /// Now in epoch milliseconds on the database's clock, in each database's words.
 fn now_ms(dialect: Dialect) -> &'static str {
@@ -180,6 +180,7 @@ impl Store {
         let tx = self.transaction(Begin::Immediate)?;
         let mut abandoned = 0;
         if alone {
+            requeue_manual(&tx, "status = 'running' OR (status = 'queued' AND run_id IS NOT NULL)", &[])?;
             abandoned = tx.execute(
                 "UPDATE jobs SET status = 'abandoned', error = 'the run that took it was killed', finished_at = ?1
                  WHERE status = 'running'",
@@ -212,11 +213,18 @@ impl Store {
     /// Jobs planned by runs other than `run` that no worker took: marked abandoned (their
     /// models are planned again). Returns how many.
     pub fn abandon_unclaimed(&mut self, run: i64) -> anyhow::Result<usize> {
-        Ok(self.db.execute(
-            "UPDATE jobs SET status = 'abandoned', error = 'planned by a run that ended before a worker took it'
-             WHERE status = 'queued' AND run_id IS NOT NULL AND run_id != ?1",
+        let tx = self.transaction(Begin::Immediate)?;
+        let unclaimed = "status = 'queued' AND run_id IS NOT NULL AND run_id != ?1";
+        requeue_manual(&tx, unclaimed, params![run])?;
+        let abandoned = tx.execute(
+            &format!(
+                "UPDATE jobs SET status = 'abandoned', error = 'planned by a run that ended before a worker took it'
+                 WHERE {unclaimed}"
+            ),
             params![run],
-        )?)
+        )?;
+        tx.commit()?;
+        Ok(abandoned)
     }
 
     /// Runs still marked running, oldest first.
@@ -278,8 +286,8 @@ impl Store {
             let mut id = None;
             if let Some(&queued) = p.queued.first() {
                 let taken = tx.execute(
-                    "UPDATE jobs SET run_id = ?1, trigger = ?2, reason = ?3, priority = ?4, severity = ?5,
-                         position = ?6, deploy = ?7
+                    "UPDATE jobs SET request = reason, run_id = ?1, trigger = ?2, reason = ?3, priority = ?4,
+                         severity = ?5, position = ?6, deploy = ?7
                      WHERE id = ?8 AND status = 'queued' AND run_id IS NULL",
                     params![run, j.trigger, j.reason, j.priority, j.severity, position, deploy, queued],
                 )?;
@@ -643,4 +651,18 @@ impl Store {
         )?;
         Ok(())
     }
+}
+
+/// Before the jobs matching `condition` are marked abandoned: those that answered a
+/// manual request ask for it again, in the user's words (a trigger that the assessment
+/// finds, such as drift or a schedule, is found again by the next run; a request is not).
+pub(super) fn requeue_manual(tx: &Db, condition: &str, params: &[&dyn db::ToValue]) -> db::Result<usize> {
+    tx.execute(
+        &format!(
+            "INSERT INTO jobs (symbol, regime, trigger, reason, priority, status, requested_at)
+             SELECT symbol, regime, 'manual', COALESCE(request, reason), priority, 'queued', requested_at FROM jobs
+             WHERE (request IS NOT NULL OR trigger = 'manual') AND ({condition}) ORDER BY id"
+        ),
+        params,
+    )
 }

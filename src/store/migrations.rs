@@ -333,6 +333,24 @@ pub const MIGRATIONS: &[Migration] = &[
             CREATE INDEX jobs_claimable ON jobs (status, run_id, position);
         ",
     },
+    Migration {
+        why: "artifacts being written: a version number is reserved with the writer's name (host and pid), \
+              and the row is removed when the version is registered, so that the files of a writer that died \
+              in between are told from those of one still writing, and removed (`check --repair`, the next \
+              train of the model, the next run); and the words of the manual request a job answers, which a \
+              job of a killed run asks for again",
+        sql: "
+            ALTER TABLE jobs ADD COLUMN request TEXT;
+            CREATE TABLE pending_artifacts (
+                symbol     TEXT    NOT NULL,
+                regime     TEXT    NOT NULL,
+                version    INTEGER NOT NULL,
+                writer     TEXT    NOT NULL,
+                started_at INTEGER NOT NULL,
+                PRIMARY KEY (symbol, regime, version)
+            ) WITHOUT ROWID;
+        ",
+    },
 ];
 
 impl Migration {

@@ -7,6 +7,7 @@ pub mod copy;
 pub mod db;
 mod deploy;
 mod drift;
+mod health;
 mod jobs;
 mod migrations;
 mod models;
@@ -24,14 +25,15 @@ pub use alerts::{AlertCounts, AlertRow, NewAlert, Raised};
 pub use candles::{CollectRecord, LastCollect, SeriesSummary, UpsertCounts};
 pub use deploy::{AbTest, CanaryEnd, Change, DeploymentRow};
 pub use drift::DriftSummary;
+pub use health::{Disagreement, Duplicated, OpenRun, StrayJob};
 pub use jobs::{
     BegunRun, Claimed, JobResult, JobRow, JobTotals, LastJob, NewJob, PlannedJob, RunRow, RunningJob,
     SuccessfulRun, Unsent,
 };
 pub use migrations::MIGRATIONS;
 pub use models::{
-    ComparisonRecord, LatestEvaluation, NewEvaluation, NewVersion, RegisteredModel, StoredEvaluation,
-    VersionRow,
+    ComparisonRecord, LatestEvaluation, NewEvaluation, NewVersion, PendingArtifact, RegisteredModel,
+    StoredEvaluation, VersionRow,
 };
 pub use signals::{NewSignal, Outcome, Pending, Resolution, SignalRow, StoredSignal};
 pub use trades::TradeOutcomeCount;

@@ -32,6 +32,18 @@ pub struct NewVersion {
     pub created_at: i64,
 }
 
+/// A reserved version number not registered yet.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PendingArtifact {
+    pub symbol: String,
+    pub regime: Regime,
+    pub version: i64,
+    /// The process that reserved it: "HOST PID".
+    pub writer: String,
+    /// Wall clock, epoch ms.
+    pub started_at: i64,
+}
+
 /// A test or backtest evaluation to record.
 #[derive(Debug, Clone)]
 pub struct NewEvaluation {
@@ -99,8 +111,11 @@ pub struct RegisteredModel {
 
 impl Store {
     /// Take the next version number of (symbol, regime) in its own committed transaction,
-    /// so that a train that fails later never hands the number out again.
+    /// so that a train that fails later never hands the number out again. The number is
+    /// pending, in this process's name, until [`Store::insert_version`] registers it.
     pub fn reserve_version(&mut self, symbol: &str, regime: Regime) -> anyhow::Result<i64> {
+        let writer = crate::lock::this_process();
+        let started_at = crate::candles::time::wall_millis();
         let tx = self.transaction(Begin::Immediate)?;
         let stored: Option<i64> = tx.query_opt(
             "SELECT last_version FROM version_counters WHERE symbol = ?1 AND regime = ?2",
@@ -113,8 +128,60 @@ impl Store {
              ON CONFLICT (symbol, regime) DO UPDATE SET last_version = ?3",
             params![symbol, regime, next],
         )?;
+        tx.execute(
+            "INSERT INTO pending_artifacts (symbol, regime, version, writer, started_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![symbol, regime, next, writer, started_at],
+        )?;
         tx.commit()?;
         Ok(next)
+    }
+
+    /// Versions reserved and not registered, oldest first: being written, or left by a
+    /// writer that died.
+    pub fn pending_artifacts(&self) -> anyhow::Result<Vec<PendingArtifact>> {
+        Ok(self.db.query_map(
+            "SELECT symbol, regime, version, writer, started_at FROM pending_artifacts
+             ORDER BY started_at, symbol, regime, version",
+            &[],
+            |r| {
+                Ok(PendingArtifact {
+                    symbol: r.get(0)?,
+                    regime: r.get(1)?,
+                    version: r.get(2)?,
+                    writer: r.get(3)?,
+                    started_at: r.get(4)?,
+                })
+            },
+        )?)
+    }
+
+    /// Drop a pending version whose files are gone (its writer failed or died).
+    pub fn forget_pending(&mut self, symbol: &str, regime: Regime, version: i64) -> anyhow::Result<()> {
+        self.db.execute(
+            "DELETE FROM pending_artifacts WHERE symbol = ?1 AND regime = ?2 AND version = ?3",
+            params![symbol, regime, version],
+        )?;
+        Ok(())
+    }
+
+    /// The last version number handed out per model.
+    pub fn version_counters(&self) -> anyhow::Result<Vec<(String, Regime, i64)>> {
+        Ok(self.db.query_map(
+            "SELECT symbol, regime, last_version FROM version_counters ORDER BY symbol, regime",
+            &[],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )?)
+    }
+
+    /// Every version of every model, without evaluations, by symbol, regime and version.
+    pub fn all_versions(&self) -> anyhow::Result<Vec<VersionRow>> {
+        Ok(self.db.query_map(
+            &format!(
+                "SELECT {VERSION_COLUMNS}, NULL, NULL FROM model_versions v ORDER BY v.symbol, v.regime, v.version"
+            ),
+            &[],
+            version_row,
+        )?)
     }
 
     /// Record a candidate version and its test evaluation in one transaction; the parent
@@ -167,6 +234,10 @@ impl Store {
             evaluation.rows,
             &evaluation.record,
             v.created_at,
+        )?;
+        tx.execute(
+            "DELETE FROM pending_artifacts WHERE symbol = ?1 AND regime = ?2 AND version = ?3",
+            params![v.symbol, v.regime, v.version],
         )?;
         tx.commit()?;
         Ok(id)

@@ -34,6 +34,33 @@ fn version_numbers_never_repeat_and_parents_link() {
 }
 
 #[test]
+fn a_reserved_number_is_pending_in_its_writers_name_until_registered() {
+    let mut fresh = crate::fresh();
+    let store = &mut fresh.store;
+    let first = store.reserve_version("BTC", Regime::Trending).unwrap();
+    let second = store.reserve_version("BTC", Regime::Trending).unwrap();
+    let pending = store.pending_artifacts().unwrap();
+    assert_eq!(pending.iter().map(|p| p.version).collect::<Vec<_>>(), [first, second]);
+    assert!(pending.iter().all(|p| p.writer == retrain::lock::this_process()), "{pending:?}");
+
+    store.insert_version(&version(first), &test_evaluation(Record::default())).unwrap();
+    let pending = store.pending_artifacts().unwrap();
+    assert_eq!(
+        pending.iter().map(|p| p.version).collect::<Vec<_>>(),
+        [second],
+        "registered, so no longer pending"
+    );
+    store.forget_pending("BTC", Regime::Trending, second).unwrap();
+    assert!(store.pending_artifacts().unwrap().is_empty());
+    assert_eq!(store.version_counters().unwrap(), [("BTC".to_string(), Regime::Trending, second)]);
+    assert_eq!(
+        store.reserve_version("BTC", Regime::Trending).unwrap(),
+        3,
+        "a forgotten number is not handed out again"
+    );
+}
+
+#[test]
 fn a_version_number_is_taken_once() {
     let mut fresh = crate::fresh();
     let store = &mut fresh.store;

@@ -1,0 +1,184 @@
+//! `retrain check`: a sound state passes; what a crash leaves behind is found, named with
+//! its fix, and removed by `--repair` without touching a registered version; damage that
+//! cannot be repaired is reported and left for a person. The crash-torture test (SIGKILL
+//! at many instants of a real `run`, `check` after each) is here too.
+
+use std::io::BufRead;
+use std::process::Stdio;
+
+use super::support::*;
+
+/// `check --json`, with its exit code.
+fn check(case: &Case, extra: &[&str]) -> (Option<i32>, serde_json::Value) {
+    let mut args = vec!["check", "--json"];
+    args.extend_from_slice(extra);
+    let run = case.run(args);
+    assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
+    let report = serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("{e}: {run:?}"));
+    (run.code, report)
+}
+
+/// The problems of a report: (part, subject, repaired).
+fn problems(report: &serde_json::Value) -> Vec<(String, String, bool)> {
+    report["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["part"].as_str().unwrap().to_string(),
+                p["subject"].as_str().unwrap().to_string(),
+                p["repaired"].as_bool().unwrap(),
+            )
+        })
+        .collect()
+}
+
+fn btc(case: Case) -> Case {
+    btc_fleet_on(case, "training:\n  search:\n    max_trials: 2\n")
+}
+
+#[test]
+fn a_train_killed_while_writing_leaves_files_that_check_finds_and_repair_removes() {
+    let case = btc(Case::new());
+    train(&case, "BTC", "trending", &["--trials", "2"]).assert_exit(0);
+    let (code, report) = check(&case, &[]);
+    assert_eq!((code, &report["ok"]), (Some(0), &serde_json::json!(true)), "{report:#}");
+    let sound = case.artifacts();
+
+    // Killed after its files were written and before its registry row: v2's files stay
+    // (a folder renamed into place, or objects under their final keys).
+    let killed = case.run_with_env(
+        &[("RETRAIN_FAILPOINT", "train:written")],
+        ["train", "--symbol", "BTC", "--regime", "trending", "--trials", "2"],
+    );
+    assert!(killed.stderr.contains("failpoint train:written"), "{killed:?}");
+    let (code, report) = check(&case, &[]);
+    assert_eq!(code, Some(6), "{report:#}");
+    let found = problems(&report);
+    assert_eq!(found.len(), 1, "{report:#}");
+    assert_eq!(found[0].0, "leftovers");
+    assert!(found[0].1.ends_with("BTC/trending/v2"), "{found:?}");
+    assert!(report["problems"][0]["fix"].as_str().unwrap().contains("--repair"), "{report:#}");
+
+    // Killed between its data files and its manifest: a temporary folder, or objects
+    // without a manifest. Starting, it removed v2's files: their writer is dead.
+    let killed = case.run_with_env(
+        &[("RETRAIN_FAILPOINT", "artifact:files-synced")],
+        ["train", "--symbol", "BTC", "--regime", "trending", "--trials", "2"],
+    );
+    assert!(killed.stderr.contains("failpoint artifact:files-synced"), "{killed:?}");
+    assert!(case.artifacts().iter().all(|(path, _)| !path.contains("/v2/")), "v2's files are gone");
+    let (code, report) = check(&case, &[]);
+    assert_eq!(code, Some(6), "{report:#}");
+    let found = problems(&report);
+    assert!(!found.is_empty() && found.iter().all(|(part, subject, repaired)| part == "leftovers"
+        && subject.contains("v3")
+        && !repaired), "{found:?}");
+
+    let (code, report) = check(&case, &["--repair"]);
+    assert_eq!(code, Some(0), "{report:#}");
+    assert!(problems(&report).iter().all(|(_, _, repaired)| *repaired), "{report:#}");
+    assert_eq!(case.artifacts(), sound, "exactly the killed writers' files are gone");
+    assert_eq!(check(&case, &[]).0, Some(0));
+    // Numbers are never handed out twice: the next version is v4.
+    train(&case, "BTC", "trending", &["--trials", "2"]).assert_exit(0);
+    assert_eq!(column::<i64>(&case, "SELECT version FROM model_versions ORDER BY version"), [1, 4]);
+    assert_eq!(check(&case, &[]).0, Some(0));
+}
+
+#[test]
+fn a_damaged_artifact_is_reported_with_its_file_and_never_repaired_away() {
+    let case = btc(Case::new());
+    train(&case, "BTC", "trending", &["--trials", "2"]).assert_exit(0);
+    let original = flip_a_byte(&case, "BTC/trending/v1/model.json");
+    let run = case.run(["check"]);
+    run.assert_exit(6).stdout_contains("BTC trending v1 (candidate)").stdout_contains("model.json: checksum mismatch");
+    let (code, report) = check(&case, &["--repair"]);
+    assert_eq!(code, Some(6), "{report:#}");
+    assert_eq!(problems(&report), [("artifacts".into(), "BTC trending v1 (candidate)".into(), false)]);
+    assert_ne!(case.artifact("BTC/trending/v1/model.json"), original, "left as it was found");
+    assert_eq!(count(&case, "SELECT COUNT(*) FROM model_versions"), 1, "the version stays registered");
+}
+
+/// SQLite: a run killed in its job leaves the run marked running; the manual request it
+/// was answering is asked for again (not lost), and the next run does it.
+#[test]
+fn a_killed_runs_rows_are_repaired_and_its_manual_request_is_done_by_the_next_run() {
+    let case = btc(Case::sqlite());
+    case.run(["queue", "add", "--symbol", "BTC", "--regime", "trending", "--reason", "new features"])
+        .assert_exit(0);
+    let killed = case.run_with_env(&[("RETRAIN_FAILPOINT", "train:written")], ["run", "--now", "2022-02-01T06:00:00Z"]);
+    assert!(killed.stderr.contains("failpoint train:written"), "{killed:?}");
+
+    let run = case.run(["check"]);
+    run.assert_exit(6).stdout_contains("died without finishing, 1 job(s) marked running");
+    let (code, report) = check(&case, &["--repair"]);
+    assert_eq!(code, Some(0), "{report:#}");
+    let parts: Vec<String> = problems(&report).into_iter().map(|(part, _, _)| part).collect();
+    assert_eq!(parts, ["leftovers", "runs"], "{report:#}");
+    assert_eq!(column::<String>(&case, "SELECT status FROM runs"), ["killed"]);
+    let jobs: Vec<(String, String, String)> =
+        rows(&case, "SELECT trigger, status, reason FROM jobs ORDER BY id", |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)));
+    assert_eq!(jobs[0].1, "abandoned");
+    assert_eq!(jobs[1], ("manual".into(), "queued".into(), "new features".into()), "asked for again");
+
+    case.run(["run", "--now", "2022-02-01T07:00:00Z"]).assert_exit(0);
+    let done: Vec<(String, String)> =
+        rows(&case, "SELECT status, reason FROM jobs WHERE id = 2", |r| Ok((r.get(0)?, r.get(1)?)));
+    assert_eq!(done[0].0, "succeeded");
+    assert!(done[0].1.starts_with("manual request 2: new features"), "{done:?}");
+    assert_eq!(check(&case, &[]).0, Some(0));
+}
+
+/// Crash torture, the CI-sized part of scripts/torture/crash.sh: `run` on the BTC month
+/// (four regimes) is killed with SIGKILL after a pseudo-random number of its output lines
+/// (no clock involved, so the instants are the same on every machine), eight times; after
+/// each kill `check` finds nothing but what a crash may leave (leftovers of a writer that
+/// died, a run marked running) and never a damaged database, artifact or deployment
+/// record. The next run, not killed, finishes the work, and the state checks clean.
+#[test]
+fn runs_killed_at_many_instants_leave_only_what_the_next_run_repairs() {
+    let case = Case::sqlite().config(&format!(
+        "symbols:\n  - symbol: BTC\n    interval: 5m\n    regimes: [trending, sideways, volatile, consolidation]\n\
+         {OPEN_GATES}training:\n  search:\n    max_trials: 2\n\
+         schedule:\n  jobs:\n    - models: '*'\n      cron: '0 * * * *'\n"
+    ));
+    case.collect_5m("BTC", &data("btc-perp-20211231-20220201_1m.csv")).assert_exit(0);
+    let mut seed: u64 = 0x5eed;
+    let mut kills = 0;
+    for hour in 0..8 {
+        seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        let after_lines = (seed >> 33) % 12;
+        let now = format!("2022-02-01T{:02}:00:00Z", hour);
+        let mut child = case
+            .command()
+            .args(["run", "--now", &now])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+        let mut seen = 0;
+        while seen < after_lines && lines.next().is_some_and(|l| l.is_ok()) {
+            seen += 1;
+        }
+        child.kill().unwrap(); // SIGKILL, wherever it is
+        let status = child.wait().unwrap();
+        kills += usize::from(status.code().is_none());
+        let (_, report) = check(&case, &[]);
+        for (part, subject, _) in problems(&report) {
+            assert!(
+                part == "leftovers" || part == "runs",
+                "kill {hour} after {after_lines} lines: {part} problem at {subject}: {report:#}"
+            );
+        }
+    }
+    assert!(kills >= 6, "most runs were killed, not finished ({kills} of 8)");
+    let run = case.run(["run", "--now", "2022-02-01T09:00:00Z"]);
+    run.assert_exit(0);
+    let (code, report) = check(&case, &[]);
+    assert_eq!(code, Some(0), "after the next run: {report:#}");
+    assert_eq!(count(&case, "SELECT COUNT(*) FROM jobs WHERE status = 'running'"), 0);
+    case.run(["versions", "--symbol", "BTC"]).assert_exit(0);
+}
