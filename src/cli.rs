@@ -93,6 +93,12 @@ pub enum Configured {
     /// Verify the whole state (the database, what is live, every artifact, leftovers of
     /// crashes, runs and jobs) and print each problem with its fix; exit 6 on any problem.
     Check(CheckArgs),
+    /// Copy the whole state (the database from one snapshot, and the artifacts of every
+    /// version it registers, each verified) into a new folder, while runs may be working.
+    Backup(BackupArgs),
+    /// Put a backup back into an empty state (the config's database and models), then
+    /// verify every table and artifact.
+    Restore(RestoreArgs),
 }
 
 #[derive(Debug, Args)]
@@ -476,6 +482,28 @@ pub struct CheckArgs {
     /// jobs abandoned. Never deletes a registered version
     #[arg(long)]
     pub repair: bool,
+
+    /// Print JSON instead of text
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct BackupArgs {
+    /// The backup's folder: new, or empty
+    #[arg(long, value_name = "DIR")]
+    pub to: PathBuf,
+
+    /// Print JSON instead of text
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RestoreArgs {
+    /// A folder written by `retrain backup`
+    #[arg(long, value_name = "DIR")]
+    pub from: PathBuf,
 
     /// Print JSON instead of text
     #[arg(long)]

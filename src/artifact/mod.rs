@@ -3,6 +3,7 @@
 //! manifest's SHA-256. The manifest is published last ([`storage`] says how on a folder
 //! and on an object store); a load verifies every checksum and names the file that fails.
 
+pub mod copy;
 pub mod storage;
 
 use std::collections::BTreeMap;
@@ -176,6 +177,26 @@ fn verified(
         files.insert(name.clone(), bytes);
     }
     Ok((manifest, files))
+}
+
+/// Every file of a version, each checked (the manifest against the registry's SHA-256,
+/// the others against the manifest), the manifest last: what a backup copies.
+pub fn verified_files(
+    models: &Models,
+    relative: &str,
+    manifest_sha: &str,
+) -> Result<Vec<(String, Vec<u8>)>, String> {
+    let (_, files) = verified(models, relative, manifest_sha)?;
+    let manifest = models.get(&format!("{relative}/{MANIFEST_FILE}"))?;
+    if sha256_hex(&manifest) != manifest_sha {
+        return Err(format!(
+            "{}: changed while it was read",
+            models.locate(&format!("{relative}/{MANIFEST_FILE}"))
+        ));
+    }
+    let mut all: Vec<(String, Vec<u8>)> = files.into_iter().collect();
+    all.push((MANIFEST_FILE.to_string(), manifest));
+    Ok(all)
 }
 
 /// Load and verify a version.

@@ -3,6 +3,7 @@
 //! `lifecycle/` or below.
 
 mod alerts;
+mod backup;
 mod check;
 mod collect;
 mod drift_check;
@@ -14,6 +15,7 @@ mod predict;
 mod promote;
 mod queue;
 mod replay;
+mod restore;
 mod rollback;
 mod run;
 mod sample_data;
@@ -56,6 +58,8 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<u8> {
         Configured::Schedule(args) => schedule::run(r, args),
         Configured::Alerts(args) => alerts::run(r, args),
         Configured::Check(args) => check::run(r, args),
+        Configured::Backup(args) => backup::run(r, args),
+        Configured::Restore(args) => restore::run(r, args),
     }
 }
 

@@ -6,10 +6,9 @@
 
 use std::path::Path;
 
-use anyhow::Context;
 use serde::Serialize;
 
-use crate::artifact::{MANIFEST_FILE, Models, sha256_hex, storage};
+use crate::artifact::{self, Models, storage};
 use crate::cli::{StateAction, StateArgs, StateCopyArgs};
 use crate::error::{Failure, code};
 use crate::output::Table;
@@ -73,7 +72,15 @@ fn copy_state(args: &StateCopyArgs) -> anyhow::Result<u8> {
         }
         Source::Models(from) => {
             let to = models_target(&args.to)?;
-            let report = copy_models(&from, &to)?;
+            let copied = artifact::copy::copy_all(&from, &to)?;
+            let report = ModelsCopy {
+                kind: "models",
+                from: from.display(),
+                to: to.display(),
+                files: copied.files,
+                bytes: copied.bytes,
+                verified: true,
+            };
             if args.json {
                 println!("{}", serde_json::to_string_pretty(&report)?);
             } else {
@@ -159,88 +166,4 @@ fn render_database(report: &DatabaseCopy) -> String {
         report.rows,
         report.from
     )
-}
-
-/// Copy every file of `from` into the empty `to`, then read each back and compare its
-/// SHA-256 with the source's.
-fn copy_models(from: &Models, to: &Models) -> anyhow::Result<ModelsCopy> {
-    if from.display() == to.display() {
-        return Err(usage(format!("{} is both the source and the target", from.display())));
-    }
-    let present = to.list()?;
-    if let Some((first, _)) = present.first() {
-        return Err(usage(format!(
-            "{} is not empty ({} files, such as {first}): models are copied only into an empty folder or prefix",
-            to.display(),
-            present.len()
-        )));
-    }
-    let mut files = from.list()?;
-    // A version exists for readers once its manifest does: publish that last.
-    files.sort_by(|(a, _), (b, _)| publish_order(a).cmp(&publish_order(b)));
-    let mut copied: Vec<(String, u64, String)> = Vec::with_capacity(files.len());
-    for (relative, _) in &files {
-        let written = from.get(relative).map_err(anyhow::Error::msg).and_then(|bytes| {
-            to.put(relative, &bytes, true)?;
-            Ok((relative.clone(), bytes.len() as u64, sha256_hex(&bytes)))
-        });
-        copied.push(written.with_context(|| {
-            format!(
-                "copying {relative} ({} of {} files): {} holds a partial copy, empty it before copying again",
-                copied.len() + 1,
-                files.len(),
-                to.display()
-            )
-        })?);
-    }
-    for (relative, _, sha256) in &copied {
-        let back = to.get(relative).map_err(|e| anyhow::anyhow!("reading back {e}"))?;
-        anyhow::ensure!(
-            sha256_hex(&back) == *sha256,
-            "{}: the copy's bytes differ from those of {}",
-            to.locate(relative),
-            from.locate(relative)
-        );
-    }
-    let mut expected: Vec<(String, u64)> =
-        copied.iter().map(|(path, bytes, _)| (path.clone(), *bytes)).collect();
-    expected.sort();
-    let listed = to.list()?;
-    anyhow::ensure!(
-        listed == expected,
-        "{} lists {} files after the copy, not the {} copied: did another process write there?",
-        to.display(),
-        listed.len(),
-        expected.len()
-    );
-    Ok(ModelsCopy {
-        kind: "models",
-        from: from.display(),
-        to: to.display(),
-        files: copied.len(),
-        bytes: copied.iter().map(|(_, bytes, _)| bytes).sum(),
-        verified: true,
-    })
-}
-
-/// A folder's files by name, its manifest last.
-fn publish_order(relative: &str) -> (&str, bool, &str) {
-    let (folder, name) = relative.rsplit_once('/').unwrap_or(("", relative));
-    (folder, name == MANIFEST_FILE, name)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn manifests_come_after_the_other_files_of_their_folder() {
-        let mut files =
-            vec!["A/t/v1/manifest.json", "A/t/v1/model.json", "A/t/v1/reference.json", "A/t/v2/model.json"];
-        files.sort_by(|a, b| publish_order(a).cmp(&publish_order(b)));
-        assert_eq!(
-            files,
-            ["A/t/v1/model.json", "A/t/v1/reference.json", "A/t/v1/manifest.json", "A/t/v2/model.json"]
-        );
-    }
 }

@@ -6,6 +6,7 @@
 //! instants, or two workers in one process each keep their own clock.
 
 pub mod assess;
+pub mod backup;
 pub mod check;
 pub mod collect;
 pub mod deploy;

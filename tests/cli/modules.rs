@@ -1,6 +1,7 @@
 // The suite's modules, one per command (see main.rs), shared by the SQLite run (`cli`,
 // whose root is main.rs) and the PostgreSQL run (`cli_postgres`, tests/cli_postgres.rs).
 pub mod alerts;
+pub mod backup;
 pub mod check;
 pub mod collect;
 pub mod drift_check;

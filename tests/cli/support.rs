@@ -277,6 +277,7 @@ impl Case {
             ("runs", "id"),
             ("jobs", "id"),
             ("notifications", "id"),
+            ("pending_artifacts", "symbol, regime, version"),
         ])
     }
 
