@@ -119,6 +119,9 @@ where
     })
 }
 
+/// Config keys whose values are secrets, shown only as `notify::redact` shows them.
+const SECRET_KEYS: &[&str] = &["notifications.webhook_url"];
+
 /// Apply environment overrides to settings read from the file (or the defaults) and
 /// validate the result; an error names the variable.
 fn with_overrides(
@@ -132,8 +135,15 @@ fn with_overrides(
     let named: Vec<(String, String)> = overrides
         .iter()
         .map(|(name, path, value)| {
+            let key = path.join(".");
             let shown = serde_yaml::to_string(value).unwrap_or_default();
-            (path.join("."), format!("environment variable {name}={}", shown.trim()))
+            // A secret's value is never shown: the message names the variable.
+            let shown = if SECRET_KEYS.contains(&key.as_str()) {
+                crate::notify::redact(shown.trim())
+            } else {
+                shown.trim().to_string()
+            };
+            (key, format!("environment variable {name}={shown}"))
         })
         .collect();
     for (_, path, value) in overrides {

@@ -270,7 +270,8 @@ pub(super) fn validate(s: &Settings) -> Result<(), String> {
             url.starts_with("http://") || url.starts_with("https://"),
             "notifications.webhook_url",
             "an http:// or https:// URL",
-            url,
+            // Never the whole URL: its path is the secret.
+            crate::notify::redact(url),
         )?;
     }
     check(

@@ -58,3 +58,42 @@ fn alerts_are_posted_to_the_webhook_and_a_dead_webhook_never_fails_the_run() {
         count(&dead, "SELECT COUNT(*) FROM notifications WHERE delivered = 0 AND error IS NOT NULL") >= 1
     );
 }
+
+/// A webhook URL carries its secret in its path (Slack's token): whatever happens to the
+/// posts, the secret never appears in any output, error, record or JSON.
+#[test]
+fn the_webhook_secret_never_appears_in_output_errors_or_records() {
+    const SECRET: &str = "T0SECRET/B0SECRET/xoxb4SECRET";
+    let url = format!("http://127.0.0.1:9/services/{SECRET}");
+    let case = Case::new()
+        .config(&format!(
+            "symbols:\n  - symbol: BTC\n    interval: 5m\n    regimes: [trending]\n{OPEN_GATES}\
+             notifications:\n  min_severity: low\n  retries: 0\n  timeout_secs: 2\n"
+        ))
+        .env("RETRAIN_NOTIFICATIONS_WEBHOOK_URL", &url);
+    case.collect_5m("BTC", &data("btc-perp-20211231-20220201_1m.csv")).assert_exit(0);
+    let mut outputs = vec![case.run(["run", "--now", "2022-02-01T06:00:00Z"])];
+    outputs.push(case.run(["drift-check", "--symbol", "BTC", "--regime", "trending"]));
+    let failed = case.run(["run", "--now", "2022-02-01T07:00:00Z"]);
+    failed.assert_exit(0).stdout_contains("not posted after 1 attempt(s)");
+    outputs.push(failed);
+    for args in [
+        &["status"][..],
+        &["status", "--json"],
+        &["alerts", "--all", "--json"],
+        &["history", "--jobs", "--json"],
+        &["check", "--json"],
+        &["schedule", "--github-actions"],
+    ] {
+        outputs.push(case.run(args.iter().copied()));
+    }
+    // A bad URL is refused by name, without its path.
+    let bad = format!("ftp://hooks.example/{SECRET}");
+    let refused = case.run_with_env(&[("RETRAIN_NOTIFICATIONS_WEBHOOK_URL", &bad)], ["status"]);
+    refused.assert_exit(2).stderr_contains("notifications.webhook_url").stderr_contains("ftp://hooks.example/***");
+    outputs.push(refused);
+    for run in &outputs {
+        assert!(!run.stdout.contains("SECRET") && !run.stderr.contains("SECRET"), "the secret leaked: {run:?}");
+    }
+    assert!(!case.dump_all().contains("SECRET"), "the secret was recorded");
+}
