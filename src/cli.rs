@@ -99,6 +99,10 @@ pub enum Configured {
     /// Put a backup back into an empty state (the config's database and models), then
     /// verify every table and artifact.
     Restore(RestoreArgs),
+    /// Delete the artifact files of archived versions beyond the newest N of each model
+    /// (never production, canary, candidates, or a version the deployment record still
+    /// needs); their registry rows stay, marked pruned.
+    Prune(PruneArgs),
 }
 
 #[derive(Debug, Args)]
@@ -493,6 +497,21 @@ pub struct BackupArgs {
     /// The backup's folder: new, or empty
     #[arg(long, value_name = "DIR")]
     pub to: PathBuf,
+
+    /// Print JSON instead of text
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PruneArgs {
+    /// How many archived versions of each model keep their files
+    #[arg(long, value_name = "N")]
+    pub keep: usize,
+
+    /// Say what would be deleted; delete nothing
+    #[arg(long)]
+    pub dry_run: bool,
 
     /// Print JSON instead of text
     #[arg(long)]

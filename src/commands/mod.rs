@@ -13,6 +13,7 @@ mod history;
 mod init;
 mod predict;
 mod promote;
+mod prune;
 mod queue;
 mod replay;
 mod restore;
@@ -60,6 +61,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<u8> {
         Configured::Check(args) => check::run(r, args),
         Configured::Backup(args) => backup::run(r, args),
         Configured::Restore(args) => restore::run(r, args),
+        Configured::Prune(args) => prune::run(r, args),
     }
 }
 

@@ -11,12 +11,21 @@ use crate::error::code;
 use crate::evaluation::Record;
 use crate::output::Table;
 
+/// The checksum state of a version whose files `prune` deleted.
+const PRUNED: &str = "pruned";
+
 pub fn run(resolved: &Resolved, args: &VersionsArgs) -> anyhow::Result<u8> {
     let store = existing_store(resolved)?;
     let versions = store.versions(&args.symbol, args.regime)?;
     let models = resolved.models()?;
-    let checked: Vec<Result<Manifest, String>> =
-        versions.iter().map(|v| artifact::verify(&models, &v.artifact_path, &v.sha256)).collect();
+    // A pruned version has no files left to check.
+    let checked: Vec<Result<Manifest, String>> = versions
+        .iter()
+        .map(|v| match v.pruned_at {
+            Some(_) => Err(PRUNED.to_string()),
+            None => artifact::verify(&models, &v.artifact_path, &v.sha256),
+        })
+        .collect();
 
     if args.json {
         let rows: Vec<_> = versions
@@ -39,6 +48,7 @@ pub fn run(resolved: &Resolved, args: &VersionsArgs) -> anyhow::Result<u8> {
                     "artifact": models.locate(&v.artifact_path),
                     "sha256": v.sha256,
                     "checksum": match check { Ok(_) => "ok".to_string(), Err(e) => e.clone() },
+                    "pruned_at": v.pruned_at.map(format_rfc3339),
                     "importance": args.importance.then(|| ranked(check).map(|rows| {
                         rows.iter().map(|(feature, impurity, permutation)| json!({
                             "feature": feature, "impurity": impurity, "permutation": permutation,
@@ -93,12 +103,18 @@ pub fn run(resolved: &Resolved, args: &VersionsArgs) -> anyhow::Result<u8> {
             kind,
             f1,
             auc,
-            if check.is_ok() { "ok".into() } else { "FAILED".into() },
+            match check {
+                Ok(_) => "ok".into(),
+                Err(e) if e == PRUNED => PRUNED.into(),
+                Err(_) => "FAILED".into(),
+            },
         ]);
     }
     print!("{}", table.render());
     for (v, check) in versions.iter().zip(&checked) {
-        if let Err(problem) = check {
+        if let Err(problem) = check
+            && problem != PRUNED
+        {
             println!("  {} v{}: {problem}", v.regime, v.version);
         }
     }

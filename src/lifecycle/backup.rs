@@ -38,6 +38,7 @@ pub struct Index {
     pub database: String,
     pub models: String,
     pub schema_version: i64,
+    /// Registered versions with files (pruned ones have none).
     pub versions: usize,
     /// The database file and every artifact file, '/'-separated, relative to the backup.
     pub files: Vec<IndexedFile>,
@@ -98,7 +99,7 @@ fn build(location: &Location, models: &Models, staging: &Path) -> anyhow::Result
     let mut files = vec![indexed(DATABASE_FILE, &std::fs::read(&database).context("reading the copy back")?)];
     let copied = Models::Local(staging.join(MODELS_FOLDER));
     let mut damaged = Vec::new();
-    for v in &versions {
+    for v in versions.iter().filter(|v| v.pruned_at.is_none()) {
         match artifact::verified_files(models, &v.artifact_path, &v.sha256) {
             Ok(version_files) => {
                 let (manifest, data) = version_files.split_last().expect("a manifest");
@@ -124,7 +125,7 @@ fn build(location: &Location, models: &Models, staging: &Path) -> anyhow::Result
         database: location.display(),
         models: models.display(),
         schema_version,
-        versions: versions.len(),
+        versions: versions.iter().filter(|v| v.pruned_at.is_none()).count(),
         files,
     };
     crate::output::write_atomic(&staging.join(INDEX_FILE), &serde_json::to_vec_pretty(&index)?)?;
@@ -292,7 +293,7 @@ pub fn restore(resolved: &Resolved, from: &Path) -> anyhow::Result<Restored> {
     };
     let store = Store::open_read_only(&location)?;
     let versions = store.all_versions()?;
-    for v in &versions {
+    for v in versions.iter().filter(|v| v.pruned_at.is_none()) {
         artifact::verify(&models, &v.artifact_path, &v.sha256).map_err(|problem| {
             anyhow::anyhow!("{} {} v{} after the restore: {problem}", v.symbol, v.regime, v.version)
         })?;
@@ -303,7 +304,7 @@ pub fn restore(resolved: &Resolved, from: &Path) -> anyhow::Result<Restored> {
         models: models.display(),
         tables: tables.tables.len(),
         rows: tables.tables.iter().map(|t| t.rows).sum(),
-        versions: versions.len(),
+        versions: versions.iter().filter(|v| v.pruned_at.is_none()).count(),
         files: files.files,
         bytes: files.bytes,
     })

@@ -219,7 +219,7 @@ fn folder(symbol: &str, regime: Regime, version: i64) -> String {
 
 fn artifacts(store: &mut Store, models: &Models, repair: bool, report: &mut Report) -> anyhow::Result<()> {
     let versions = store.all_versions()?;
-    for v in &versions {
+    for v in versions.iter().filter(|v| v.pruned_at.is_none()) {
         if let Err(problem) = artifact::verify(models, &v.artifact_path, &v.sha256) {
             let live = matches!(v.status, VersionStatus::Production | VersionStatus::Canary);
             report.problems.push(Problem {
@@ -243,11 +243,18 @@ fn artifacts(store: &mut Store, models: &Models, repair: bool, report: &mut Repo
     }
     report.checked.push(Checked {
         part: Part::Artifacts,
-        summary: format!("{} registered version(s), every file against its SHA-256", versions.len()),
+        summary: format!(
+            "{} registered version(s) with files, every file against its SHA-256; {} pruned",
+            versions.iter().filter(|v| v.pruned_at.is_none()).count(),
+            versions.iter().filter(|v| v.pruned_at.is_some()).count()
+        ),
     });
 
     // Every folder under the models, by what owns it.
-    let registered: BTreeSet<&str> = versions.iter().map(|v| v.artifact_path.as_str()).collect();
+    let registered: BTreeSet<&str> =
+        versions.iter().filter(|v| v.pruned_at.is_none()).map(|v| v.artifact_path.as_str()).collect();
+    let pruned: BTreeSet<&str> =
+        versions.iter().filter(|v| v.pruned_at.is_some()).map(|v| v.artifact_path.as_str()).collect();
     let pending = store.pending_artifacts()?;
     let counters: BTreeMap<(String, String), i64> = store
         .version_counters()?
@@ -277,6 +284,22 @@ fn artifacts(store: &mut Store, models: &Models, repair: bool, report: &mut Repo
     let now = wall_millis();
     for (relative, count) in &folders {
         if registered.contains(relative.as_str()) {
+            continue;
+        }
+        if pruned.contains(relative.as_str()) {
+            let repaired = repair && {
+                models.remove_dir(relative)?;
+                true
+            };
+            report.problems.push(Problem {
+                part: Part::Leftovers,
+                subject: models.locate(relative),
+                problem: format!(
+                    "files ({count}) of a version marked pruned: a prune stopped before deleting them"
+                ),
+                fix: "`retrain check --repair` removes them (so does the next `retrain prune`)".into(),
+                repaired,
+            });
             continue;
         }
         let pending_row = pending.iter().find(|p| folder(&p.symbol, p.regime, p.version) == *relative);

@@ -15,6 +15,7 @@ pub mod drift;
 pub mod evaluate;
 pub mod job;
 pub mod live;
+pub mod prune;
 pub mod run;
 pub mod status;
 pub mod train;
@@ -41,6 +42,15 @@ pub fn existing_store(resolved: &Resolved) -> anyhow::Result<Store> {
 /// Load a version's artifact, verifying every checksum; a failure names the file and
 /// refuses (exit 3): a damaged model is never used.
 pub fn load_artifact(resolved: &Resolved, version: &VersionRow) -> Result<Loaded, Failure> {
+    if let Some(at) = version.pruned_at {
+        return Err(Failure::Refused(format!(
+            "{} {} v{}: its artifact was pruned on {} (`retrain prune`); its registry row is all that is left",
+            version.symbol,
+            version.regime,
+            version.version,
+            crate::candles::time::format_minute(at)
+        )));
+    }
     let models = resolved.models()?;
     artifact::load(&models, &version.artifact_path, &version.sha256).map_err(|e| {
         Failure::Refused(format!(

@@ -32,6 +32,9 @@ pub struct StatusReport {
     pub at: i64,
     pub database: String,
     pub database_bytes: u64,
+    /// Bytes of every artifact file (`None` when the models cannot be listed); `prune`
+    /// bounds it.
+    pub artifact_bytes: Option<u64>,
     /// The gate metric (`evaluation.metric`) the TEST figures are in.
     pub metric: SearchMetric,
     pub models: Vec<ModelRow>,
@@ -290,6 +293,11 @@ pub fn report(resolved: &Resolved, store: &mut Store, now: i64) -> anyhow::Resul
         at: now,
         database: store.location().display(),
         database_bytes: store.size_bytes()?,
+        artifact_bytes: resolved
+            .models()
+            .ok()
+            .and_then(|models| models.list().ok())
+            .map(|files| files.iter().map(|(_, size)| size).sum()),
         metric,
         models,
         left_out,

@@ -351,6 +351,13 @@ pub const MIGRATIONS: &[Migration] = &[
             ) WITHOUT ROWID;
         ",
     },
+    Migration {
+        why: "`prune`: the artifact files of old archived versions are deleted; their registry rows stay, \
+              marked with when",
+        sql: "
+            ALTER TABLE model_versions ADD COLUMN pruned_at INTEGER;
+        ",
+    },
 ];
 
 impl Migration {

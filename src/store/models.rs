@@ -96,6 +96,8 @@ pub struct VersionRow {
     pub sha256: String,
     pub parent_id: Option<i64>,
     pub created_at: i64,
+    /// When `prune` deleted its artifact files (the row stays, for the record).
+    pub pruned_at: Option<i64>,
     /// Left out by [`Store::active_versions`].
     pub latest_evaluation: Option<LatestEvaluation>,
 }
@@ -171,6 +173,15 @@ impl Store {
             &[],
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
         )?)
+    }
+
+    /// Mark an archived version pruned (its files are deleted next); false when it is no
+    /// longer archived or was pruned already.
+    pub fn mark_pruned(&mut self, id: i64, at: i64) -> anyhow::Result<bool> {
+        Ok(self.db.execute(
+            "UPDATE model_versions SET pruned_at = ?1 WHERE id = ?2 AND status = 'archived' AND pruned_at IS NULL",
+            params![at, id],
+        )? == 1)
     }
 
     /// Every version of every model, without evaluations, by symbol, regime and version.
@@ -371,13 +382,13 @@ impl Store {
 
 const VERSION_COLUMNS: &str = "v.id, v.symbol, v.regime, v.version, v.interval, v.status, v.model_kind,
     v.hyperparameters, v.train_from, v.train_to, v.validation_from, v.validation_to, v.test_from, v.test_to,
-    v.artifact_path, v.sha256, v.parent_id, v.created_at";
+    v.artifact_path, v.sha256, v.parent_id, v.created_at, v.pruned_at";
 
 /// A [`VersionRow`] from [`VERSION_COLUMNS`] followed by the evaluation's kind and metrics.
 fn version_row(r: &db::Row<'_>) -> db::Result<VersionRow> {
-    let kind: Option<EvaluationKind> = r.get(18)?;
+    let kind: Option<EvaluationKind> = r.get(19)?;
     let latest_evaluation = match kind {
-        Some(kind) => Some(LatestEvaluation { kind, record: json_column(r, 19)? }),
+        Some(kind) => Some(LatestEvaluation { kind, record: json_column(r, 20)? }),
         None => None,
     };
     Ok(VersionRow {
@@ -396,6 +407,7 @@ fn version_row(r: &db::Row<'_>) -> db::Result<VersionRow> {
         sha256: r.get(15)?,
         parent_id: r.get(16)?,
         created_at: r.get(17)?,
+        pruned_at: r.get(18)?,
         latest_evaluation,
     })
 }

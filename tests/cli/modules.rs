@@ -11,6 +11,7 @@ pub mod history;
 pub mod init;
 pub mod predict;
 pub mod promote;
+pub mod prune;
 pub mod queue;
 pub mod replay;
 pub mod rollback;

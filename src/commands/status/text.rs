@@ -236,10 +236,11 @@ fn render_sections(out: &mut String, report: &StatusReport, paint: Paint) {
     };
     let _ = writeln!(
         out,
-        "{} {} ({:.1} MB), {holder}, {verdict}",
+        "{} {} ({:.1} MB{}), {holder}, {verdict}",
         paint.bold("HEALTH"),
         report.database,
-        report.database_bytes as f64 / 1e6
+        report.database_bytes as f64 / 1e6,
+        report.artifact_bytes.map_or(String::new(), |bytes| format!(", models {:.1} MB", bytes as f64 / 1e6))
     );
     let _ = writeln!(out);
 }
