@@ -2,10 +2,7 @@
 //! into an empty state on the suite's backend, reads the same; a damaged backup, a
 //! backup over another, and a restore over a state are refused and change nothing.
 
-use std::io::BufRead;
-use std::process::Stdio;
-
-use crate::support::{Case, btc_fleet_on, count, json, on_postgres};
+use crate::support::{Case, btc_fleet_on, count, json, on_postgres, paused_run};
 
 const CONFIG: &str = "symbols:\n  - symbol: SYNTH\n    interval: 5m\n";
 
@@ -45,19 +42,7 @@ fn a_backup_restored_into_an_empty_state_reads_the_same_and_checks_clean() {
 #[test]
 fn a_backup_is_taken_while_a_run_works() {
     let case = btc_fleet_on(Case::sqlite(), "training:\n  search:\n    max_trials: 2\n");
-    let mut working = case
-        .command()
-        .args(["run", "--now", "2022-02-01T06:00:00Z"])
-        .env("RETRAIN_FAILPOINT", "pause:run:job-started")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = std::io::BufReader::new(working.stderr.take().unwrap()).lines();
-    assert!(lines.by_ref().map_while(Result::ok).any(|l| l.contains("pausing")), "the run never reached its job");
-    std::thread::spawn(move || lines.for_each(drop));
-
+    let mut working = paused_run(&case, "2022-02-01T06:00:00Z");
     let folder = tempfile::tempdir().unwrap();
     let to = folder.path().join("b");
     case.run(["backup", "--to", to.to_str().unwrap()]).assert_exit(0).stdout_contains("0 version(s)");

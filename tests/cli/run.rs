@@ -1,12 +1,10 @@
 //! `run`: a month of hourly cron calls simulated with `--now`, the lock, a killed run.
 
-use std::process::Stdio;
-
 use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Utc, Weekday};
 
 use crate::support::{
     Case, OPEN_GATES, btc_fleet_on, column, count, data, db, http, json, open_gates_with_cooldown,
-    rows,
+    paused_run, rows,
 };
 
 /// The last `days` days of the BTC minutes, `days` days later (so that they follow on),
@@ -208,27 +206,6 @@ schedule:
 /// when its lease runs out: tests/store/fleet.rs proves that on a server.
 fn on_sqlite_alone() -> Case {
     btc_fleet_on(Case::sqlite(), "training:\n  search:\n    max_trials: 2\n")
-}
-
-/// A `run` paused inside its job (holding the lock) until its stdin closes or it is
-/// killed; returns once it says it is paused.
-fn paused_run(case: &Case, now: &str) -> std::process::Child {
-    use std::io::BufRead;
-    let mut child = case
-        .command()
-        .args(["run", "--now", now])
-        .env("RETRAIN_FAILPOINT", "pause:run:job-started")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
-    let paused = lines.by_ref().map_while(Result::ok).any(|l| l.contains("pausing"));
-    assert!(paused, "the run never reached its job");
-    // Keep reading, so that the run never writes into a closed pipe.
-    std::thread::spawn(move || lines.for_each(drop));
-    child
 }
 
 #[test]

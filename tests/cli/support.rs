@@ -442,3 +442,25 @@ pub fn rows<T>(
 ) -> Vec<T> {
     db(case).query_map(sql, &[], f).unwrap()
 }
+
+/// A `run` paused inside its job (holding the lock) until its stdin closes or it is
+/// killed; returns once it says it is paused.
+pub fn paused_run(case: &Case, now: &str) -> std::process::Child {
+    use std::io::BufRead;
+    use std::process::Stdio;
+    let mut child = case
+        .command()
+        .args(["run", "--now", now])
+        .env("RETRAIN_FAILPOINT", "pause:run:job-started")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
+    let paused = lines.by_ref().map_while(Result::ok).any(|l| l.contains("pausing"));
+    assert!(paused, "the run never reached its job");
+    // Keep reading, so that the run never writes into a closed pipe.
+    std::thread::spawn(move || lines.for_each(drop));
+    child
+}
