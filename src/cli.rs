@@ -145,7 +145,7 @@ pub struct CollectArgs {
 
     /// With --source: how many days back to fetch when nothing is stored yet
     /// [default: data.source.days from config]
-    #[arg(long, requires = "source")]
+    #[arg(long, requires = "source", value_parser = clap::value_parser!(u32).range(1..=3650))]
     pub days: Option<u32>,
 
     /// With --source: the API's base URL [default: data.source.base_url from config]
@@ -268,7 +268,7 @@ pub struct TrainArgs {
     pub model: Option<ModelKind>,
 
     /// Hyperparameter sets to try [default: training.search.max_trials]
-    #[arg(long)]
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub trials: Option<u32>,
 
     /// Seed of the search and the forest [default: training.seed]
@@ -318,7 +318,7 @@ pub struct EvaluateArgs {
     pub to: Option<i64>,
 
     /// The last D days [default: evaluation.window_days; with --compare, every unseen bar]
-    #[arg(long, value_name = "D")]
+    #[arg(long, value_name = "D", value_parser = clap::value_parser!(u32).range(1..=3650))]
     pub window_days: Option<u32>,
 
     /// Write one row per bar (open_time, position, market and strategy return, equity)
@@ -351,7 +351,8 @@ pub struct DriftCheckArgs {
     pub version: Option<i64>,
 
     /// The last D days [default: drift.window_days]
-    #[arg(long, value_name = "D", conflicts_with_all = ["from", "to"])]
+    #[arg(long, value_name = "D", conflicts_with_all = ["from", "to"],
+          value_parser = clap::value_parser!(u32).range(1..=3650))]
     pub window_days: Option<u32>,
 
     /// Start of the window (UTC; ISO 8601 or epoch)
@@ -664,7 +665,9 @@ pub enum QueueAction {
 #[command(group(ArgGroup::new("fleet").args(["github_actions", "kubernetes"])))]
 pub struct ScheduleArgs {
     /// How many fire times to list per schedule
-    #[arg(long, value_name = "N", default_value_t = 5)]
+    #[arg(long, value_name = "N", default_value_t = 5,
+          value_parser = clap::builder::TypedValueParser::map(
+              clap::value_parser!(u64).range(1..=10_000), |n| n as usize))]
     pub next: usize,
 
     /// Any five-field crontab expression instead of the config's schedules
@@ -736,7 +739,7 @@ pub struct SampleDataArgs {
     pub interval: Interval,
 
     /// Number of days to generate
-    #[arg(long, default_value_t = 45)]
+    #[arg(long, default_value_t = 45, value_parser = clap::value_parser!(u32).range(1..=3650))]
     pub days: u32,
 
     /// Random seed; the same seed writes the same bytes

@@ -17,3 +17,5 @@ pub const RETRAIN_DATABASE_URL: &str = "RETRAIN_DATABASE_URL";
 /// PEM certificates of the certificate authority that signed a PostgreSQL server's
 /// certificate, beside Mozilla's roots, for `sslmode=require`.
 pub const RETRAIN_DATABASE_CA: &str = "RETRAIN_DATABASE_CA";
+/// The password of `notifications.email.username` on the SMTP server: never in the config.
+pub const RETRAIN_SMTP_PASSWORD: &str = "RETRAIN_SMTP_PASSWORD";

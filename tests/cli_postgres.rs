@@ -9,3 +9,8 @@ mod cli {
 }
 
 use cli::*;
+
+// Alerts by email need the SMTP test server, which .ci/run starts beside PostgreSQL: they
+// are part of this server suite only (tests/cli/email.rs).
+#[path = "cli/email.rs"]
+mod email;

@@ -12,8 +12,12 @@ use super::Settings;
 use crate::env_vars;
 
 /// `RETRAIN_` variables that are not config keys.
-const NOT_KEYS: [&str; 3] =
-    [env_vars::RETRAIN_CONFIG, env_vars::RETRAIN_FAILPOINT, env_vars::RETRAIN_DATABASE_CA];
+const NOT_KEYS: [&str; 4] = [
+    env_vars::RETRAIN_CONFIG,
+    env_vars::RETRAIN_FAILPOINT,
+    env_vars::RETRAIN_DATABASE_CA,
+    env_vars::RETRAIN_SMTP_PASSWORD,
+];
 
 /// Every key an environment variable can set: (variable, dotted path, whether the value
 /// is text, taken as it is rather than read as YAML).

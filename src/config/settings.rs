@@ -67,6 +67,9 @@ pub struct DataSettings {
     pub quality_threshold: f64,
     /// Runs of more consecutive zero-volume candles than this count as defects.
     pub max_zero_volume_run: u32,
+    /// What a `.gz` or `.zip` file may expand to, in MB (2^20 bytes); more is refused
+    /// before it is read whole.
+    pub max_unpacked_mb: u64,
     /// Exchange REST API used by `collect --source`.
     pub source: SourceSettings,
 }
@@ -77,6 +80,7 @@ impl Default for DataSettings {
             interval: Interval::from_millis(300_000).expect("five minutes is an interval"),
             quality_threshold: 0.8,
             max_zero_volume_run: 5,
+            max_unpacked_mb: crate::ingest::DEFAULT_MAX_UNPACKED_MB,
             source: SourceSettings::default(),
         }
     }
@@ -722,15 +726,77 @@ impl Default for CanarySettings {
 pub struct NotificationSettings {
     /// Slack-compatible incoming webhook; no posts when unset.
     pub webhook_url: Option<String>,
-    /// Alerts at or above this severity are posted.
+    /// Alerts at or above this severity are posted (and emailed).
     pub min_severity: Severity,
+    /// Timeout of one post or one SMTP session, in seconds.
     pub timeout_secs: u64,
+    /// Further attempts after a failed post or email.
     pub retries: u32,
+    /// Alerts by email, beside the webhook.
+    pub email: EmailSettings,
 }
 
 impl Default for NotificationSettings {
     fn default() -> Self {
-        NotificationSettings { webhook_url: None, min_severity: Severity::High, timeout_secs: 10, retries: 2 }
+        NotificationSettings {
+            webhook_url: None,
+            min_severity: Severity::High,
+            timeout_secs: 10,
+            retries: 2,
+            email: EmailSettings::default(),
+        }
+    }
+}
+
+/// Alerts by SMTP; the password is never in the config, only in `RETRAIN_SMTP_PASSWORD`.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EmailSettings {
+    /// The SMTP server; no email when unset.
+    pub smtp_host: Option<String>,
+    /// Its port; unset, the usual one for `tls`: 587, 465 or 25.
+    pub smtp_port: Option<u16>,
+    /// How the connection is secured.
+    pub tls: SmtpTls,
+    /// Log in as this user, with the password in `RETRAIN_SMTP_PASSWORD`.
+    pub username: Option<String>,
+    /// The sender, e.g. `retrain <alerts@example.com>`.
+    pub from: Option<String>,
+    /// The recipients.
+    pub to: Vec<String>,
+    /// PEM certificates of a private certificate authority, trusted beside Mozilla's roots.
+    pub ca_file: Option<PathBuf>,
+}
+
+/// How an SMTP connection is secured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SmtpTls {
+    /// Plain connection upgraded by STARTTLS, which the server must offer (port 587).
+    #[default]
+    Starttls,
+    /// TLS from the first byte (SMTPS, port 465).
+    Tls,
+    /// No encryption: a relay on the same host or network only; refused with a username.
+    None,
+}
+
+impl SmtpTls {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SmtpTls::Starttls => "starttls",
+            SmtpTls::Tls => "tls",
+            SmtpTls::None => "none",
+        }
+    }
+
+    /// The usual port of each.
+    pub fn default_port(self) -> u16 {
+        match self {
+            SmtpTls::Starttls => 587,
+            SmtpTls::Tls => 465,
+            SmtpTls::None => 25,
+        }
     }
 }
 

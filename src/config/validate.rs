@@ -23,6 +23,18 @@ fn at_least(key: &str, value: u32, min: u32) -> Result<(), String> {
     check(value >= min, key, &format!("an integer >= {min}"), value)
 }
 
+/// An integer with an upper bound too: values that size allocations or loops (a window,
+/// a count of resamples or trees) are bounded so that a typo cannot ask for terabytes.
+fn between(key: &str, value: impl Into<u64>, min: u64, max: u64) -> Result<(), String> {
+    let value = value.into();
+    check((min..=max).contains(&value), key, &format!("an integer from {min} to {max}"), value)
+}
+
+/// The bounds of the integers that size windows of bars.
+const MAX_WINDOW_BARS: u64 = 10_000;
+/// ... and of those counted in days (ten years).
+const MAX_DAYS: u64 = 3_650;
+
 fn non_empty<T>(key: &str, values: &[T]) -> Result<(), String> {
     check(!values.is_empty(), key, "at least one value", "an empty list")
 }
@@ -42,7 +54,8 @@ pub(super) fn validate(s: &Settings) -> Result<(), String> {
         "an http:// or https:// URL",
         &src.base_url,
     )?;
-    at_least("data.source.days", src.days, 1)?;
+    between("data.source.days", src.days, 1, MAX_DAYS)?;
+    between("data.max_unpacked_mb", s.data.max_unpacked_mb, 1, crate::ingest::MAX_UNPACKED_MB_LIMIT)?;
     check(src.timeout_secs >= 1, "data.source.timeout_secs", "an integer >= 1", src.timeout_secs)?;
     check(
         src.max_backoff_ms >= src.backoff_ms,
@@ -78,15 +91,16 @@ pub(super) fn validate(s: &Settings) -> Result<(), String> {
         ("features.williams_period", f.williams_period),
         ("features.obv_slope_window", f.obv_slope_window),
     ] {
-        at_least(key, value, 2)?;
+        between(key, value, 2, MAX_WINDOW_BARS)?;
     }
     for (i, h) in f.return_horizons.iter().enumerate() {
-        at_least(&format!("features.return_horizons[{i}]"), *h, 1)?;
+        between(&format!("features.return_horizons[{i}]"), *h, 1, MAX_WINDOW_BARS)?;
     }
     non_empty("features.ma_windows", &f.ma_windows)?;
     for (i, w) in f.ma_windows.iter().enumerate() {
-        at_least(&format!("features.ma_windows[{i}]"), *w, 2)?;
+        between(&format!("features.ma_windows[{i}]"), *w, 2, MAX_WINDOW_BARS)?;
     }
+    between("features.macd_slow", f.macd_slow, 2, MAX_WINDOW_BARS)?;
     check(
         f.macd_slow > f.macd_fast,
         "features.macd_slow",
@@ -97,7 +111,7 @@ pub(super) fn validate(s: &Settings) -> Result<(), String> {
 
     let r = &s.regimes;
     check((0.0..=100.0).contains(&r.trend_adx), "regimes.trend_adx", "a number from 0 to 100", r.trend_adx)?;
-    at_least("regimes.lookback_bars", r.lookback_bars, 20)?;
+    between("regimes.lookback_bars", r.lookback_bars, 20, 100_000)?;
     share("regimes.volatile_percentile", r.volatile_percentile)?;
     share("regimes.squeeze_percentile", r.squeeze_percentile)?;
     check(
@@ -107,7 +121,7 @@ pub(super) fn validate(s: &Settings) -> Result<(), String> {
         r.squeeze_percentile,
     )?;
 
-    at_least("label.horizon_bars", s.label.horizon_bars, 1)?;
+    between("label.horizon_bars", s.label.horizon_bars, 1, MAX_WINDOW_BARS)?;
     check(s.label.threshold_bps.is_finite(), "label.threshold_bps", "a number", s.label.threshold_bps)?;
     non_negative("label.fee_bps", s.label.fee_bps)?;
 
@@ -126,26 +140,26 @@ pub(super) fn validate(s: &Settings) -> Result<(), String> {
         "train_share + validation_share + test_share = 1",
         format!("a sum of {total}"),
     )?;
-    at_least("training.min_rows_per_part", t.min_rows_per_part, 1)?;
+    between("training.min_rows_per_part", t.min_rows_per_part, 1, 10_000_000)?;
     if let Some(days) = t.window_days {
         positive("training.window_days", days)?;
     }
     positive("training.noise_mad_k", t.noise_mad_k)?;
-    at_least("training.reference_sample", t.reference_sample, 10)?;
+    between("training.reference_sample", t.reference_sample, 10, 1_000_000)?;
     let search = &t.search;
-    at_least("training.search.max_trials", search.max_trials, 1)?;
+    between("training.search.max_trials", search.max_trials, 1, 1_000)?;
     non_empty("training.search.max_depth", &search.max_depth)?;
     non_empty("training.search.min_samples_leaf", &search.min_samples_leaf)?;
     non_empty("training.search.n_trees", &search.n_trees)?;
     non_empty("training.search.feature_fraction", &search.feature_fraction)?;
     for (i, v) in search.max_depth.iter().enumerate() {
-        at_least(&format!("training.search.max_depth[{i}]"), *v, 1)?;
+        between(&format!("training.search.max_depth[{i}]"), *v, 1, 64)?;
     }
     for (i, v) in search.min_samples_leaf.iter().enumerate() {
-        at_least(&format!("training.search.min_samples_leaf[{i}]"), *v, 1)?;
+        between(&format!("training.search.min_samples_leaf[{i}]"), *v, 1, 1_000_000)?;
     }
     for (i, v) in search.n_trees.iter().enumerate() {
-        at_least(&format!("training.search.n_trees[{i}]"), *v, 1)?;
+        between(&format!("training.search.n_trees[{i}]"), *v, 1, 5_000)?;
     }
     for (i, v) in search.feature_fraction.iter().enumerate() {
         let key = format!("training.search.feature_fraction[{i}]");
@@ -161,10 +175,10 @@ pub(super) fn validate(s: &Settings) -> Result<(), String> {
     )?;
     non_negative("evaluation.fee_bps", e.fee_bps)?;
     non_negative("evaluation.slippage_bps", e.slippage_bps)?;
-    at_least("evaluation.window_days", e.window_days, 1)?;
-    at_least("evaluation.min_compare_bars", e.min_compare_bars, 2)?;
-    at_least("evaluation.bootstrap_block_bars", e.bootstrap_block_bars, 1)?;
-    at_least("evaluation.bootstrap_resamples", e.bootstrap_resamples, 100)?;
+    between("evaluation.window_days", e.window_days, 1, MAX_DAYS)?;
+    between("evaluation.min_compare_bars", e.min_compare_bars, 2, 10_000_000)?;
+    between("evaluation.bootstrap_block_bars", e.bootstrap_block_bars, 1, 100_000)?;
+    between("evaluation.bootstrap_resamples", e.bootstrap_resamples, 100, 100_000)?;
 
     let g = &s.gates;
     for (key, value) in [
@@ -220,19 +234,20 @@ pub(super) fn validate(s: &Settings) -> Result<(), String> {
         "a number above 0, at most 1",
         d.weighted_share,
     )?;
-    at_least("drift.min_chunks", d.min_chunks, 3)?;
-    at_least("drift.window_days", d.window_days, 1)?;
+    between("drift.min_chunks", d.min_chunks, 3, 10_000)?;
+    between("drift.window_days", d.window_days, 1, MAX_DAYS)?;
 
     let tr = &s.triggers;
     share("triggers.min_win_rate", tr.min_win_rate)?;
     at_least("triggers.min_signals", tr.min_signals, 1)?;
     at_least("triggers.live_window", tr.live_window, tr.min_signals)?;
+    between("triggers.live_window", tr.live_window, 1, 1_000_000)?;
     positive("triggers.performance_decay", tr.performance_decay)?;
     positive("triggers.max_age_days", tr.max_age_days)?;
     at_least("triggers.min_initial_rows", tr.min_initial_rows, 1)?;
     non_negative("triggers.drift_backoff_hours", tr.drift_backoff_hours)?;
 
-    at_least("schedule.max_concurrent_jobs", s.schedule.max_concurrent_jobs, 1)?;
+    between("schedule.max_concurrent_jobs", s.schedule.max_concurrent_jobs, 1, 1_024)?;
     // A lease renewed every third of it: under a second is a storm of renewals, over a
     // day leaves a dead worker's job waiting a day.
     let lease = s.schedule.lease_seconds;
@@ -282,8 +297,56 @@ pub(super) fn validate(s: &Settings) -> Result<(), String> {
     )?;
     // Each post can take (retries + 1) x timeout: bounded, so a dead webhook cannot hold a run.
     check(n.retries <= 5, "notifications.retries", "an integer from 0 to 5", n.retries)?;
+    email(&n.email)?;
 
     positive("status.max_run_age_hours", s.status.max_run_age_hours)?;
-    at_least("status.recent_jobs", s.status.recent_jobs, 1)?;
+    between("status.recent_jobs", s.status.recent_jobs, 1, 10_000)?;
+    Ok(())
+}
+
+/// An SMTP server and the addresses, whole; or none of it.
+fn email(e: &super::EmailSettings) -> Result<(), String> {
+    let Some(host) = &e.smtp_host else {
+        let set = [
+            ("smtp_port", e.smtp_port.is_some()),
+            ("username", e.username.is_some()),
+            ("from", e.from.is_some()),
+            ("to", !e.to.is_empty()),
+            ("ca_file", e.ca_file.is_some()),
+        ];
+        if let Some((key, _)) = set.iter().find(|(_, set)| *set) {
+            return Err(format!(
+                "notifications.email.{key}: set notifications.email.smtp_host too, or email is off"
+            ));
+        }
+        return Ok(());
+    };
+    check(
+        !host.trim().is_empty() && !host.contains(['/', ' ', ':']),
+        "notifications.email.smtp_host",
+        "a host name or address (the port goes in smtp_port)",
+        format!("{host:?}"),
+    )?;
+    if let Some(port) = e.smtp_port {
+        check(port > 0, "notifications.email.smtp_port", "a port from 1 to 65535", port)?;
+    }
+    let Some(from) = &e.from else {
+        return Err(
+            "notifications.email.from: expected the sender's address, e.g. retrain <alerts@example.com>"
+                .into(),
+        );
+    };
+    crate::notify::email::mailbox(from).map_err(|why| format!("notifications.email.from: {why}"))?;
+    non_empty("notifications.email.to", &e.to)?;
+    for (i, to) in e.to.iter().enumerate() {
+        crate::notify::email::mailbox(to).map_err(|why| format!("notifications.email.to[{i}]: {why}"))?;
+    }
+    if e.username.is_some() && e.tls == super::SmtpTls::None {
+        return Err(
+            "notifications.email.username: a password is never sent unencrypted; set notifications.email.tls \
+             to starttls or tls"
+                .into(),
+        );
+    }
     Ok(())
 }

@@ -11,9 +11,14 @@ use crate::ingest::{self, Rows};
 fn column(file: &str, name: &str, rows: (usize, usize)) -> Vec<f64> {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(file);
     assert!(path.is_file(), "{} is missing: the repository holds it", path.display());
-    let loaded =
-        ingest::read_file(&path, crate::ingest::Format::Auto, None, &indicatif::ProgressBar::hidden())
-            .unwrap();
+    let loaded = ingest::read_file(
+        &path,
+        crate::ingest::Format::Auto,
+        None,
+        crate::ingest::DEFAULT_MAX_UNPACKED_MB << 20,
+        &indicatif::ProgressBar::hidden(),
+    )
+    .unwrap();
     let Rows::Candles(candles) = loaded.rows else { panic!("candles expected") };
     let values = candles[rows.0..rows.1].iter().map(|row| match name {
         "volume" => row.candle.volume,

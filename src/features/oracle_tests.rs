@@ -13,9 +13,14 @@ use crate::ingest::{self, Rows};
 fn btc(rows: usize) -> Vec<Candle> {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/btc-perp-20211231-20220201_1m.csv");
     assert!(path.is_file(), "{} is missing: the repository holds it", path.display());
-    let loaded =
-        ingest::read_file(&path, crate::ingest::Format::Auto, None, &indicatif::ProgressBar::hidden())
-            .unwrap();
+    let loaded = ingest::read_file(
+        &path,
+        crate::ingest::Format::Auto,
+        None,
+        crate::ingest::DEFAULT_MAX_UNPACKED_MB << 20,
+        &indicatif::ProgressBar::hidden(),
+    )
+    .unwrap();
     let Rows::Candles(all) = loaded.rows else { panic!("candles expected") };
     all.into_iter().take(rows).map(|row| row.candle).collect()
 }

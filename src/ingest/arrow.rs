@@ -27,11 +27,16 @@ pub fn read(
     bytes: &[u8],
     container: Container,
     time_format: Option<&str>,
+    max_unpacked: u64,
 ) -> Result<Loaded, Failure> {
     let what = match container {
         Container::Ipc => "an Arrow IPC (feather) file",
         Container::Parquet => "a Parquet file",
     };
+    if let Container::Ipc = container {
+        ipc_buffers_fit(bytes, max_unpacked)
+            .map_err(|e| Failure::Input(format!("{label}: not readable as {what}: {e}")))?;
+    }
     let frame = decode(bytes, container)
         .map_err(|e| Failure::Input(format!("{label}: not readable as {what}: {e}")))?;
     let error = |message: String| Failure::Input(format!("{label}: {message}"));
@@ -80,6 +85,87 @@ pub fn read(
         }
     };
     Ok(Loaded { rows, place: "row" })
+}
+
+/// Refuse an IPC file whose buffers lie outside it, or whose compressed buffers claim to
+/// expand past `max_unpacked` bytes in all (`data.max_unpacked_mb`). polars-arrow 0.55
+/// allocates what a compressed buffer's 8-byte header claims, and what an uncompressed
+/// buffer's declared length implies, before reading a byte of it: one flipped byte there
+/// asks for exabytes, and a failed allocation aborts the process, which no error handling
+/// can catch (found by the `arrow_ipc` fuzz target). So the footer and every batch's
+/// metadata are read here first; what they cannot be read as is left to polars to report.
+fn ipc_buffers_fit(bytes: &[u8], max_unpacked: u64) -> Result<(), String> {
+    use polars_arrow_format::ipc::planus::ReadAsRoot;
+    use polars_arrow_format::ipc::{MessageHeaderRef, MessageRef};
+
+    let Ok(metadata) = polars_arrow::io::ipc::read::read_file_metadata(&mut Cursor::new(bytes)) else {
+        return Ok(());
+    };
+    let blocks = metadata.blocks.iter().chain(metadata.dictionaries.iter().flatten());
+    let mut expanded: u64 = 0;
+    for block in blocks {
+        let (Ok(start), Ok(meta_length)) =
+            (usize::try_from(block.offset), usize::try_from(block.meta_data_length))
+        else {
+            return Err("a record batch at a negative offset".into());
+        };
+        let Some(message) = message_at(bytes, start) else { continue };
+        let Ok(message) = MessageRef::read_as_root(message) else { continue };
+        let batch = match message.header() {
+            Ok(Some(MessageHeaderRef::RecordBatch(batch))) => batch,
+            Ok(Some(MessageHeaderRef::DictionaryBatch(dictionary))) => match dictionary.data() {
+                Ok(Some(batch)) => batch,
+                _ => continue,
+            },
+            _ => continue,
+        };
+        let compressed = matches!(batch.compression(), Ok(Some(_)));
+        let body = start.saturating_add(meta_length);
+        for buffer in batch.buffers().ok().flatten().into_iter().flatten() {
+            let (Ok(offset), Ok(length)) =
+                (usize::try_from(buffer.offset()), usize::try_from(buffer.length()))
+            else {
+                return Err("a buffer with a negative offset or length".into());
+            };
+            let at = body.saturating_add(offset);
+            if at.saturating_add(length) > bytes.len() {
+                return Err(format!(
+                    "a buffer of {length} bytes at byte {at} lies outside the file's {} bytes",
+                    bytes.len()
+                ));
+            }
+            // A compressed buffer starts with its expanded length (-1: stored as it is).
+            if compressed && length >= 8 {
+                let header: [u8; 8] = bytes[at..at + 8].try_into().expect("eight bytes");
+                let claimed = i64::from_le_bytes(header);
+                expanded = expanded.saturating_add(u64::try_from(claimed).unwrap_or(0));
+                if expanded > max_unpacked {
+                    return Err(format!(
+                        "its compressed buffers expand to more than {} (data.max_unpacked_mb)",
+                        super::unpacked_limit_text(max_unpacked)
+                    ));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The flatbuffer of the message at `start`: an optional continuation marker, its length
+/// (i32, little-endian), then the message; `None` when it does not fit in `bytes`.
+fn message_at(bytes: &[u8], start: usize) -> Option<&[u8]> {
+    let mut at = start;
+    let word = |at: &mut usize| -> Option<[u8; 4]> {
+        let w = bytes.get(*at..at.checked_add(4)?)?.try_into().ok()?;
+        *at += 4;
+        Some(w)
+    };
+    let mut length = word(&mut at)?;
+    if length == [0xff; 4] {
+        length = word(&mut at)?;
+    }
+    let length = usize::try_from(i32::from_le_bytes(length)).ok()?;
+    bytes.get(at..at.checked_add(length)?)
 }
 
 /// Decode the whole file. A corrupt file must be an error, never a crash: should the

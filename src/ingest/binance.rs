@@ -56,20 +56,9 @@ impl Client {
                 self.base_url, request.symbol, request.interval, request.now
             );
             let body = self.get(&url, log)?;
-            let page = match json::read(&url, body.as_bytes(), None)?.rows {
-                Rows::Candles(page) => page,
-                Rows::Ticks(_) => {
-                    return Err(Failure::Input(format!("{url}: the response holds no klines")).into());
-                }
-            };
+            let page = page(&url, body.as_bytes(), start)?;
             let page_len = page.len();
             let Some(last) = page.last().map(|row| row.candle.open_time) else { break };
-            if last < start {
-                return Err(Failure::Input(format!(
-                    "{url}: the klines returned end before the start asked for"
-                ))
-                .into());
-            }
             let offset = rows.len() as u64;
             rows.extend(
                 page.into_iter()
@@ -137,8 +126,22 @@ impl Client {
     }
 }
 
-/// `Invalid symbol. (code -1121)` from the API's JSON error, or the start of an error page.
-fn api_message(body: &str) -> String {
+/// The klines of one 200 response's body, asked from `start`: an error names `url` when the
+/// body is no kline array or its klines end before `start`. Also the fuzz target's entry.
+pub fn page(url: &str, body: &[u8], start: i64) -> Result<Vec<SourceRow>, Failure> {
+    let page = match json::read(url, body, None)?.rows {
+        Rows::Candles(page) => page,
+        Rows::Ticks(_) => return Err(Failure::Input(format!("{url}: the response holds no klines"))),
+    };
+    if page.last().is_some_and(|row| row.candle.open_time < start) {
+        return Err(Failure::Input(format!("{url}: the klines returned end before the start asked for")));
+    }
+    Ok(page)
+}
+
+/// `Invalid symbol. (code -1121)` from the API's JSON error, or the start of an error page
+/// (public for the fuzz target).
+pub fn api_message(body: &str) -> String {
     if let Ok(value) = serde_json::from_str::<serde_json::Value>(body)
         && let Some(msg) = value.get("msg").and_then(|m| m.as_str())
     {

@@ -56,11 +56,18 @@ struct Payload {
     bytes: Vec<u8>,
 }
 
-/// Read every candle (or trade) in `path`; `.gz` and `.zip` are opened transparently.
+/// The default of `data.max_unpacked_mb`: what a `.gz` or `.zip` may expand to.
+pub const DEFAULT_MAX_UNPACKED_MB: u64 = 1024;
+/// The largest `data.max_unpacked_mb` allowed: the expanded bytes are held in memory.
+pub const MAX_UNPACKED_MB_LIMIT: u64 = 65_536;
+
+/// Read every candle (or trade) in `path`; `.gz` and `.zip` are opened transparently and
+/// refused once they expand past `max_unpacked` bytes.
 pub fn read_file(
     path: &Path,
     format: Format,
     time_format: Option<&str>,
+    max_unpacked: u64,
     progress: &indicatif::ProgressBar,
 ) -> Result<Loaded, Failure> {
     let label = path.display().to_string();
@@ -74,16 +81,30 @@ pub fn read_file(
     progress.finish_and_clear();
 
     let name = path.file_name().map(|n| n.to_string_lossy().to_lowercase()).unwrap_or_default();
-    let payloads = unpack(Payload { label, name, bytes })?;
+    read_bytes(&label, &name, bytes, format, time_format, max_unpacked)
+}
+
+/// [`read_file`] on bytes in memory: `label` names them in messages, `name` (a file
+/// name) helps guess the format. Also the entry point of the fuzz targets.
+pub fn read_bytes(
+    label: &str,
+    name: &str,
+    bytes: Vec<u8>,
+    format: Format,
+    time_format: Option<&str>,
+    max_unpacked: u64,
+) -> Result<Loaded, Failure> {
+    let payload = Payload { label: label.to_string(), name: name.to_lowercase(), bytes };
+    let payloads = unpack(payload, max_unpacked)?;
     let mut loaded: Option<Loaded> = None;
     for payload in payloads {
-        let next = read_payload(&payload, format, time_format)?;
+        let next = read_payload(&payload, format, time_format, max_unpacked)?;
         loaded = Some(match loaded {
             None => next,
             Some(acc) => append(acc, next, &payload.label)?,
         });
     }
-    loaded.ok_or_else(|| Failure::Input(format!("{}: the archive holds no files", path.display())))
+    loaded.ok_or_else(|| Failure::Input(format!("{label}: the archive holds no files")))
 }
 
 fn append(mut acc: Loaded, next: Loaded, label: &str) -> Result<Loaded, Failure> {
@@ -99,15 +120,27 @@ fn append(mut acc: Loaded, next: Loaded, label: &str) -> Result<Loaded, Failure>
     Ok(acc)
 }
 
-/// Decompress `.gz` and expand `.zip` (by name or by magic bytes) into plain payloads.
-fn unpack(payload: Payload) -> Result<Vec<Payload>, Failure> {
+/// Decompress `.gz` and expand `.zip` (by name or by magic bytes) into plain payloads,
+/// refusing (before reading on) once the expanded bytes pass `max_unpacked` in all.
+fn unpack(payload: Payload, max_unpacked: u64) -> Result<Vec<Payload>, Failure> {
     let is_gzip = payload.name.ends_with(".gz") || payload.bytes.starts_with(&[0x1f, 0x8b]);
     let is_zip = payload.name.ends_with(".zip") || payload.bytes.starts_with(b"PK\x03\x04");
+    let too_big = |label: &str| {
+        Failure::Input(format!(
+            "{label}: expands to more than {} (data.max_unpacked_mb); refused before reading it whole",
+            unpacked_limit_text(max_unpacked)
+        ))
+    };
     if is_gzip {
         let mut bytes = Vec::new();
-        flate2::read::MultiGzDecoder::new(payload.bytes.as_slice())
+        let decoder = flate2::read::MultiGzDecoder::new(payload.bytes.as_slice());
+        decoder
+            .take(max_unpacked.saturating_add(1))
             .read_to_end(&mut bytes)
             .map_err(|e| Failure::Input(format!("{}: not a readable gzip file: {e}", payload.label)))?;
+        if bytes.len() as u64 > max_unpacked {
+            return Err(too_big(&payload.label));
+        }
         let name = payload.name.trim_end_matches(".gz").to_string();
         return Ok(vec![Payload { label: payload.label, name, bytes }]);
     }
@@ -116,24 +149,44 @@ fn unpack(payload: Payload) -> Result<Vec<Payload>, Failure> {
             Failure::Input(format!("{}: not a readable zip file: {e}", payload.label))
         };
         let mut archive = zip::ZipArchive::new(Cursor::new(payload.bytes)).map_err(bad)?;
+        // The sizes the archive declares first (a zip bomb says what it is), then the bytes
+        // actually read, which a forged header cannot raise past the limit.
+        let declared = (0..archive.len()).try_fold(0u64, |sum, index| {
+            let entry = archive.by_index_raw(index).map_err(bad)?;
+            Ok::<u64, Failure>(sum.saturating_add(entry.size()))
+        })?;
+        if declared > max_unpacked {
+            return Err(too_big(&payload.label));
+        }
         let mut entries = Vec::with_capacity(archive.len());
+        let mut left = max_unpacked;
         for index in 0..archive.len() {
             let mut entry = archive.by_index(index).map_err(bad)?;
             if entry.is_dir() {
                 continue;
             }
             let name = entry.name().map_err(bad)?.to_string();
-            let mut bytes = Vec::new();
-            entry
-                .read_to_end(&mut bytes)
-                .map_err(|e| Failure::Input(format!("{}!{name}: cannot decompress: {e}", payload.label)))?;
             let label = format!("{}!{name}", payload.label);
+            let mut bytes = Vec::new();
+            (&mut entry)
+                .take(left.saturating_add(1))
+                .read_to_end(&mut bytes)
+                .map_err(|e| Failure::Input(format!("{label}: cannot decompress: {e}")))?;
+            left = match left.checked_sub(bytes.len() as u64) {
+                Some(left) => left,
+                None => return Err(too_big(&payload.label)),
+            };
             entries.push(Payload { label, name: name.to_lowercase(), bytes });
         }
         entries.sort_by(|a, b| a.label.cmp(&b.label));
         return Ok(entries);
     }
     Ok(vec![payload])
+}
+
+/// `1024 MB`, or the bytes when the limit is not whole megabytes (tests set small ones).
+fn unpacked_limit_text(bytes: u64) -> String {
+    if bytes.is_multiple_of(1 << 20) { format!("{} MB", bytes >> 20) } else { format!("{bytes} bytes") }
 }
 
 /// The formats a payload can be read as, once `auto` is decided.
@@ -145,7 +198,12 @@ enum Concrete {
     Parquet,
 }
 
-fn read_payload(payload: &Payload, format: Format, time_format: Option<&str>) -> Result<Loaded, Failure> {
+fn read_payload(
+    payload: &Payload,
+    format: Format,
+    time_format: Option<&str>,
+    max_unpacked: u64,
+) -> Result<Loaded, Failure> {
     if payload.bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(Failure::Input(format!("{}: the file is empty", payload.label)));
     }
@@ -162,9 +220,11 @@ fn read_payload(payload: &Payload, format: Format, time_format: Option<&str>) ->
             delimited::read(&payload.label, &payload.bytes, binance, time_format)
         }
         Concrete::Json => json::read(&payload.label, &payload.bytes, time_format),
-        Concrete::Feather => arrow::read(&payload.label, &payload.bytes, arrow::Container::Ipc, time_format),
+        Concrete::Feather => {
+            arrow::read(&payload.label, &payload.bytes, arrow::Container::Ipc, time_format, max_unpacked)
+        }
         Concrete::Parquet => {
-            arrow::read(&payload.label, &payload.bytes, arrow::Container::Parquet, time_format)
+            arrow::read(&payload.label, &payload.bytes, arrow::Container::Parquet, time_format, max_unpacked)
         }
     }
 }

@@ -48,8 +48,12 @@ const REQUIRED: [&str; 9] =
 pub fn read(path: &Path) -> Result<Vec<TradeOutcome>, Failure> {
     let label = path.display().to_string();
     let bytes = std::fs::read(path).map_err(|e| Failure::Usage(format!("cannot open {label}: {e}")))?;
-    let mut reader =
-        csv::ReaderBuilder::new().trim(csv::Trim::All).flexible(true).from_reader(bytes.as_slice());
+    read_bytes(&label, &bytes)
+}
+
+/// [`read`] on bytes in memory, named `label` in messages (also the fuzz target's entry).
+pub fn read_bytes(label: &str, bytes: &[u8]) -> Result<Vec<TradeOutcome>, Failure> {
+    let mut reader = csv::ReaderBuilder::new().trim(csv::Trim::All).flexible(true).from_reader(bytes);
     let header: Vec<String> = reader
         .headers()
         .map_err(|e| Failure::Input(format!("{label}: {e}")))?

@@ -71,7 +71,10 @@ pub fn collect(
         resample(&[], interval, to).map_err(Failure::Usage)?;
     }
     let batch = match request.input {
-        Input::File { path, format, time_format } => read_file(path, format, time_format, interval)?,
+        Input::File { path, format, time_format } => {
+            let max_unpacked = resolved.settings.data.max_unpacked_mb << 20;
+            read_file(path, format, time_format, max_unpacked, interval)?
+        }
         Input::Binance { days, base_url } => {
             match fetch_binance(resolved, symbol, interval, days, base_url, now, log)? {
                 Fetched::Batch(batch) => batch,
@@ -187,11 +190,12 @@ fn read_file(
     path: &Path,
     format: Format,
     time_format: Option<&str>,
+    max_unpacked: u64,
     interval: Interval,
 ) -> anyhow::Result<Batch> {
     let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
     let progress = byte_progress(size, "reading");
-    let loaded = ingest::read_file(path, format, time_format, &progress)?;
+    let loaded = ingest::read_file(path, format, time_format, max_unpacked, &progress)?;
     let (rows, note) = match loaded.rows {
         Rows::Candles(rows) => (rows, None),
         Rows::Ticks(ticks) => {

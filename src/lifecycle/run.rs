@@ -440,18 +440,59 @@ impl Worked {
     }
 }
 
-/// Post alerts at or above `notifications.min_severity` that were never posted.
+/// Post (and email) alerts at or above `notifications.min_severity` that were never
+/// delivered on that channel; each attempt is recorded, and a failure never fails the run.
 fn notify(resolved: &Resolved, store: &mut Store, now: i64) -> anyhow::Result<()> {
     let n = &resolved.settings.notifications;
-    let Some(url) = n.webhook_url.as_deref().filter(|u| !u.trim().is_empty()) else { return Ok(()) };
-    for alert in store.unsent_alerts(n.min_severity)? {
-        let body = crate::notify::message(alert.severity.as_str(), alert.kind.as_str(), &alert.message);
-        let (attempts, outcome) = crate::notify::post(n, url, &body);
+    if let Some(url) = n.webhook_url.as_deref().filter(|u| !u.trim().is_empty()) {
+        for alert in store.unsent_alerts(n.min_severity, "webhook")? {
+            let body = crate::notify::message(alert.severity.as_str(), alert.kind.as_str(), &alert.message);
+            let (attempts, outcome) = crate::notify::post(n, url, &body);
+            let error = outcome.as_ref().err().cloned();
+            store.record_notification(
+                alert.id,
+                now,
+                attempts,
+                outcome.is_ok(),
+                error.as_deref(),
+                "webhook",
+            )?;
+            match error {
+                None => event(&format!("alert {} posted to the webhook", alert.id)),
+                Some(e) => event(&format!("alert {} not posted after {attempts} attempt(s): {e}", alert.id)),
+            }
+        }
+    }
+    if n.email.smtp_host.is_none() {
+        return Ok(());
+    }
+    let unsent = store.unsent_alerts(n.min_severity, "email")?;
+    if unsent.is_empty() {
+        return Ok(());
+    }
+    // A mailer that cannot be made (no password in the environment, an unreadable CA
+    // file) fails every alert's delivery, recorded with no attempt made.
+    let mailer = crate::notify::email::Mailer::new(n, &resolved.base_dir);
+    for alert in unsent {
+        let (attempts, outcome, server) = match &mailer {
+            Ok(Some(mailer)) => {
+                let (subject, body) = crate::notify::email::message(
+                    alert.id,
+                    alert.severity.as_str(),
+                    alert.kind.as_str(),
+                    &alert.message,
+                );
+                let (attempts, outcome) = mailer.send(n.retries, &subject, &body);
+                (attempts, outcome, mailer.server.as_str())
+            }
+            Ok(None) => return Ok(()),
+            Err(e) => (0, Err(e.clone()), "the SMTP server"),
+        };
         let error = outcome.as_ref().err().cloned();
-        store.record_notification(alert.id, now, attempts, outcome.is_ok(), error.as_deref())?;
+        store.record_notification(alert.id, now, attempts, outcome.is_ok(), error.as_deref(), "email")?;
         match error {
-            None => event(&format!("alert {} posted to the webhook", alert.id)),
-            Some(e) => event(&format!("alert {} not posted after {attempts} attempt(s): {e}", alert.id)),
+            None => event(&format!("alert {} emailed through {server}", alert.id)),
+            Some(e) => event(&format!("alert {} not emailed after {attempts} attempt(s): {e}", alert.id)),
         }
     }
     Ok(())

@@ -613,13 +613,14 @@ impl Store {
 
     /// Open alerts at or above `min` that were never delivered (a failed post is tried
     /// again by the next run).
-    pub fn unsent_alerts(&self, min: Severity) -> anyhow::Result<Vec<Unsent>> {
+    pub fn unsent_alerts(&self, min: Severity, channel: &str) -> anyhow::Result<Vec<Unsent>> {
         let rows = self.db.query_map(
             "SELECT a.id, a.kind, a.severity, a.message FROM alerts a
              WHERE a.resolved_at IS NULL
-               AND NOT EXISTS (SELECT 1 FROM notifications n WHERE n.alert_id = a.id AND n.delivered = 1)
+               AND NOT EXISTS (SELECT 1 FROM notifications n
+                               WHERE n.alert_id = a.id AND n.delivered = 1 AND n.channel = ?1)
              ORDER BY a.id",
-            &[],
+            params![channel],
             |r| Ok(Unsent { id: r.get(0)?, kind: r.get(1)?, severity: r.get(2)?, message: r.get(3)? }),
         )?;
         Ok(rows.into_iter().filter(|u| u.severity >= min).collect())
@@ -644,10 +645,12 @@ impl Store {
         attempts: u32,
         delivered: bool,
         error: Option<&str>,
+        channel: &str,
     ) -> anyhow::Result<()> {
         self.db.execute(
-            "INSERT INTO notifications (alert_id, attempted_at, attempts, delivered, error) VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![alert, at, attempts, delivered, error],
+            "INSERT INTO notifications (alert_id, attempted_at, attempts, delivered, error, channel)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![alert, at, attempts, delivered, error, channel],
         )?;
         Ok(())
     }

@@ -358,6 +358,13 @@ pub const MIGRATIONS: &[Migration] = &[
             ALTER TABLE model_versions ADD COLUMN pruned_at INTEGER;
         ",
     },
+    Migration {
+        why: "alerts by email beside the webhook: each delivery attempt says its channel",
+        sql: "
+            ALTER TABLE notifications ADD COLUMN channel TEXT NOT NULL DEFAULT 'webhook'
+                CHECK (channel IN ('webhook', 'email'));
+        ",
+    },
 ];
 
 impl Migration {

@@ -97,3 +97,27 @@ fn the_webhook_secret_never_appears_in_output_errors_or_records() {
     }
     assert!(!case.dump_all().contains("SECRET"), "the secret was recorded");
 }
+
+/// Email's config is checked whole before anything is sent (the emails themselves are
+/// sent to a real SMTP server in the server suite: tests/cli/email.rs).
+#[test]
+fn a_half_configured_email_is_refused_by_key() {
+    for (yaml, message) in [
+        ("notifications:\n  email:\n    to: [a@b.test]\n", "notifications.email.to: set notifications.email.smtp_host too"),
+        (
+            "notifications:\n  email:\n    smtp_host: 127.0.0.1\n    to: [a@b.test]\n",
+            "notifications.email.from: expected the sender's address",
+        ),
+        (
+            "notifications:\n  email:\n    smtp_host: 127.0.0.1\n    from: a@b.test\n    to: [nobody]\n",
+            "notifications.email.to[0]: \"nobody\" is not an email address",
+        ),
+        (
+            "notifications:\n  email:\n    smtp_host: 127.0.0.1\n    tls: none\n    username: u\n    from: a@b.test\n    to: [c@d.test]\n",
+            "notifications.email.username: a password is never sent unencrypted",
+        ),
+    ] {
+        let case = Case::new().config(yaml);
+        case.run(["status"]).assert_exit(2).stderr_contains(message);
+    }
+}

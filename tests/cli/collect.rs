@@ -3,6 +3,7 @@
 
 mod binance;
 mod formats;
+mod mutations;
 mod rejects;
 mod trades;
 

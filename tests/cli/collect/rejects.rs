@@ -209,3 +209,76 @@ fn a_symbol_that_is_no_plain_name_is_refused_at_every_door_and_nothing_is_writte
         std::fs::read_dir(configured.path("")).unwrap().map(|e| e.unwrap().file_name()).collect();
     assert_eq!(written, ["config.yaml"]);
 }
+
+/// A gzip or zip that expands past `data.max_unpacked_mb` is refused before it is read
+/// whole, naming the file and the key; under the limit the same bytes are read.
+#[test]
+fn archives_that_expand_past_the_limit_are_refused() {
+    use std::io::Write;
+    // 1.6 MB of candles, compressing to a few kB: a small bomb against a 1 MB limit.
+    let text = format!("{HEADER}{}", good_rows(50_000));
+    assert!(text.len() > 3 << 19, "{}", text.len());
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    gz.write_all(text.as_bytes()).unwrap();
+    let gz = gz.finish().unwrap();
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let options = zip::write::SimpleFileOptions::default();
+    zip.start_file("a.csv", options).unwrap();
+    zip.write_all(&text.as_bytes()[..text.len() / 2]).unwrap();
+    zip.start_file("b.csv", options).unwrap();
+    zip.write_all(&text.as_bytes()[text.len() / 2..]).unwrap();
+    let zip = zip.finish().unwrap().into_inner();
+
+    let case = seeded().config("data:\n  max_unpacked_mb: 1\n");
+    refused(&case, "bomb.csv.gz", &gz, 2, "bomb.csv.gz: expands to more than 1 MB (data.max_unpacked_mb)");
+    refused(&case, "bomb.zip", &zip, 2, "bomb.zip: expands to more than 1 MB (data.max_unpacked_mb)");
+
+    let roomy = seeded().config("data:\n  max_unpacked_mb: 2\n");
+    let path = roomy.write("fine.csv.gz", &gz);
+    collect(&roomy, "X", "1m", &path).assert_exit(0).stdout_contains("50000 rows read");
+}
+
+/// Values that size memory have upper bounds, named with the key or flag.
+#[test]
+fn absurd_sizes_in_config_and_flags_are_refused_with_their_bounds() {
+    let file = crate::support::sample();
+    let file = file.to_str().unwrap();
+    for (yaml, message) in [
+        ("regimes:\n  lookback_bars: 100000000\n", "regimes.lookback_bars: expected an integer from 20 to 100000"),
+        (
+            "evaluation:\n  bootstrap_resamples: 1000000000\n",
+            "evaluation.bootstrap_resamples: expected an integer from 100 to 100000",
+        ),
+        ("data:\n  max_unpacked_mb: 0\n", "data.max_unpacked_mb: expected an integer from 1 to 65536"),
+        ("training:\n  search:\n    n_trees: [100, 9000000]\n", "training.search.n_trees[1]: expected an integer from 1 to 5000"),
+    ] {
+        let case = Case::new().config(yaml);
+        case.run(["collect", "--symbol", "X", "--interval", "5m", "--file", file])
+            .assert_exit(2)
+            .stderr_contains(message);
+        assert!(!case.has_state(), "{yaml}");
+    }
+    let case = Case::new();
+    case.run(["sample-data", "--days", "100000", "--out", "x.csv"])
+        .assert_exit(2)
+        .stderr_contains("100000 is not in 1..=3650");
+    case.run(["sample-data", "--days", "3650", "--interval", "1s", "--out", "x.csv"])
+        .assert_exit(2)
+        .stderr_contains("--days 3650 at 1s is 315360000 candles; at most 5256000");
+    assert!(!case.path("x.csv").exists());
+}
+
+/// What the fuzz targets found (tests/fixtures/fuzz/README.md): each input that crashed
+/// the binary is now refused by name, with the state as it was.
+#[test]
+fn inputs_the_fuzzers_found_crashing_are_refused() {
+    let case = seeded();
+    let bytes = std::fs::read(crate::support::fixture("fuzz/arrow-ipc-buffer-claims-exabytes.feather")).unwrap();
+    refused(
+        &case,
+        "claims.feather",
+        &bytes,
+        2,
+        "claims.feather: not readable as an Arrow IPC (feather) file: its compressed buffers expand to more than 1024 MB (data.max_unpacked_mb)",
+    );
+}

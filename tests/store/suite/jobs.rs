@@ -189,11 +189,18 @@ fn an_alert_is_raised_once_until_resolved_and_posted_once() {
     };
     let counts = store.open_alert_counts().unwrap();
     assert_eq!((counts.high, counts.low, counts.total()), (1, 1, 2));
-    assert_eq!(store.unsent_alerts(Severity::Medium).unwrap().iter().map(|u| u.id).collect::<Vec<_>>(), [id]);
-    store.record_notification(id, 11, 1, false, Some("refused")).unwrap();
-    assert_eq!(store.unsent_alerts(Severity::Medium).unwrap().len(), 1, "a failed post is tried again");
-    store.record_notification(id, 12, 2, true, None).unwrap();
-    assert!(store.unsent_alerts(Severity::Medium).unwrap().is_empty());
+    let unsent = |store: &retrain::store::Store, channel: &str| {
+        store.unsent_alerts(Severity::Medium, channel).unwrap()
+    };
+    assert_eq!(unsent(store, "webhook").iter().map(|u| u.id).collect::<Vec<_>>(), [id]);
+    store.record_notification(id, 11, 1, false, Some("refused"), "webhook").unwrap();
+    assert_eq!(unsent(store, "webhook").len(), 1, "a failed post is tried again");
+    store.record_notification(id, 12, 2, true, None, "webhook").unwrap();
+    assert!(unsent(store, "webhook").is_empty());
+    // Each channel delivers on its own: posted is not emailed.
+    assert_eq!(unsent(store, "email").iter().map(|u| u.id).collect::<Vec<_>>(), [id]);
+    store.record_notification(id, 12, 1, true, None, "email").unwrap();
+    assert!(unsent(store, "email").is_empty());
     assert!(store.acknowledge_alert(other, 13).unwrap());
     assert!(store.resolve_alert(other, "fixed", 14).unwrap());
     assert!(!store.resolve_alert(other, "again", 15).unwrap());

@@ -1,6 +1,9 @@
 //! Alerts posted to a Slack-compatible incoming webhook: `{"text": ...}` as JSON, a
 //! bounded timeout and a bounded number of retries. A post that fails is reported to the
-//! caller, which records it; it never fails the run.
+//! caller, which records it; it never fails the run. Email, the other channel, is in
+//! [`email`].
+
+pub mod email;
 
 use std::time::Duration;
 
