@@ -151,8 +151,15 @@ fn crontab(resolved: &Resolved, cadence: u32) -> anyhow::Result<String> {
     ))
 }
 
+/// The name of the workflow artifact that holds the daily backup of the state.
+pub const BACKUP_ARTIFACT: &str = "retrain-state";
+
 /// The single-runner workflow of a SQLite state: the database (with its `-wal` and `-shm`
-/// files) and a models folder travel in the Actions cache from one run to the next.
+/// files) and a models folder travel in the Actions cache from one run to the next, and a
+/// daily `retrain backup` is kept as a workflow artifact. A run that finds no cache
+/// restores the newest backup, starts afresh only when this workflow never succeeded
+/// before (or when asked to), and otherwise fails loudly: an evicted cache must never
+/// silently become an empty registry.
 fn workflow(resolved: &Resolved, cadence: u32) -> String {
     let state = &resolved.settings.state;
     // The SQLite file travels in the cache between runs, and so does a models folder;
@@ -165,40 +172,104 @@ fn workflow(resolved: &Resolved, cadence: u32) -> String {
             Vec::new()
         }
     };
+    // A backup holds the database and the models; with the models in a bucket, restoring
+    // one would meet a store that is not empty, so only the loud failure is kept there.
+    let backups = secrets.is_empty();
+    let database = state.database.display().to_string();
     let cached = cached.join("\n            ");
-    let run_env = if secrets.is_empty() {
-        String::new()
+    let env_lines = |indent: &str| -> String {
+        secrets.iter().map(|name| format!("{indent}{name}: ${{{{ secrets.{name} }}}}\n")).collect()
+    };
+    let run_env =
+        if secrets.is_empty() { String::new() } else { format!("        env:\n{}", env_lines("          ")) };
+    let restore_backup = if backups {
+        format!(
+            r#"          backup=$(gh api "repos/$GITHUB_REPOSITORY/actions/artifacts?name={BACKUP_ARTIFACT}&per_page=100" \
+            --jq '[.artifacts[] | select(.expired | not)] | sort_by(.created_at) | last | .workflow_run.id // empty')
+          if [ -n "$backup" ]; then
+            gh run download "$backup" --name {BACKUP_ARTIFACT} --dir "$RUNNER_TEMP/restored-state"
+            retrain restore --from "$RUNNER_TEMP/restored-state" --config config.yaml
+            echo "::warning::No state in the cache: restored the backup of run $backup"
+            exit 0
+          fi
+          # Expired backups still count: a state existed.
+          backups=$(gh api "repos/$GITHUB_REPOSITORY/actions/artifacts?name={BACKUP_ARTIFACT}&per_page=1" --jq .total_count)
+"#
+        )
     } else {
-        let lines: String =
-            secrets.iter().map(|name| format!("          {name}: ${{{{ secrets.{name} }}}}\n")).collect();
-        format!("        env:\n{lines}")
+        "          backups=0\n".to_string()
+    };
+    let backup_steps = if backups {
+        format!(
+            r#"      - name: Back up the state (daily)
+        id: backup
+        if: always() && steps.state.outputs.backup-due == 'true' && hashFiles('{database}') != ''
+        run: retrain backup --to "$RUNNER_TEMP/{BACKUP_ARTIFACT}" --config config.yaml
+      - name: Keep the backup
+        if: always() && steps.backup.outcome == 'success'
+        uses: actions/upload-artifact@v4
+        with:
+          name: {BACKUP_ARTIFACT}
+          path: ${{{{ runner.temp }}}}/{BACKUP_ARTIFACT}
+          retention-days: 14
+"#
+        )
+    } else {
+        String::new()
+    };
+    let due = if backups {
+        format!(
+            r#"          # A backup a day: due when the newest one kept is older than 24 hours.
+          newest=$(gh api "repos/$GITHUB_REPOSITORY/actions/artifacts?name={BACKUP_ARTIFACT}&per_page=100" \
+            --jq '[.artifacts[] | select(.expired | not) | .created_at] | max // empty')
+          if [ -z "$newest" ] || [ $(( $(date +%s) - $(date -d "$newest" +%s) )) -gt 86400 ]; then
+            echo "backup-due=true" >> "$GITHUB_OUTPUT"
+          fi
+"#
+        )
+    } else {
+        String::new()
+    };
+    let durable = if backups {
+        "# it, even when a job failed, with a backup of it kept a day as the artifact retrain-state
+# (14 days). GitHub evicts caches unused for 7 days or over the repository's quota: a run
+# that finds no cache restores the newest backup; with none, it starts an empty state
+# only if this workflow never succeeded before (or when run by hand with start_afresh),
+# and otherwise fails, so that a lost cache never silently becomes an empty registry."
+    } else {
+        "# it, even when a job failed; the models stay in their bucket. GitHub evicts caches unused
+# for 7 days or over the repository's quota: a run that finds no cache starts an empty
+# database only if this workflow never succeeded before (or when run by hand with
+# start_afresh), and otherwise fails. For a database that cannot be lost, keep it on
+# PostgreSQL (`state.database: postgres://...`): then nothing travels in the cache."
     };
     format!(
         r#"# retrain: calls `retrain run` on a schedule and keeps its state (the database and the
 # model artifacts) between runs in the Actions cache: restored before the run, saved after
-# it, even when a job failed. GitHub reads the schedule in UTC and may start it late, and
-# evicts caches unused for 7 days: a schedule at least weekly keeps the state alive.
+{durable}
+# GitHub reads the schedule in UTC and may start it late.
 name: retrain
 on:
   schedule:
     - cron: "{cron}"
-  workflow_dispatch: {{}}
+  workflow_dispatch:
+    inputs:
+      start_afresh:
+        description: Start an empty state when the cache holds none (the registry and its history are lost)
+        type: boolean
+        default: false
 concurrency:
   group: retrain
   cancel-in-progress: false
+permissions:
+  contents: read
+  actions: read
 jobs:
   run:
     runs-on: ubuntu-latest
     timeout-minutes: 120
     steps:
       - uses: actions/checkout@v4
-      - name: Restore the state
-        uses: actions/cache/restore@v4
-        with:
-          path: |
-            {cached}
-          key: retrain-state-${{{{ github.run_id }}}}-${{{{ github.run_attempt }}}}
-          restore-keys: retrain-state-
       - name: Cache the retrain binary
         uses: actions/cache@v4
         with:
@@ -207,9 +278,39 @@ jobs:
       - name: Install retrain
         # This repository holds retrain's source; elsewhere use `cargo install --locked --git <its URL>`.
         run: command -v retrain || cargo install --locked --path .
+      - name: Restore the state
+        id: cache
+        uses: actions/cache/restore@v4
+        with:
+          path: |
+            {cached}
+          key: retrain-state-${{{{ github.run_id }}}}-${{{{ github.run_attempt }}}}
+          restore-keys: retrain-state-
+      - name: Never start afresh by accident
+        id: state
+        env:
+          GH_TOKEN: ${{{{ github.token }}}}
+          CACHED: ${{{{ steps.cache.outputs.cache-matched-key }}}}
+          START_AFRESH: ${{{{ inputs.start_afresh }}}}
+          WORKFLOW: ${{{{ github.workflow }}}}
+{secrets_env}        run: |
+          set -euo pipefail
+{due}          if [ -n "$CACHED" ]; then
+            exit 0
+          fi
+{restore_backup}          if [ "$START_AFRESH" = true ]; then
+            echo "::warning::No state in the cache: starting an empty one, as asked"
+            exit 0
+          fi
+          succeeded=$(gh run list --workflow "$WORKFLOW" --status success --limit 1 --json databaseId --jq length)
+          if [ "$succeeded" != 0 ] || [ "$backups" != 0 ]; then
+            echo "::error::No state in the cache and no backup to restore, but this workflow has succeeded or kept a backup before: its state existed and is lost. Restore one with retrain restore (docs/operations.md), or run the workflow by hand with start_afresh to begin an empty one."
+            exit 1
+          fi
+          echo "The first run: it starts the state."
       - name: Run
         run: retrain run --config config.yaml
-{run_env}      - name: Save the state
+{run_env}{backup_steps}      - name: Save the state
         if: always()
         uses: actions/cache/save@v4
         with:
@@ -218,5 +319,6 @@ jobs:
           key: retrain-state-${{{{ github.run_id }}}}-${{{{ github.run_attempt }}}}
 "#,
         cron = cron_field(cadence),
+        secrets_env = env_lines("          "),
     )
 }

@@ -416,3 +416,96 @@ fn worker_only_is_for_a_shared_state() {
         .stderr_contains("cannot be used with");
     assert_eq!(count(&case, "SELECT COUNT(*) FROM runs"), 0, "nothing ran");
 }
+
+/// Concurrent hands: a person's command while `run` is mid-job (paused at a failpoint,
+/// after its job was claimed and before it trains). The command completes; the run then
+/// finishes its job; no write of either is lost and the state is whole.
+mod concurrent_hands {
+    use crate::support::deploy::assert_whole;
+    use crate::support::{Case, OPEN_GATES, column, count, data, paused_run};
+
+    /// BTC trending with v1 in production (the first run) and v2 a candidate (a `train`),
+    /// open gates without cooldown, and a manual job queued for the next run to work on.
+    fn fleet_with_a_candidate() -> Case {
+        let case = Case::new().config(&format!(
+            "symbols:\n  - symbol: BTC\n    interval: 5m\n    regimes: [trending]\n{OPEN_GATES}\
+             training:\n  search:\n    max_trials: 1\n"
+        ));
+        case.collect_5m("BTC", &data("btc-perp-20211231-20220201_1m.csv")).assert_exit(0);
+        case.run(["run", "--now", "2022-02-01T06:00:00Z"]).assert_exit(0);
+        case.run(["train", "--symbol", "BTC", "--regime", "trending", "--trials", "1"]).assert_exit(0);
+        case.run(["queue", "add", "--symbol", "BTC", "--regime", "trending", "--reason", "nightly by hand"])
+            .assert_exit(0);
+        case
+    }
+
+    /// Run `hands` while a run is paused in its job, then let the run finish; the state
+    /// is whole and `check` finds nothing.
+    fn while_a_run_works(case: &Case, hands: impl FnOnce(&Case)) {
+        let mut working = paused_run(case, "2022-02-01T07:00:00Z");
+        hands(case);
+        drop(working.stdin.take());
+        assert_eq!(working.wait().unwrap().code(), Some(0), "the run finished its job");
+        assert_eq!(count(case, "SELECT COUNT(*) FROM jobs WHERE status = 'succeeded'"), 2);
+        assert_whole(case, "after the run");
+        case.run(["check"]).assert_exit(0);
+    }
+
+    fn production(case: &Case) -> Vec<i64> {
+        column(case, "SELECT version FROM model_versions WHERE status = 'production'")
+    }
+
+    #[test]
+    fn promote_while_a_run_works() {
+        let case = fleet_with_a_candidate();
+        while_a_run_works(&case, |case| {
+            case.run(["promote", "--symbol", "BTC", "--regime", "trending", "--version", "2"])
+                .assert_exit(0)
+                .stdout_contains("v2 is production");
+        });
+        // The person's promotion is in the record, whatever the run's job did after it.
+        let by_hand = count(&case, "SELECT COUNT(*) FROM deployments WHERE actor <> 'run' AND action = 'promote'");
+        assert_eq!(by_hand, 1);
+        assert_eq!(production(&case).len(), 1);
+    }
+
+    #[test]
+    fn rollback_while_a_run_works() {
+        let case = fleet_with_a_candidate();
+        case.run(["promote", "--symbol", "BTC", "--regime", "trending", "--version", "2"]).assert_exit(0);
+        while_a_run_works(&case, |case| {
+            case.run(["rollback", "--symbol", "BTC", "--regime", "trending", "--reason", "v2 misbehaves"])
+                .assert_exit(0)
+                .stdout_contains("v1 is production");
+        });
+        assert_eq!(count(&case, "SELECT COUNT(*) FROM deployments WHERE action = 'rollback'"), 1);
+        assert_eq!(production(&case).len(), 1);
+    }
+
+    #[test]
+    fn collect_while_a_run_works() {
+        let case = fleet_with_a_candidate();
+        while_a_run_works(&case, |case| {
+            let ada = data("ADABTC-1m-2021-11-27.csv");
+            case.run(["collect", "--symbol", "ADA", "--interval", "1m", "--file", ada.to_str().unwrap()])
+                .assert_exit(0)
+                .stdout_contains("10 inserted");
+        });
+        assert_eq!(case.candles("ADA", "1m").len(), 10, "the collected candles stayed");
+    }
+
+    #[test]
+    fn queue_add_while_a_run_works() {
+        let case = fleet_with_a_candidate();
+        while_a_run_works(&case, |case| {
+            case.run(["queue", "add", "--symbol", "BTC", "--regime", "trending", "--reason", "added mid-run"])
+                .assert_exit(0);
+        });
+        // Asked while the run worked: it waits for the next run, which does it.
+        let waiting = column::<String>(&case, "SELECT status FROM jobs WHERE reason LIKE '%added mid-run%'");
+        assert_eq!(waiting, ["queued"]);
+        case.run(["run", "--now", "2022-02-01T08:00:00Z"]).assert_exit(0);
+        let done = column::<String>(&case, "SELECT status FROM jobs WHERE reason LIKE '%added mid-run%'");
+        assert_eq!(done, ["succeeded"]);
+    }
+}

@@ -229,3 +229,179 @@ fn schedule_refuses_a_fleet_it_cannot_run() {
         .stdout_contains("GOOGLE_SERVICE_ACCOUNT_KEY: \"CHANGE-ME\"");
     assert!(!printed.stdout.contains("hunter2"));
 }
+
+/// The state step of the printed workflow, run by bash as GitHub runs it, against a stub
+/// of the GitHub CLI (`gh`) that answers what the artifacts and the run history hold, and
+/// the real binary. No GitHub runs here: the stub stands for its API (docs/operations.md
+/// says so), and these are the decisions the step makes from its answers.
+mod the_workflow_never_starts_afresh_by_accident {
+    use std::path::{Path, PathBuf};
+    use std::process::Command;
+
+    use crate::support::{Case, Run};
+
+    /// What the stubbed GitHub holds: a live backup (its run id and folder), how many
+    /// backups were ever kept, how many runs succeeded, and the newest backup's time.
+    #[derive(Default)]
+    struct Github {
+        live_backup: Option<(u64, PathBuf)>,
+        backups_ever: u32,
+        succeeded: u32,
+        newest: Option<String>,
+    }
+
+    const GH: &str = r#"#!/bin/sh
+# A stub of the GitHub CLI: answers from the files of $STUB, records each call.
+echo "$*" >> "$STUB/calls"
+case "$*" in
+  *"| max // empty"*) cat "$STUB/newest" ;;
+  *"workflow_run.id // empty"*) cat "$STUB/live" ;;
+  *".total_count"*) cat "$STUB/ever" ;;
+  "run list"*) cat "$STUB/succeeded" ;;
+  "run download"*) mkdir -p "$7" && cp -R "$STUB/backup/." "$7" ;;
+  *) echo "unexpected gh $*" >&2; exit 9 ;;
+esac
+"#;
+
+    /// The step's script, from the workflow `case` prints.
+    fn script(case: &Case) -> String {
+        let printed = case.run(["schedule", "--github-actions"]);
+        let workflow: serde_yaml::Value = serde_yaml::from_str(&printed.assert_exit(0).stdout).unwrap();
+        let steps = workflow["jobs"]["run"]["steps"].as_sequence().unwrap();
+        let step = steps.iter().find(|s| s["name"] == "Never start afresh by accident").expect("the state step");
+        step["run"].as_str().unwrap().to_string()
+    }
+
+    /// Run the step in `case`'s folder with `cached` (the cache's matched key) and
+    /// `afresh` (the dispatch input); returns its run and what it wrote to GITHUB_OUTPUT.
+    fn step(case: &Case, github: &Github, cached: &str, afresh: bool) -> (Run, String) {
+        let stub = case.path("stub");
+        std::fs::create_dir_all(stub.join("bin")).unwrap();
+        std::fs::write(stub.join("bin/gh"), GH).unwrap();
+        set_executable(&stub.join("bin/gh"));
+        let (live, folder) = github.live_backup.clone().map_or((String::new(), None), |(id, f)| (id.to_string(), Some(f)));
+        std::fs::write(stub.join("live"), live).unwrap();
+        if let Some(folder) = folder {
+            copy_dir(&folder, &stub.join("backup"));
+        }
+        std::fs::write(stub.join("ever"), github.backups_ever.to_string()).unwrap();
+        std::fs::write(stub.join("succeeded"), github.succeeded.to_string()).unwrap();
+        std::fs::write(stub.join("newest"), github.newest.clone().unwrap_or_default()).unwrap();
+        let output = case.path("github-output");
+        std::fs::write(&output, "").unwrap();
+        let temp = case.path("runner-temp");
+        std::fs::create_dir_all(&temp).unwrap();
+        let binary = Path::new(env!("CARGO_BIN_EXE_retrain")).parent().unwrap().to_path_buf();
+        let path = std::env::join_paths(
+            [stub.join("bin"), binary].into_iter().chain(std::env::split_paths(&std::env::var_os("PATH").unwrap())),
+        )
+        .unwrap();
+        // As the runner runs it: bash, in the project's folder, calling `retrain` and `gh`
+        // by name, with no variable of the test's own.
+        let out = Command::new("bash")
+            .arg("-c")
+            .arg(script(case))
+            .current_dir(case.path(""))
+            .env_clear()
+            .env("PATH", path)
+            .env("STUB", &stub)
+            .env("GITHUB_REPOSITORY", "quant/strategies")
+            .env("GITHUB_OUTPUT", &output)
+            .env("RUNNER_TEMP", &temp)
+            .env("CACHED", cached)
+            .env("START_AFRESH", if afresh { "true" } else { "false" })
+            .env("WORKFLOW", "retrain")
+            .output()
+            .expect("running bash");
+        let run = Run {
+            code: out.status.code(),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        };
+        (run, std::fs::read_to_string(&output).unwrap())
+    }
+
+    fn copy_dir(from: &Path, to: &Path) {
+        std::fs::create_dir_all(to).unwrap();
+        for entry in std::fs::read_dir(from).unwrap() {
+            let entry = entry.unwrap();
+            let target = to.join(entry.file_name());
+            if entry.file_type().unwrap().is_dir() {
+                copy_dir(&entry.path(), &target);
+            } else {
+                std::fs::copy(entry.path(), target).unwrap();
+            }
+        }
+    }
+
+    fn set_executable(path: &Path) {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+
+    /// A project folder as a runner checks it out: the config, no state.
+    fn checkout() -> Case {
+        Case::sqlite().config("data:\n  interval: 5m\n")
+    }
+
+    /// A real backup of a project with a trained model.
+    fn a_backup() -> (Case, PathBuf) {
+        let project = Case::sqlite().config("data:\n  interval: 5m\n").with_trained_model("1", "1");
+        let folder = project.path("backup");
+        project.run(["backup", "--to", folder.to_str().unwrap()]).assert_exit(0);
+        (project, folder)
+    }
+
+    #[test]
+    fn a_cache_hit_goes_on_and_a_backup_is_due_once_a_day() {
+        let case = checkout();
+        let (run, output) = step(&case, &Github::default(), "retrain-state-41-1", false);
+        run.assert_exit(0);
+        assert_eq!(output, "backup-due=true\n", "no backup yet: one is due");
+        let an_hour_ago = (chrono::Utc::now() - chrono::Duration::hours(1)).to_rfc3339();
+        let fresh = Github { newest: Some(an_hour_ago), backups_ever: 1, ..Github::default() };
+        let (run, output) = step(&case, &fresh, "retrain-state-41-1", false);
+        run.assert_exit(0);
+        assert_eq!(output, "", "a backup an hour old: none due");
+        let calls = std::fs::read_to_string(case.path("stub/calls")).unwrap();
+        assert!(!calls.contains("run download") && !calls.contains("run list"), "{calls}");
+        assert!(!case.path("retrain.db").exists());
+    }
+
+    #[test]
+    fn a_cache_miss_restores_the_newest_backup() {
+        let (project, folder) = a_backup();
+        let case = checkout();
+        let github = Github { live_backup: Some((77, folder)), backups_ever: 3, succeeded: 9, ..Github::default() };
+        let (run, _) = step(&case, &github, "", false);
+        run.assert_exit(0).stdout_contains("restored the backup of run 77");
+        assert_eq!(
+            case.run(["versions", "--symbol", "SYNTH"]).assert_exit(0).stdout,
+            project.run(["versions", "--symbol", "SYNTH"]).assert_exit(0).stdout,
+            "the registry is back"
+        );
+    }
+
+    #[test]
+    fn a_cache_miss_after_a_state_existed_fails_loudly_and_starts_nothing() {
+        for github in [
+            Github { backups_ever: 2, ..Github::default() },
+            Github { succeeded: 1, ..Github::default() },
+        ] {
+            let case = checkout();
+            let (run, _) = step(&case, &github, "", false);
+            run.assert_exit(1).stdout_contains("::error::No state in the cache and no backup to restore");
+            assert!(!case.path("retrain.db").exists() && !case.path("models").exists());
+            // Asked for by hand, an empty state may start.
+            let (run, _) = step(&case, &github, "", true);
+            run.assert_exit(0).stdout_contains("starting an empty one, as asked");
+        }
+    }
+
+    #[test]
+    fn the_very_first_run_starts_the_state() {
+        let case = checkout();
+        let (run, _) = step(&case, &Github::default(), "", false);
+        run.assert_exit(0).stdout_contains("The first run: it starts the state.");
+    }
+}
