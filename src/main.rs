@@ -4,6 +4,7 @@ use clap::Parser;
 
 fn main() -> std::process::ExitCode {
     reset_sigpipe();
+    ignore_sigxfsz();
     let cli = retrain::cli::Cli::parse();
     retrain::run(cli)
 }
@@ -15,5 +16,17 @@ fn reset_sigpipe() {
     // SAFETY: called first thing in main, before any other thread exists.
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
+/// A write past the file-size limit (`ulimit -f`) kills the process with SIGXFSZ by
+/// default, mid-write, with no message. Ignored, the write fails with EFBIG instead, and
+/// the error names what could not be written, as a full disk's does (the tests run every
+/// command under such a limit).
+fn ignore_sigxfsz() {
+    #[cfg(unix)]
+    // SAFETY: called first thing in main, before any other thread exists.
+    unsafe {
+        libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
     }
 }

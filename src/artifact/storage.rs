@@ -418,12 +418,18 @@ fn publish_local(
         std::fs::remove_dir_all(&temporary).with_context(|| format!("removing {}", temporary.display()))?;
     }
     std::fs::create_dir(&temporary).with_context(|| format!("creating {}", temporary.display()))?;
-    for (name, bytes) in files.iter().chain([&manifest]) {
+    let written = files.iter().chain([&manifest]).try_for_each(|(name, bytes)| {
         let path = temporary.join(name);
         let mut file = std::fs::File::create(&path).with_context(|| format!("writing {}", path.display()))?;
         file.write_all(bytes)
             .and_then(|()| file.sync_all())
-            .with_context(|| format!("writing {}", path.display()))?;
+            .with_context(|| format!("writing {}", path.display()))
+    });
+    if let Err(e) = written {
+        // A full disk or a file-size limit: nothing half-written stays behind (should the
+        // removal fail too, the next train or run removes the folder of a dead writer).
+        let _ = std::fs::remove_dir_all(&temporary);
+        return Err(e);
     }
     sync_dir(&temporary);
     crate::failpoint::hit("artifact:files-synced");

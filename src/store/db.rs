@@ -34,6 +34,25 @@ pub enum Error {
     Decode { column: usize, message: String },
     #[error("the query returned no row")]
     NoRow,
+    /// SQLite could not write its file (or its `-wal` beside it): a full disk, a file-size
+    /// limit, an I/O error. The statement's transaction is rolled back whole.
+    #[error("cannot write {file}: {message} (is the disk full, or a file-size limit reached?)")]
+    Write { file: String, message: String },
+}
+
+/// A SQLite error, naming the database file when the failure is a write that the disk or
+/// the operating system refused.
+pub(crate) fn sqlite_error(conn: &rusqlite::Connection, error: rusqlite::Error) -> Error {
+    use rusqlite::ErrorCode::{DiskFull, SystemIoFailure};
+    match &error {
+        rusqlite::Error::SqliteFailure(e, _) if matches!(e.code, DiskFull | SystemIoFailure) => {
+            Error::Write {
+                file: conn.path().filter(|p| !p.is_empty()).unwrap_or("the database").to_string(),
+                message: error.to_string(),
+            }
+        }
+        _ => Error::Sqlite(error),
+    }
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -580,7 +599,8 @@ impl Db {
         let values = bound(params);
         match &self.inner {
             Inner::Sqlite(conn) => {
-                Ok(conn.prepare_cached(sql)?.execute(rusqlite::params_from_iter(values.iter()))?)
+                let run = || conn.prepare_cached(sql)?.execute(rusqlite::params_from_iter(values.iter()));
+                run().map_err(|e| sqlite_error(conn, e))
             }
             Inner::Postgres(pg) => {
                 let mut pg = pg.borrow_mut();
@@ -603,9 +623,10 @@ impl Db {
         let mut out = Vec::new();
         match &self.inner {
             Inner::Sqlite(conn) => {
-                let mut statement = conn.prepare_cached(sql)?;
-                let mut rows = statement.query(rusqlite::params_from_iter(values.iter()))?;
-                while let Some(row) = rows.next()? {
+                let failed = |e| sqlite_error(conn, e);
+                let mut statement = conn.prepare_cached(sql).map_err(failed)?;
+                let mut rows = statement.query(rusqlite::params_from_iter(values.iter())).map_err(failed)?;
+                while let Some(row) = rows.next().map_err(failed)? {
                     out.push(f(&Row { inner: RowInner::Sqlite(row) })?);
                 }
             }
@@ -663,7 +684,7 @@ impl Db {
     /// Statements with no parameters and no result, one after another.
     pub fn batch(&self, sql: &str) -> Result<()> {
         match &self.inner {
-            Inner::Sqlite(conn) => Ok(conn.execute_batch(sql)?),
+            Inner::Sqlite(conn) => conn.execute_batch(sql).map_err(|e| sqlite_error(conn, e)),
             Inner::Postgres(pg) => Ok(pg.borrow_mut().client.batch_execute(sql)?),
         }
     }

@@ -114,7 +114,9 @@ impl Store {
                 }
                 let conn = Connection::open(path)
                     .with_context(|| format!("opening the database {}", path.display()))?;
-                configure(&conn).with_context(|| format!("configuring the database {}", path.display()))?;
+                configure(&conn)
+                    .map_err(|e| db::sqlite_error(&conn, e))
+                    .with_context(|| format!("configuring the database {}", path.display()))?;
                 Db::sqlite(conn)
             }
             Location::Postgres(url) => connect_postgres(url)?,
@@ -250,7 +252,9 @@ pub fn connect(location: &Location) -> anyhow::Result<Db> {
             let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
             let conn = Connection::open_with_flags(path, flags)
                 .with_context(|| format!("opening the database {}", path.display()))?;
-            configure(&conn).with_context(|| format!("configuring the database {}", path.display()))?;
+            configure(&conn)
+                .map_err(|e| db::sqlite_error(&conn, e))
+                .with_context(|| format!("configuring the database {}", path.display()))?;
             Ok(Db::sqlite(conn))
         }
         Location::Postgres(url) => connect_postgres(url),

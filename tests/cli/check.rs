@@ -184,3 +184,137 @@ fn runs_killed_at_many_instants_leave_only_what_the_next_run_repairs() {
     assert_eq!(count(&case, "SELECT COUNT(*) FROM jobs WHERE status = 'running'"), 0);
     case.run(["versions", "--symbol", "BTC"]).assert_exit(0);
 }
+
+/// Full disks: every write site of collect, train, promote, rollback and run under a
+/// file-size limit (RLIMIT_FSIZE, as `prlimit --fsize` sets it) just below what it needs.
+/// The write fails with EFBIG (the binary ignores SIGXFSZ); the command exits 1 naming
+/// what it could not write, and the state is whole: unchanged, or with the failure
+/// recorded, and `check` clean. The state is a SQLite file and a models folder on both
+/// runs of the suite: a file-size limit is about local files.
+mod full_disk {
+    use std::os::unix::process::CommandExt;
+
+    use super::super::support::*;
+
+    /// Run `args` in `case` with no file of more than `bytes` writable.
+    fn limited(case: &Case, bytes: u64, args: &[&str]) -> Run {
+        let mut command = case.command();
+        command.args(args);
+        // SAFETY: setrlimit is async-signal-safe; nothing else runs between fork and exec.
+        unsafe {
+            command.pre_exec(move || {
+                let limit = libc::rlimit { rlim_cur: bytes, rlim_max: bytes };
+                if libc::setrlimit(libc::RLIMIT_FSIZE, &limit) == 0 {
+                    Ok(())
+                } else {
+                    Err(std::io::Error::last_os_error())
+                }
+            });
+        }
+        let output = command.output().unwrap();
+        let run = Run {
+            code: output.status.code(),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        };
+        assert!(!run.stderr.contains("panicked"), "{args:?}: {run:?}");
+        run
+    }
+
+    /// Under `bytes`, `args` fails with exit 1 naming `what`, and the state is exactly
+    /// as it was and `check` finds nothing.
+    #[track_caller]
+    fn refused_whole(case: &Case, bytes: u64, args: &[&str], what: &str) {
+        let before = case.dump_all();
+        let run = limited(case, bytes, args);
+        run.assert_exit(1).stderr_contains(what);
+        assert_eq!(case.dump_all(), before, "{args:?} under {bytes} bytes changed the state");
+        case.run(["check"]).assert_exit(0);
+    }
+
+    /// A project with the sample collected and v1 (production) and v2 (a candidate) of
+    /// SYNTH trending; the gates open.
+    fn project() -> Case {
+        let case = Case::sqlite().config(OPEN_GATES).with_trained_model("1", "1");
+        case.run(["promote", "--symbol", "SYNTH", "--regime", "trending", "--version", "1"]).assert_exit(0);
+        train(&case, "SYNTH", "trending", &["--trials", "1", "--seed", "2"]).assert_exit(0);
+        case
+    }
+
+    /// SQLite appends a transaction to its `-wal` file first: a limit of one page (4096
+    /// bytes, less than a frame and its header) fails the first write of any command.
+    const ONE_PAGE: u64 = 4096;
+
+    #[test]
+    fn collect_on_a_full_disk() {
+        let case = project();
+        let ada = data("ADABTC-1m-2021-11-27.csv");
+        let args = ["collect", "--symbol", "ADA", "--interval", "1m", "--file", ada.to_str().unwrap()];
+        refused_whole(&case, ONE_PAGE, &args, "cannot write");
+        refused_whole(&case, ONE_PAGE, &args, "retrain.db");
+        // A fresh folder: the new database cannot be made; nothing half-made is used.
+        let fresh = Case::sqlite();
+        let run = limited(&fresh, ONE_PAGE, &args);
+        run.assert_exit(1).stderr_contains("cannot write");
+        fresh.run(args).assert_exit(0).stdout_contains("10 inserted");
+    }
+
+    #[test]
+    fn train_on_a_full_disk() {
+        let case = project();
+        let args = ["train", "--symbol", "SYNTH", "--regime", "trending", "--trials", "1", "--seed", "3"];
+        // The reservation of v3 in the database.
+        refused_whole(&case, ONE_PAGE, &args, "cannot write");
+        // The artifact's files: model.json and reference.json are larger than this. The
+        // version number stays used (numbers never repeat); nothing else is left.
+        let model = std::fs::metadata(case.path("models/SYNTH/trending/v2/model.json")).unwrap().len();
+        let before = case.dump_all();
+        let run = limited(&case, model - 1, &args);
+        run.assert_exit(1).stderr_contains("File too large").stderr_contains("models/SYNTH/trending/.v3.tmp-");
+        let but_the_counter = |dump: String| -> String {
+            dump.lines().filter(|line| !line.starts_with("version_counters:")).collect::<Vec<_>>().join("\n")
+        };
+        assert_eq!(but_the_counter(case.dump_all()), but_the_counter(before));
+        case.run(["check"]).assert_exit(0);
+        // With room, the next train registers v4.
+        train(&case, "SYNTH", "trending", &["--trials", "1", "--seed", "3"]).assert_exit(0);
+        assert_eq!(column::<i64>(&case, "SELECT version FROM model_versions ORDER BY version"), [1, 2, 4]);
+        case.run(["check"]).assert_exit(0);
+    }
+
+    #[test]
+    fn promote_and_rollback_on_a_full_disk() {
+        let case = project();
+        let promote = ["promote", "--symbol", "SYNTH", "--regime", "trending", "--version", "2"];
+        refused_whole(&case, ONE_PAGE, &promote, "cannot write");
+        case.run(promote).assert_exit(0);
+        let rollback = ["rollback", "--symbol", "SYNTH", "--regime", "trending", "--reason", "worse live"];
+        refused_whole(&case, ONE_PAGE, &rollback, "cannot write");
+        case.run(rollback).assert_exit(0).stdout_contains("v1 is production");
+        assert_eq!(count(&case, "SELECT COUNT(*) FROM deployments"), 3);
+    }
+
+    #[test]
+    fn run_on_a_full_disk() {
+        let case = btc_fleet_on(Case::sqlite(), "training:\n  search:\n    max_trials: 1\n");
+        let now = ["run", "--now", "2022-02-01T06:00:00Z"];
+        // Its first write: the run's row.
+        refused_whole(&case, ONE_PAGE, &now, "cannot write");
+        // Room in the database but not for an artifact: the job fails, and says why; the
+        // run records it (exit 1), and nothing half-written stays.
+        let run = limited(&case, 100_000, &now);
+        run.assert_exit(1).stdout_contains("File too large");
+        assert_eq!(column::<String>(&case, "SELECT status FROM jobs"), ["failed"]);
+        assert_eq!(count(&case, "SELECT COUNT(*) FROM model_versions"), 0);
+        case.run(["check"]).assert_exit(0);
+        // With room again, the next run does the work (asked for by hand: the automatic
+        // triggers wait out gates.cooldown_hours after the failed job).
+        case.run(["queue", "add", "--symbol", "BTC", "--regime", "trending", "--reason", "disk freed"])
+            .assert_exit(0);
+        let next = case.run(["run", "--now", "2022-02-01T07:00:00Z"]);
+        next.assert_exit(0);
+        let live = count(&case, "SELECT COUNT(*) FROM model_versions WHERE status = 'production'");
+        assert_eq!(live, 1, "{}", next.stdout);
+        case.run(["check"]).assert_exit(0);
+    }
+}
