@@ -33,11 +33,7 @@ pub fn read(
         Container::Ipc => "an Arrow IPC (feather) file",
         Container::Parquet => "a Parquet file",
     };
-    if let Container::Ipc = container {
-        ipc_buffers_fit(bytes, max_unpacked)
-            .map_err(|e| Failure::Input(format!("{label}: not readable as {what}: {e}")))?;
-    }
-    let frame = decode(bytes, container)
+    let frame = decode(bytes, container, max_unpacked)
         .map_err(|e| Failure::Input(format!("{label}: not readable as {what}: {e}")))?;
     let error = |message: String| Failure::Input(format!("{label}: {message}"));
     let names: Vec<String> = frame.get_column_names().iter().map(|n| n.to_string()).collect();
@@ -170,19 +166,25 @@ fn message_at(bytes: &[u8], start: usize) -> Option<&[u8]> {
 
 /// Decode the whole file. A corrupt file must be an error, never a crash: should the
 /// decoder panic on some malformed input, the panic is caught, kept quiet and reported.
-pub(super) fn decode(bytes: &[u8], container: Container) -> Result<DataFrame, String> {
+/// An IPC file is first checked by [`ipc_buffers_fit`] against `max_unpacked` bytes, inside
+/// the same guard (polars' footer reader can panic too).
+pub(super) fn decode(bytes: &[u8], container: Container, max_unpacked: u64) -> Result<DataFrame, String> {
     let previous_hook = std::panic::take_hook();
     std::panic::set_hook(Box::new(|_| {}));
-    let outcome = std::panic::catch_unwind(|| -> PolarsResult<DataFrame> {
+    let outcome = std::panic::catch_unwind(|| -> Result<DataFrame, String> {
         let cursor = Cursor::new(bytes);
-        match container {
-            Container::Ipc => IpcReader::new(cursor).finish(),
+        let decoded: PolarsResult<DataFrame> = match container {
+            Container::Ipc => {
+                ipc_buffers_fit(bytes, max_unpacked)?;
+                IpcReader::new(cursor).finish()
+            }
             Container::Parquet => ParquetReader::new(cursor).finish(),
-        }
+        };
+        decoded.map_err(|e| e.to_string())
     });
     std::panic::set_hook(previous_hook);
     match outcome {
-        Ok(result) => result.map_err(|e| e.to_string()),
+        Ok(result) => result,
         Err(_) => Err("the decoder failed on malformed content".into()),
     }
 }

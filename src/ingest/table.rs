@@ -25,7 +25,9 @@ pub fn read_numeric(path: &Path) -> Result<Vec<(String, Vec<f64>)>, Failure> {
         None
     };
     if let Some(container) = container {
-        let frame = decode(&bytes, container).map_err(|e| Failure::Input(format!("{label}: {e}")))?;
+        // These files are not archives: the default bound of data.max_unpacked_mb applies.
+        let limit = super::DEFAULT_MAX_UNPACKED_MB << 20;
+        let frame = decode(&bytes, container, limit).map_err(|e| Failure::Input(format!("{label}: {e}")))?;
         return frame_columns(&frame, &label);
     }
     csv_columns(&bytes, &label)

@@ -281,4 +281,12 @@ fn inputs_the_fuzzers_found_crashing_are_refused() {
         2,
         "claims.feather: not readable as an Arrow IPC (feather) file: its compressed buffers expand to more than 1024 MB (data.max_unpacked_mb)",
     );
+    let bytes = std::fs::read(crate::support::fixture("fuzz/arrow-ipc-schema-panics-polars.feather")).unwrap();
+    refused(
+        &case,
+        "schema.feather",
+        &bytes,
+        2,
+        "schema.feather: not readable as an Arrow IPC (feather) file: the decoder failed on malformed content",
+    );
 }
