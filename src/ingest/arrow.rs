@@ -147,8 +147,56 @@ fn ipc_buffers_fit(bytes: &[u8], max_unpacked: u64) -> Result<(), String> {
     Ok(())
 }
 
+/// Refuse a Parquet file whose footer or page headers claim more values than
+/// `max_unpacked` bytes hold at 8 bytes a value. polars-parquet 0.55 reserves what a
+/// page's header claims before decoding the page, and a forged count asks for exabytes
+/// (found by the `parquet` fuzz target). Only the headers are read here (each page's
+/// bytes are skipped); what cannot be read is left to polars to report.
+fn parquet_rows_fit(bytes: &[u8], max_unpacked: u64) -> Result<(), String> {
+    use polars_parquet::parquet::page::CompressedPage;
+    use polars_parquet::parquet::read::get_page_iterator;
+
+    let Ok(metadata) = polars_parquet::read::read_metadata(&mut Cursor::new(bytes)) else {
+        return Ok(());
+    };
+    let most = max_unpacked / 8;
+    let too_many = |what: &str, count: u64| {
+        Err(format!(
+            "{what} claims {count} values, more than {} holds at 8 bytes a value (data.max_unpacked_mb)",
+            super::unpacked_limit_text(max_unpacked)
+        ))
+    };
+    let grouped =
+        metadata.row_groups.iter().map(|group| group.num_rows() as u64).fold(0u64, u64::saturating_add);
+    let rows = grouped.max(metadata.num_rows as u64);
+    if rows > most {
+        return too_many("its footer", rows);
+    }
+    let buffer = polars_buffer::Buffer::from(bytes.to_vec());
+    let page_limit = usize::try_from(max_unpacked).unwrap_or(usize::MAX);
+    for group in &metadata.row_groups {
+        for column in group.parquet_columns() {
+            let Ok(pages) = get_page_iterator(column, Cursor::new(buffer.clone()), Vec::new(), page_limit)
+            else {
+                continue;
+            };
+            for page in pages {
+                match page {
+                    Ok(CompressedPage::Data(page)) if page.num_values() as u64 > most => {
+                        return too_many("a page", page.num_values() as u64);
+                    }
+                    Ok(_) => {}
+                    Err(_) => break,
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
 /// The flatbuffer of the message at `start`: an optional continuation marker, its length
-/// (i32, little-endian), then the message; `None` when it does not fit in `bytes`.
+/// (i32, little-endian), then the message, cut short at the end of `bytes` as polars
+/// reads it; `None` when not even the length is there.
 fn message_at(bytes: &[u8], start: usize) -> Option<&[u8]> {
     let mut at = start;
     let word = |at: &mut usize| -> Option<[u8; 4]> {
@@ -161,7 +209,7 @@ fn message_at(bytes: &[u8], start: usize) -> Option<&[u8]> {
         length = word(&mut at)?;
     }
     let length = usize::try_from(i32::from_le_bytes(length)).ok()?;
-    bytes.get(at..at.checked_add(length)?)
+    bytes.get(at..at.saturating_add(length).min(bytes.len()))
 }
 
 /// Decode the whole file. A corrupt file must be an error, never a crash: should the
@@ -178,7 +226,10 @@ pub(super) fn decode(bytes: &[u8], container: Container, max_unpacked: u64) -> R
                 ipc_buffers_fit(bytes, max_unpacked)?;
                 IpcReader::new(cursor).finish()
             }
-            Container::Parquet => ParquetReader::new(cursor).finish(),
+            Container::Parquet => {
+                parquet_rows_fit(bytes, max_unpacked)?;
+                ParquetReader::new(cursor).finish()
+            }
         };
         decoded.map_err(|e| e.to_string())
     });

@@ -289,4 +289,20 @@ fn inputs_the_fuzzers_found_crashing_are_refused() {
         2,
         "schema.feather: not readable as an Arrow IPC (feather) file: the decoder failed on malformed content",
     );
+    let bytes = std::fs::read(crate::support::fixture("fuzz/arrow-ipc-message-cut-short.feather")).unwrap();
+    refused(
+        &case,
+        "short.feather",
+        &bytes,
+        2,
+        "short.feather: not readable as an Arrow IPC (feather) file: its compressed buffers expand to more than 1024 MB",
+    );
+    let bytes = std::fs::read(crate::support::fixture("fuzz/parquet-page-claims-exabytes.parquet")).unwrap();
+    refused(
+        &case,
+        "page.parquet",
+        &bytes,
+        2,
+        "page.parquet: not readable as a Parquet file: a page claims 18446744073709551573 values, more than 1024 MB holds",
+    );
 }
