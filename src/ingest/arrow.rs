@@ -156,6 +156,14 @@ fn parquet_rows_fit(bytes: &[u8], max_unpacked: u64) -> Result<(), String> {
     use polars_parquet::parquet::page::CompressedPage;
     use polars_parquet::parquet::read::get_page_iterator;
 
+    // The footer: its length and `PAR1` end the file. What does not fit is left to polars.
+    if let Some(end) = bytes.len().checked_sub(8)
+        && let Ok(length) = <[u8; 4]>::try_from(&bytes[end..end + 4])
+        && let Some(start) = end.checked_sub(u32::from_le_bytes(length) as usize)
+    {
+        super::thrift::struct_length(&bytes[start..end])
+            .map_err(|e| format!("its footer is malformed: {e}"))?;
+    }
     let Ok(metadata) = polars_parquet::read::read_metadata(&mut Cursor::new(bytes)) else {
         return Ok(());
     };

@@ -8,6 +8,7 @@ mod columns;
 mod delimited;
 mod json;
 pub mod table;
+mod thrift;
 pub mod trades;
 
 use std::io::{Cursor, Read};

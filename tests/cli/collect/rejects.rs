@@ -305,4 +305,12 @@ fn inputs_the_fuzzers_found_crashing_are_refused() {
         2,
         "page.parquet: not readable as a Parquet file: a page claims 18446744073709551573 values, more than 1024 MB holds",
     );
+    let bytes = std::fs::read(crate::support::fixture("fuzz/parquet-footer-list-claims-gigabytes.parquet")).unwrap();
+    refused(
+        &case,
+        "footer.parquet",
+        &bytes,
+        2,
+        "footer.parquet: not readable as a Parquet file: its footer is malformed: a list of 729740671 elements where 3692 bytes are left",
+    );
 }
