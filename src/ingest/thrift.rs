@@ -154,7 +154,11 @@ mod tests {
         let mut long_binary = sample();
         long_binary[3] = 0x7f;
         assert!(struct_length(&long_binary).unwrap_err().contains("a value of 127 bytes"));
-        assert!(struct_length(&sample()[..9]).unwrap_err().contains("a list of 3 elements where 0 bytes are left"));
+        assert!(
+            struct_length(&sample()[..9])
+                .unwrap_err()
+                .contains("a list of 3 elements where 0 bytes are left")
+        );
         assert!(struct_length(&sample()[..1]).unwrap_err().contains("ends inside a value"));
         let deep: Vec<u8> = std::iter::repeat_n(0x1c, 100).collect();
         assert!(struct_length(&deep).unwrap_err().contains("nested more than 64 deep"));
