@@ -29,13 +29,7 @@ start)
     fi
     as_owner "$bin/initdb" -D "$dir/data" -U retrain -A trust -E UTF8 --no-sync >/dev/null
     # A certificate authority of the run's own, and the server's certificate for 127.0.0.1.
-    openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=retrain test CA" \
-        -keyout "$dir/ca.key" -out "$dir/ca.pem" 2>/dev/null
-    openssl req -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" \
-        -keyout "$dir/data/server.key" -out "$dir/server.csr" 2>/dev/null
-    openssl x509 -req -in "$dir/server.csr" -CA "$dir/ca.pem" -CAkey "$dir/ca.key" -CAcreateserial \
-        -days 2 -extfile <(printf 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n') \
-        -out "$dir/data/server.crt" 2>/dev/null
+    "$(dirname "$0")/certificate.sh" "$dir" "$dir/data/server.key" "$dir/data/server.crt"
     chmod 600 "$dir/data/server.key"
     if [ "$(id -u)" = 0 ]; then chown postgres "$dir/data/server.key" "$dir/data/server.crt"; fi
     chmod a+r "$dir/ca.pem"

@@ -23,13 +23,7 @@ start)
     mkdir -p "$dir/mail"
     echo "$port" >"$dir/port"
     echo "$tls_port" >"$dir/tls_port"
-    openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=retrain test SMTP CA" \
-        -keyout "$dir/ca.key" -out "$dir/ca.pem" 2>/dev/null
-    openssl req -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" \
-        -keyout "$dir/server.key" -out "$dir/server.csr" 2>/dev/null
-    openssl x509 -req -in "$dir/server.csr" -CA "$dir/ca.pem" -CAkey "$dir/ca.key" -CAcreateserial \
-        -days 2 -extfile <(printf 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n') \
-        -out "$dir/server.crt" 2>/dev/null
+    "$here/certificate.sh" "$dir" "$dir/server.key" "$dir/server.crt"
     python3 -c 'import secrets; print("pw-" + secrets.token_hex(12))' >"$dir/password"
     "$venv/bin/python" "$here/smtp_server.py" "$dir" "$port" "$tls_port" >"$dir/server.log" 2>&1 &
     echo $! >"$dir/pid"
