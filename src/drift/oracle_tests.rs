@@ -1,25 +1,13 @@
 //! Drift statistics on real columns against scipy and a plainly written-out PSI (fixture
 //! made by scripts/oracles/drift.py).
 
-use std::path::Path;
-
 use super::feature;
 use crate::config::DriftSettings;
-use crate::ingest::{self, Rows};
+use crate::ingest;
 
 /// Rows `rows.0..rows.1` of the column `name` of a candle file of tests/data.
 fn column(file: &str, name: &str, rows: (usize, usize)) -> Vec<f64> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(file);
-    assert!(path.is_file(), "{} is missing: the repository holds it", path.display());
-    let loaded = ingest::read_file(
-        &path,
-        crate::ingest::Format::Auto,
-        None,
-        crate::ingest::DEFAULT_MAX_UNPACKED_MB << 20,
-        &indicatif::ProgressBar::hidden(),
-    )
-    .unwrap();
-    let Rows::Candles(candles) = loaded.rows else { panic!("candles expected") };
+    let candles = ingest::test_data_candles(file);
     let values = candles[rows.0..rows.1].iter().map(|row| match name {
         "volume" => row.candle.volume,
         "close" => row.candle.close,

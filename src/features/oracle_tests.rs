@@ -2,26 +2,14 @@
 //! scripts/oracles/features.py), and the two properties every feature must have:
 //! scale-free, and blind to the future.
 
-use std::path::Path;
-
 use super::compute;
 use crate::candles::Candle;
 use crate::config::{FeatureSettings, Regime, RegimeSettings};
-use crate::ingest::{self, Rows};
+use crate::ingest;
 
 /// The first `rows` candles of the BTC month in tests/data (all of them with `usize::MAX`).
 fn btc(rows: usize) -> Vec<Candle> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/btc-perp-20211231-20220201_1m.csv");
-    assert!(path.is_file(), "{} is missing: the repository holds it", path.display());
-    let loaded = ingest::read_file(
-        &path,
-        crate::ingest::Format::Auto,
-        None,
-        crate::ingest::DEFAULT_MAX_UNPACKED_MB << 20,
-        &indicatif::ProgressBar::hidden(),
-    )
-    .unwrap();
-    let Rows::Candles(all) = loaded.rows else { panic!("candles expected") };
+    let all = ingest::test_data_candles("btc-perp-20211231-20220201_1m.csv");
     all.into_iter().take(rows).map(|row| row.candle).collect()
 }
 

@@ -85,6 +85,18 @@ pub fn read_file(
     read_bytes(&label, &name, bytes, format, time_format, max_unpacked)
 }
 
+/// The candles of the file `name` of tests/data, read as `collect` reads it: for the unit
+/// tests that compare with oracles.
+#[cfg(test)]
+pub(crate) fn test_data_candles(name: &str) -> Vec<SourceRow> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(name);
+    assert!(path.is_file(), "{} is missing: the repository holds it", path.display());
+    let limit = DEFAULT_MAX_UNPACKED_MB << 20;
+    let loaded = read_file(&path, Format::Auto, None, limit, &indicatif::ProgressBar::hidden()).unwrap();
+    let Rows::Candles(candles) = loaded.rows else { panic!("{name}: candles expected") };
+    candles
+}
+
 /// [`read_file`] on bytes in memory: `label` names them in messages, `name` (a file
 /// name) helps guess the format. Also the entry point of the fuzz targets.
 pub fn read_bytes(
