@@ -147,12 +147,13 @@ fn ipc_buffers_fit(bytes: &[u8], max_unpacked: u64) -> Result<(), String> {
     Ok(())
 }
 
-/// Refuse a Parquet file whose footer declares sizes past its bytes (the walk of
-/// [`super::thrift`]), or whose footer or page headers claim more values than
-/// `max_unpacked` bytes hold at 8 bytes a value. polars-parquet 0.55 reserves what a list
-/// header or a page's header claims before reading on, and a forged count asks for
-/// exabytes (found by the `parquet` fuzz target). Only the headers are read here (each
-/// page's bytes are skipped); what cannot be read is left to polars to report.
+/// Refuse a Parquet file whose footer, read as polars reads it, declares sizes past its
+/// bytes or nests its schema too deep (the walk of [`super::thrift`]), or whose footer or
+/// page headers claim more values than `max_unpacked` bytes hold at 8 bytes a value.
+/// polars-parquet 0.55 reserves what a list header or a page's header claims before
+/// reading on, and a forged count asks for exabytes (found by the `parquet` fuzz target).
+/// Only the headers are read here (each page's bytes are skipped); what cannot be read is
+/// left to polars to report.
 fn parquet_rows_fit(bytes: &[u8], max_unpacked: u64) -> Result<(), String> {
     use polars_parquet::parquet::page::CompressedPage;
     use polars_parquet::parquet::read::get_page_iterator;
@@ -162,7 +163,7 @@ fn parquet_rows_fit(bytes: &[u8], max_unpacked: u64) -> Result<(), String> {
         && let Ok(length) = <[u8; 4]>::try_from(&bytes[end..end + 4])
         && let Some(start) = end.checked_sub(u32::from_le_bytes(length) as usize)
     {
-        super::thrift::struct_length(&bytes[start..end])
+        super::thrift::file_metadata_length(&bytes[start..end])
             .map_err(|e| format!("its footer is malformed: {e}"))?;
     }
     let Ok(metadata) = polars_parquet::read::read_metadata(&mut Cursor::new(bytes)) else {

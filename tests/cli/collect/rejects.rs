@@ -313,4 +313,51 @@ fn inputs_the_fuzzers_found_crashing_are_refused() {
         2,
         "footer.parquet: not readable as a Parquet file: its footer is malformed: a list of 729740671 elements where 3692 bytes are left",
     );
+    // polars reads the footer's fields by id, whatever types they declare: here the
+    // schema's field is declared as an i64, and read as a list its elements go on into a
+    // run of 0xff bytes that the old walk, going by the declared types, never reached.
+    let bytes = std::fs::read(crate::support::fixture("fuzz/parquet-footer-declares-another-type.parquet")).unwrap();
+    refused(
+        &case,
+        "types.parquet",
+        &bytes,
+        2,
+        "types.parquet: not readable as a Parquet file: its footer is malformed: a varint longer than ten bytes",
+    );
+}
+
+/// A Parquet schema of 200,000 nested groups: polars builds the schema tree by recursion
+/// and overflowed its stack (the process aborted). Not a fuzzer's find: read in polars'
+/// schema builder while fixing the footer walk.
+#[test]
+fn a_parquet_schema_nested_past_the_limit_is_refused() {
+    fn varint(mut value: u64, out: &mut Vec<u8>) {
+        while value >= 0x80 {
+            out.push(value as u8 | 0x80);
+            value >>= 7;
+        }
+        out.push(value as u8);
+    }
+    let groups = 200_000;
+    // FileMetaData { version: 1, schema: [group x 200000, leaf], num_rows: 0, row_groups: [] }
+    // in Thrift's compact protocol; a group is { repetition_type: REQUIRED, name: "g",
+    // num_children: 1 } and the leaf { type: INT32, repetition_type: REQUIRED, name: "x" }.
+    let mut footer = vec![0x15, 0x02, 0x19, 0xfc];
+    varint(groups + 1, &mut footer);
+    for _ in 0..groups {
+        footer.extend([0x35, 0x00, 0x18, 0x01, b'g', 0x15, 0x02, 0x00]);
+    }
+    footer.extend([0x15, 0x02, 0x25, 0x00, 0x18, 0x01, b'x', 0x00]);
+    footer.extend([0x16, 0x00, 0x19, 0x0c, 0x00]);
+    let mut file = b"PAR1".to_vec();
+    file.extend(&footer);
+    file.extend((footer.len() as u32).to_le_bytes());
+    file.extend(b"PAR1");
+    refused(
+        &seeded(),
+        "deep.parquet",
+        &file,
+        2,
+        "deep.parquet: not readable as a Parquet file: its footer is malformed: its schema nests 200001 groups deep, more than 64",
+    );
 }
