@@ -22,7 +22,7 @@ use crate::kinds::{AlertKind, JobStage, VersionStatus};
 use crate::output::event;
 use crate::store::{Change, Claimed, JobResult, NewAlert, NewJob, PlannedJob, Store};
 use crate::symbol::Symbol;
-use crate::triggers::{Trigger, TriggerKind};
+use crate::triggers::Trigger;
 
 /// A job the run decided on.
 #[derive(Debug, Clone)]
@@ -298,9 +298,7 @@ fn work(
     };
     if let Some(left) = left {
         notes.push(left);
-        if let (TriggerKind::Drift | TriggerKind::Decay, Some(champion)) = (job.trigger.kind, champion) {
-            notes.extend(archive_superseded(store, job, champion, version.id)?);
-        }
+        notes.extend(archive_superseded(store, job, version.id)?);
         return Ok((Some(version.id), notes.join(", ")));
     }
     let always = job.deploy == Deploy::Always;
@@ -326,23 +324,17 @@ fn work(
         (_, Some(c)) => format!("promoted, v{} archived", c.version),
         (_, None) => "promoted (the first production version)".into(),
     });
+    notes.extend(archive_superseded(store, job, version.id)?);
     Ok((Some(version.id), notes.join(", ")))
 }
 
-/// A retrain for drift or decay whose candidate was left supersedes the candidates left by
-/// the earlier ones for the same production version: they are archived, so that a drift
-/// retraining cannot fix does not pile candidates up (the back-off spaces the retrains).
-fn archive_superseded(
-    store: &mut Store,
-    job: &Planned,
-    champion: &crate::store::VersionRow,
-    keep: i64,
-) -> anyhow::Result<Option<String>> {
-    let since =
-        store.promoted_at(job.symbol.as_str(), job.regime, champion.id)?.unwrap_or(champion.created_at);
-    let ids = store.superseded_candidates(job.symbol.as_str(), job.regime, since, keep)?;
+/// A job's new version, left as a candidate or gone live, supersedes the candidates that
+/// earlier jobs left for the model: they are archived (still promotable by version, and
+/// now prunable), so that retrains the gates refuse do not pile candidates up, whatever
+/// triggered them (the back-off spaces drift and decay retrains; a schedule does not).
+fn archive_superseded(store: &mut Store, job: &Planned, keep: i64) -> anyhow::Result<Option<String>> {
+    let ids = store.superseded_candidates(job.symbol.as_str(), job.regime, keep)?;
     let archived = store.archive_candidates(&ids)?;
-    Ok((archived > 0).then(|| {
-        format!("{archived} earlier candidate{} of this drift archived", if archived == 1 { "" } else { "s" })
-    }))
+    Ok((archived > 0)
+        .then(|| format!("{archived} earlier candidate{} archived", if archived == 1 { "" } else { "s" })))
 }

@@ -591,21 +591,15 @@ impl Store {
         Ok(rows.first().map(|&(last_at, severity)| Refused { count: rows.len(), last_at, severity }))
     }
 
-    /// The candidates left by earlier drift and decay jobs of a model since `since`, other
-    /// than `keep`: those a newer retrain for the same drift has superseded.
-    pub fn superseded_candidates(
-        &self,
-        symbol: &str,
-        regime: Regime,
-        since: i64,
-        keep: i64,
-    ) -> anyhow::Result<Vec<i64>> {
+    /// The candidates that earlier jobs of a model left, other than `keep`: those a newer
+    /// job's version has superseded. A candidate trained by `retrain train` (no job) is not
+    /// among them.
+    pub fn superseded_candidates(&self, symbol: &str, regime: Regime, keep: i64) -> anyhow::Result<Vec<i64>> {
         let ids = self.db.query_map(
             "SELECT v.id FROM jobs j JOIN model_versions v ON v.id = j.version_id
-             WHERE j.symbol = ?1 AND j.regime = ?2 AND j.trigger IN ('drift', 'decay') AND j.started_at >= ?3
-                   AND v.status = 'candidate' AND v.id != ?4
+             WHERE j.symbol = ?1 AND j.regime = ?2 AND v.status = 'candidate' AND v.id != ?3
              ORDER BY v.id",
-            params![symbol, regime, since, keep],
+            params![symbol, regime, keep],
             |r| r.get(0),
         )?;
         Ok(ids)

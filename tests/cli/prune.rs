@@ -75,3 +75,37 @@ fn a_prune_killed_before_deleting_is_finished_by_check_repair() {
     assert_eq!(folders(&case), ["BTC/trending/v4", "BTC/trending/v5"]);
     case.run(["check"]).assert_exit(0);
 }
+
+/// Candidates the gates refused pile up no more when the initial trigger (or a schedule)
+/// retrains a model than when drift does: each job's new version archives those earlier
+/// jobs left, and prune can then delete their files. Without it, a fleet whose gates refuse
+/// its retrains keeps every candidate, and no `--keep` bounds its disk. No cooldown here,
+/// so the initial trigger fires at every run while nothing is in production.
+#[test]
+fn candidates_earlier_jobs_left_are_archived_by_the_next_one_and_then_pruned() {
+    let closed = OPEN_GATES.replace("min_f1: 0.0", "min_f1: 0.99");
+    let case = Case::new().config(&format!(
+        "symbols:\n  - symbol: BTC\n    interval: 5m\n    regimes: [trending]\n{closed}\
+         training:\n  search:\n    max_trials: 2\n"
+    ));
+    case.collect_5m("BTC", &data("btc-perp-20211231-20220201_1m.csv")).assert_exit(0);
+    for hour in 0..3 {
+        case.run(["run", "--now", &format!("2022-02-01T0{hour}:00:00Z")]).assert_exit(0);
+    }
+    let jobs = column::<String>(&case, "SELECT trigger || ': ' || outcome FROM jobs ORDER BY id");
+    assert_eq!(jobs.len(), 3, "{jobs:#?}");
+    assert!(jobs[0].contains("left a candidate: gates fail (min_f1") && !jobs[0].contains("archived"), "{jobs:#?}");
+    for job in &jobs[1..] {
+        assert!(job.starts_with("initial: ") && job.ends_with("1 earlier candidate archived"), "{jobs:#?}");
+    }
+    let statuses =
+        column::<String>(&case, "SELECT 'v' || version || ' ' || status FROM model_versions ORDER BY version");
+    assert_eq!(statuses, ["v1 archived", "v2 archived", "v3 candidate"]);
+    let done = json(&case.run(["prune", "--keep", "1", "--json"]));
+    let pruned: Vec<i64> = done["pruned"].as_array().unwrap().iter().map(|p| p["version"].as_i64().unwrap()).collect();
+    assert_eq!(pruned, [1], "{done:#}");
+    assert_eq!(folders(&case), ["BTC/trending/v2", "BTC/trending/v3"]);
+    // An archived candidate can still be promoted by hand, as before.
+    let forced = ["promote", "--symbol", "BTC", "--regime", "trending", "--version", "2", "--force"];
+    case.run([&forced[..], &["--reason", "test"]].concat()).assert_exit(0).stdout_contains("BTC trending: v2 is production");
+}
