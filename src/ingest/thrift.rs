@@ -137,7 +137,7 @@ const FILE_META_DATA: Value = Struct(&[
 /// Walk the Parquet footer at the start of `bytes` as polars reads it; returns the bytes
 /// it takes, or what is wrong.
 pub fn file_metadata_length(bytes: &[u8]) -> Result<usize, String> {
-    let mut walk = Walk { bytes, at: 0, children: Vec::new() };
+    let mut walk = Walk::new(bytes);
     walk.value(FILE_META_DATA, None, 0)?;
     let depth = schema_depth(&walk.children);
     if depth > MAX_SCHEMA_DEPTH {
@@ -174,7 +174,11 @@ struct Walk<'a> {
     children: Vec<Option<i32>>,
 }
 
-impl Walk<'_> {
+impl<'a> Walk<'a> {
+    fn new(bytes: &'a [u8]) -> Self {
+        Walk { bytes, at: 0, children: Vec::new() }
+    }
+
     fn left(&self) -> usize {
         self.bytes.len() - self.at
     }
@@ -200,6 +204,19 @@ impl Walk<'_> {
     fn zigzag(&mut self) -> Result<i64, String> {
         let value = self.varint()?;
         Ok((value >> 1) as i64 ^ -((value & 1) as i64))
+    }
+
+    /// A varint length, then that many bytes.
+    fn binary(&mut self) -> Result<(), String> {
+        let length = self.varint()?;
+        self.advance(length)
+    }
+
+    fn nest(depth: u32) -> Result<(), String> {
+        if depth > MAX_DEPTH {
+            return Err(format!("values nested more than {MAX_DEPTH} deep"));
+        }
+        Ok(())
     }
 
     fn advance(&mut self, count: u64) -> Result<(), String> {
@@ -233,16 +250,11 @@ impl Walk<'_> {
 
     /// Read `value`; `declared` is the type in its field's header (None inside a list).
     fn value(&mut self, value: Value, declared: Option<u8>, depth: u32) -> Result<(), String> {
-        if depth > MAX_DEPTH {
-            return Err(format!("values nested more than {MAX_DEPTH} deep"));
-        }
+        Self::nest(depth)?;
         match value {
             Int => self.varint().map(drop),
             Byte => self.advance(1),
-            Binary => {
-                let length = self.varint()?;
-                self.advance(length)
-            }
+            Binary => self.binary(),
             Binary32 => {
                 let length = self.varint()? as u32;
                 self.advance(u64::from(length))
@@ -304,18 +316,13 @@ impl Walk<'_> {
     /// Skip a value by the type its header declares, as polars skips a field it does not
     /// read. A boolean takes no byte, in a field or in a list.
     fn skip(&mut self, kind: u8, in_field: bool, depth: u32) -> Result<(), String> {
-        if depth > MAX_DEPTH {
-            return Err(format!("values nested more than {MAX_DEPTH} deep"));
-        }
+        Self::nest(depth)?;
         match kind {
             1 | 2 => Ok(()),
             3 => self.advance(1),
             4..=6 => self.varint().map(drop),
             7 => self.advance(8),
-            8 => {
-                let length = self.varint()?;
-                self.advance(length)
-            }
+            8 => self.binary(),
             9 => {
                 let (element, count) = self.list_header()?;
                 for _ in 0..count {
@@ -339,7 +346,7 @@ mod tests {
     use super::*;
 
     fn walk(bytes: &[u8], value: Value) -> Result<usize, String> {
-        let mut walk = Walk { bytes, at: 0, children: Vec::new() };
+        let mut walk = Walk::new(bytes);
         walk.value(value, None, 0)?;
         Ok(walk.at)
     }
