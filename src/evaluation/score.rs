@@ -25,8 +25,20 @@ pub fn view(candles: &[Candle], loaded: &Loaded) -> Result<View, String> {
     let m = &loaded.manifest;
     let table =
         features::compute(candles, &m.feature_settings, &m.regime_settings).map_err(|e| e.to_string())?;
-    let all: Vec<usize> = (0..table.len()).collect();
-    let predictions = predict_rows(&table, loaded, &all)?;
+    view_of(table, loaded, i64::MIN)
+}
+
+/// `loaded`'s view of `table` (computed on the whole series with the version's own feature
+/// and regime settings), predicting only the bars that open at `predict_from` or later:
+/// earlier bars have no prediction. A window that starts there or later scores exactly as
+/// on the whole view; the hourly checks read the last days only, and predicting every
+/// stored bar would make their work grow with the history.
+pub fn view_of(table: FeatureTable, loaded: &Loaded, predict_from: i64) -> Result<View, String> {
+    let m = &loaded.manifest;
+    let first = table.open_time.partition_point(|&t| t < predict_from);
+    let asked: Vec<usize> = (first..table.len()).collect();
+    let mut predictions = vec![None; first];
+    predictions.extend(predict_rows(&table, loaded, &asked)?);
     let forward = labels::forward_returns(&table.close, m.label.horizon_bars as usize);
     let labels = forward.iter().map(|&r| labels::label(r, m.label.fee_bps, m.label.threshold_bps)).collect();
     Ok(View { table, predictions, labels })

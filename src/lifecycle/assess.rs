@@ -6,14 +6,15 @@
 use std::collections::BTreeMap;
 
 use super::drift as drift_step;
-use super::evaluate;
-use crate::candles::Interval;
+use super::{evaluate, load_artifact};
+use crate::artifact::Loaded;
 use crate::candles::time::format_minute;
-use crate::config::{Regime, Resolved};
+use crate::candles::{Candle, Interval};
+use crate::config::{FeatureSettings, Regime, RegimeSettings, Resolved};
 use crate::error::code;
-use crate::evaluation::score::Requested;
+use crate::evaluation::score::{self, Requested, View};
 use crate::evaluation::{self, Record};
-use crate::features;
+use crate::features::{self, FeatureTable};
 use crate::kinds::{EvaluationKind, VersionStatus};
 use crate::schedule::{self, Crontab};
 use crate::store::{Store, VersionRow};
@@ -21,6 +22,7 @@ use crate::symbol::Symbol;
 use crate::triggers::{self, Decay, Facts, Live, Queued, Refused, Trigger, Verdict};
 
 const HOUR_MS: f64 = 3_600_000.0;
+const DAY_MS: i64 = 86_400_000;
 
 /// How much the assessment may do to learn a production model's decay and drift when no
 /// measurement of the latest bar is stored.
@@ -140,6 +142,7 @@ pub fn assess(
         }
     }
 
+    let mut series = Series::default();
     let mut regime_rows: BTreeMap<(Symbol, Interval), BTreeMap<Regime, usize>> = BTreeMap::new();
     let mut last_bars: BTreeMap<(Symbol, Interval), Option<i64>> = BTreeMap::new();
     let mut assessed = Vec::new();
@@ -176,8 +179,9 @@ pub fn assess(
         let kept = keeping != Keeping::NotKept;
         if kept && production.is_none() && last_bar.is_some() {
             if !regime_rows.contains_key(&key) {
-                let candles = store.candles(&symbol, interval, None)?;
-                regime_rows.insert(key.clone(), count_regime_rows(resolved, &candles)?);
+                let counts =
+                    count_regime_rows(resolved, series.candles(store, &(symbol.to_string(), interval))?)?;
+                regime_rows.insert(key.clone(), counts);
             }
             facts.regime_rows = regime_rows[&key].get(&regime).copied().unwrap_or(0);
         }
@@ -199,7 +203,7 @@ pub fn assess(
             // last job (new candles since), so that a drift retraining cannot fix does not
             // retrain it every run.
             let fresh = |at: i64| last_job.is_none_or(|job| at > job);
-            match measure_production(resolved, store, p, last_bar, now, mode) {
+            match measure_production(resolved, store, &mut series, p, last_bar, now, mode) {
                 Ok(m) => {
                     facts.decay = m.decay.filter(|(_, at)| fresh(*at)).map(|(d, _)| d);
                     facts.drift = m.drift.filter(|(_, at)| fresh(*at)).map(|(d, _)| d);
@@ -241,6 +245,7 @@ struct Measured {
 fn measure_production(
     resolved: &Resolved,
     store: &mut Store,
+    series: &mut Series,
     p: &VersionRow,
     last_bar: i64,
     now: i64,
@@ -249,11 +254,21 @@ fn measure_production(
     let record = mode == Mode::Record;
     let settings = &resolved.settings;
     let test = store.test_record(p.id)?;
+    // The backtest and the drift check share the loaded artifact and its view, which
+    // predicts the bars of the longer of their two windows.
+    let mut seen: Option<(Loaded, View)> = None;
+    let days = settings.evaluation.window_days.max(settings.drift.window_days);
+    let predict_from = last_bar - i64::from(days) * DAY_MS;
     let recent: Option<(Record, i64)> = match store.latest_evaluation(p.id, EvaluationKind::Backtest)? {
         Some(stored) if stored.window_to == last_bar => Some((stored.record, stored.created_at)),
         _ => {
             let days = Requested::LastDays(settings.evaluation.window_days);
-            match evaluate::backtest(resolved, store, p, days, record, now) {
+            let checked = series.view(resolved, store, p, predict_from).and_then(|(loaded, view)| {
+                let checked = evaluate::backtest_on(resolved, store, p, (&loaded, &view), days, record, now);
+                seen = Some((loaded, view));
+                checked
+            });
+            match checked {
                 Ok(checked) => Some((checked.record(), now)),
                 Err(e) if crate::error::exit_code(&e) == code::REFUSED => None,
                 Err(e) => return Err(e),
@@ -268,12 +283,60 @@ fn measure_production(
         Some(stored) if stored.window_to == last_bar => Some((stored.severity, stored.created_at)),
         _ => {
             let days = Requested::LastDays(settings.drift.window_days);
-            drift_step::measure(resolved, store, p, days, record, record, now)?
+            let (loaded, view) = match seen {
+                Some(seen) => seen,
+                None => series.view(resolved, store, p, predict_from)?,
+            };
+            drift_step::measure_on(resolved, store, p, (&loaded, &view), days, record, record, now)?
                 .report
                 .map(|report| (report.severity, now))
         }
     };
     Ok(Measured { decay, drift })
+}
+
+/// What the checks of one assessment share: each series' candles, read once, and its
+/// feature tables, computed once for each settings a version was trained with (the
+/// regimes of a symbol share theirs unless the config changed between their trainings).
+#[derive(Default)]
+struct Series {
+    candles: BTreeMap<(String, Interval), Vec<Candle>>,
+    tables: Vec<((String, Interval), FeatureSettings, RegimeSettings, FeatureTable)>,
+}
+
+impl Series {
+    fn candles(&mut self, store: &Store, key: &(String, Interval)) -> anyhow::Result<&[Candle]> {
+        if !self.candles.contains_key(key) {
+            let candles = store.candles(&key.0, key.1, None)?;
+            self.candles.insert(key.clone(), candles);
+        }
+        Ok(&self.candles[key])
+    }
+
+    /// A version's artifact, loaded and verified, and its view of its series, predicting
+    /// the bars from `predict_from` on.
+    fn view(
+        &mut self,
+        resolved: &Resolved,
+        store: &Store,
+        version: &VersionRow,
+        predict_from: i64,
+    ) -> anyhow::Result<(Loaded, View)> {
+        let loaded = load_artifact(resolved, version)?;
+        let key = (version.symbol.clone(), version.interval);
+        let (f, r) = (&loaded.manifest.feature_settings, &loaded.manifest.regime_settings);
+        let known = self.tables.iter().position(|(k, kf, kr, _)| *k == key && kf == f && kr == r);
+        let table = match known {
+            Some(i) => self.tables[i].3.clone(),
+            None => {
+                let table = features::compute(self.candles(store, &key)?, f, r)?;
+                self.tables.push((key, f.clone(), r.clone(), table.clone()));
+                table
+            }
+        };
+        let view = score::view_of(table, &loaded, predict_from).map_err(|e| anyhow::anyhow!("{e}"))?;
+        Ok((loaded, view))
+    }
 }
 
 /// A schedule job's `models` against a model (`SYMBOL/regime`): a pattern with `/` as it

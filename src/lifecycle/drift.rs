@@ -8,11 +8,12 @@ use std::path::Path;
 use serde_json::json;
 
 use super::{RaisedAlert, load_artifact, version_view};
+use crate::artifact::Loaded;
 use crate::candles::time::format_minute;
 use crate::config::{Resolved, Severity};
 use crate::drift::{self, Column, Report};
 use crate::error::Failure;
-use crate::evaluation::score::{self, Requested};
+use crate::evaluation::score::{self, Requested, View};
 use crate::ingest::table;
 use crate::kinds::AlertKind;
 use crate::store::{NewAlert, Store, VersionRow};
@@ -44,9 +45,25 @@ pub fn measure(
     alert_it: bool,
     now: i64,
 ) -> anyhow::Result<Measured> {
-    let settings = &resolved.settings;
     let loaded = load_artifact(resolved, version)?;
     let view = version_view(store, version, &loaded)?;
+    measure_on(resolved, store, version, (&loaded, &view), requested, record_it, alert_it, now)
+}
+
+/// [`measure`] with the version's artifact loaded and its view of the candles computed
+/// (predicting at least the bars of `requested`).
+#[allow(clippy::too_many_arguments)]
+pub fn measure_on(
+    resolved: &Resolved,
+    store: &mut Store,
+    version: &VersionRow,
+    (loaded, view): (&Loaded, &View),
+    requested: Requested,
+    record_it: bool,
+    alert_it: bool,
+    now: i64,
+) -> anyhow::Result<Measured> {
+    let settings = &resolved.settings;
     let window = score::window(&view.table.open_time, requested, 0)
         .map_err(|e| Failure::Usage(format!("drift-check: {e}")))?;
     let times = &view.table.open_time;
@@ -65,7 +82,7 @@ pub fn measure(
         return Ok(measured);
     }
     let importance = loaded.manifest.importance.as_ref().map(|i| i.impurity.as_slice());
-    let report = drift::model::against_reference(&view, reference, importance, &rows, &settings.drift);
+    let report = drift::model::against_reference(view, reference, importance, &rows, &settings.drift);
     if record_it {
         store.insert_drift_report(version.id, (from, to), &report, now)?;
         if let Some(severity) = report.severity.filter(|s| alert_it && *s >= Severity::Medium) {

@@ -44,9 +44,23 @@ pub fn backtest(
     record_it: bool,
     now: i64,
 ) -> anyhow::Result<Checked> {
-    let settings = &resolved.settings;
     let loaded = load_artifact(resolved, version)?;
     let view = version_view(store, version, &loaded)?;
+    backtest_on(resolved, store, version, (&loaded, &view), requested, record_it, now)
+}
+
+/// [`backtest`] with the version's artifact loaded and its view of the candles computed
+/// (predicting at least the bars of `requested`).
+pub fn backtest_on(
+    resolved: &Resolved,
+    store: &mut Store,
+    version: &VersionRow,
+    (loaded, view): (&Loaded, &View),
+    requested: Requested,
+    record_it: bool,
+    now: i64,
+) -> anyhow::Result<Checked> {
+    let settings = &resolved.settings;
     let horizon = loaded.manifest.label.horizon_bars as usize;
     let unseen = score::unseen_start(&view.table.open_time, loaded.manifest.validation.to, horizon);
     let window = score::window(&view.table.open_time, requested, unseen).map_err(|e| {
@@ -56,7 +70,7 @@ pub fn backtest(
         ))
     })?;
     let rules = Rules::from_settings(&settings.evaluation, version.interval);
-    let scored = score::score(&view, window, &rules);
+    let scored = score::score(view, window, &rules);
     let times = &view.table.open_time;
     let (from, to) = (times[scored.window.start], times[scored.window.end - 1]);
     let mut checked = Checked { scored, rules, from, to, degradation: None, alert: None };

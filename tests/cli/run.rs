@@ -307,6 +307,74 @@ fn a_failed_collect_fails_the_run_and_stale_candles_raise_one_alert() {
     );
 }
 
+/// A run checks each production model on its last days only, with one view of the series
+/// shared by the backtest and the drift check, predicting the bars of the longer window:
+/// what it stores is what `evaluate` and `drift-check` measure on the whole history's view
+/// over the same windows (here of different lengths, the drift's the longer).
+#[test]
+fn the_hourly_check_stores_what_evaluate_and_drift_check_measure_on_the_whole_history() {
+    let btc = data("btc-perp-20211231-20220201_1m.csv");
+    let text = std::fs::read_to_string(&btc).unwrap();
+    let case = Case::new().config(&format!(
+        "symbols:\n  - symbol: BTC\n    interval: 5m\n    regimes: [trending]\n\
+         training:\n  search:\n    max_trials: 2\n\
+         evaluation:\n  window_days: 2\ndrift:\n  window_days: 4\n{OPEN_GATES}"
+    ));
+    let until_jan_24: String = text.lines().take_while(|l| !l.starts_with("2022-01-24")).collect::<Vec<_>>().join("\n");
+    case.collect_5m("BTC", &case.write("first.csv", until_jan_24 + "\n")).assert_exit(0);
+    case.run(["run", "--now", "2022-01-24T00:00:00Z"]).assert_exit(0);
+    assert_eq!(column::<String>(&case, "SELECT status FROM model_versions"), ["production"]);
+    case.collect_5m("BTC", &btc).assert_exit(0);
+    let checked = Utc.with_ymd_and_hms(2022, 2, 1, 1, 0, 0).unwrap();
+    case.run(["run", "--now", &checked.to_rfc3339()]).assert_exit(0);
+    let at = checked.timestamp_millis();
+    // The check is of v1, production when the run began (its drift may retrain it).
+    let v1 = count(&case, "SELECT id FROM model_versions WHERE version = 1");
+
+    let (window, metrics): (Vec<i64>, String) = rows(
+        &case,
+        &format!("SELECT window_from, window_to, metrics FROM evaluations WHERE kind = 'backtest' AND created_at = {at} \
+             AND version_id = {v1}"),
+        |r| Ok((vec![r.get(0)?, r.get(1)?], r.get(2)?)),
+    )
+    .pop()
+    .expect("the run stored the production model's backtest");
+    let stored: serde_json::Value = serde_json::from_str(&metrics).unwrap();
+    let doc = json(&case.run(["evaluate", "--symbol", "BTC", "--regime", "trending", "--version", "1", "--window-days", "2", "--json"]));
+    let time = |key: &str, doc: &serde_json::Value| {
+        DateTime::parse_from_rfc3339(doc["window"][key].as_str().unwrap()).unwrap().timestamp_millis()
+    };
+    assert_eq!(window, [time("from", &doc), time("to", &doc)]);
+    assert!(stored["trading"]["trades"].as_i64().unwrap() > 0, "{stored:#}");
+    assert_eq!(stored["trading"], doc["trading"]);
+    assert_eq!(stored["classification"], doc["classification"]);
+
+    let report: Vec<(i64, i64, i64, f64, Option<String>)> = rows(
+        &case,
+        &format!(
+            "SELECT id, window_from, current_rows, share_drifted, severity FROM drift_reports \
+             WHERE created_at = {at} AND version_id = {v1}"
+        ),
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+    );
+    let (id, from, current, share, severity) = report.into_iter().next().expect("the run stored a drift report");
+    let doc = json(&case.run(["drift-check", "--symbol", "BTC", "--regime", "trending", "--version", "1", "--window-days", "4", "--json"]));
+    assert!(from < window[0], "the drift window is the longer");
+    assert_eq!(from, time("from", &doc));
+    assert_eq!(current, doc["window"]["rows"].as_i64().unwrap());
+    assert_eq!(share, doc["report"]["share_drifted"].as_f64().unwrap());
+    assert_eq!(severity.as_deref(), doc["report"]["severity"].as_str());
+    let psi: Vec<Option<f64>> = column(&case, &format!("SELECT psi FROM drift_features WHERE report_id = {id} ORDER BY feature"));
+    let mut features: Vec<(String, Option<f64>)> = doc["report"]["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| (f["name"].as_str().unwrap().to_string(), f["psi"].as_f64()))
+        .collect();
+    features.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(psi, features.into_iter().map(|f| f.1).collect::<Vec<_>>());
+}
+
 /// The retrain storm, fixed: a drift that retraining cannot fix (the gates refuse every
 /// candidate) while new bars arrive every hour retrains the model once, then waits out
 /// the back-off (24 h, then 48 h), saying until when, instead of retraining every run.
