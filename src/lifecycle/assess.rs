@@ -295,22 +295,28 @@ fn measure_production(
     Ok(Measured { decay, drift })
 }
 
-/// What the checks of one assessment share: each series' candles, read once, and its
-/// feature tables, computed once for each settings a version was trained with (the
-/// regimes of a symbol share theirs unless the config changed between their trainings).
+/// What the checks of one series share within an assessment: its candles, read once,
+/// and its feature tables, computed once for each settings a version was trained with
+/// (the regimes of a symbol share theirs unless the config changed between their
+/// trainings). Models come series by series (the config lists a symbol's regimes
+/// together), so one series is held at a time: the memory is one series' however large the
+/// fleet; a series met again later is read again.
 #[derive(Default)]
 struct Series {
-    candles: BTreeMap<(String, Interval), Vec<Candle>>,
-    tables: Vec<((String, Interval), FeatureSettings, RegimeSettings, FeatureTable)>,
+    key: Option<(String, Interval)>,
+    candles: Option<Vec<Candle>>,
+    tables: Vec<(FeatureSettings, RegimeSettings, FeatureTable)>,
 }
 
 impl Series {
     fn candles(&mut self, store: &Store, key: &(String, Interval)) -> anyhow::Result<&[Candle]> {
-        if !self.candles.contains_key(key) {
-            let candles = store.candles(&key.0, key.1, None)?;
-            self.candles.insert(key.clone(), candles);
+        if self.key.as_ref() != Some(key) {
+            *self = Series { key: Some(key.clone()), ..Series::default() };
         }
-        Ok(&self.candles[key])
+        if self.candles.is_none() {
+            self.candles = Some(store.candles(&key.0, key.1, None)?);
+        }
+        Ok(self.candles.as_deref().unwrap_or_default())
     }
 
     /// A version's artifact, loaded and verified, and its view of its series, predicting
@@ -325,12 +331,12 @@ impl Series {
         let loaded = load_artifact(resolved, version)?;
         let key = (version.symbol.clone(), version.interval);
         let (f, r) = (&loaded.manifest.feature_settings, &loaded.manifest.regime_settings);
-        let known = self.tables.iter().position(|(k, kf, kr, _)| *k == key && kf == f && kr == r);
-        let table = match known {
-            Some(i) => self.tables[i].3.clone(),
+        self.candles(store, &key)?;
+        let table = match self.tables.iter().find(|(kf, kr, _)| kf == f && kr == r) {
+            Some((.., table)) => table.clone(),
             None => {
-                let table = features::compute(self.candles(store, &key)?, f, r)?;
-                self.tables.push((key, f.clone(), r.clone(), table.clone()));
+                let table = features::compute(self.candles.as_deref().unwrap_or_default(), f, r)?;
+                self.tables.push((f.clone(), r.clone(), table.clone()));
                 table
             }
         };
