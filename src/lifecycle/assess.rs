@@ -257,13 +257,12 @@ fn measure_production(
     // The backtest and the drift check share the loaded artifact and its view, which
     // predicts the bars of the longer of their two windows.
     let mut seen: Option<(Loaded, View)> = None;
-    let days = settings.evaluation.window_days.max(settings.drift.window_days);
-    let predict_from = last_bar - i64::from(days) * DAY_MS;
+    let longer = settings.evaluation.window_days.max(settings.drift.window_days);
     let recent: Option<(Record, i64)> = match store.latest_evaluation(p.id, EvaluationKind::Backtest)? {
         Some(stored) if stored.window_to == last_bar => Some((stored.record, stored.created_at)),
         _ => {
             let days = Requested::LastDays(settings.evaluation.window_days);
-            let checked = series.view(resolved, store, p, predict_from).and_then(|(loaded, view)| {
+            let checked = series.view(resolved, store, p, longer).and_then(|(loaded, view)| {
                 let checked = evaluate::backtest_on(resolved, store, p, (&loaded, &view), days, record, now);
                 seen = Some((loaded, view));
                 checked
@@ -285,7 +284,7 @@ fn measure_production(
             let days = Requested::LastDays(settings.drift.window_days);
             let (loaded, view) = match seen {
                 Some(seen) => seen,
-                None => series.view(resolved, store, p, predict_from)?,
+                None => series.view(resolved, store, p, longer)?,
             };
             drift_step::measure_on(resolved, store, p, (&loaded, &view), days, record, record, now)?
                 .report
@@ -309,37 +308,47 @@ struct Series {
 }
 
 impl Series {
-    fn candles(&mut self, store: &Store, key: &(String, Interval)) -> anyhow::Result<&[Candle]> {
+    /// Hold `key`'s series from now on, dropping another's.
+    fn switch(&mut self, key: &(String, Interval)) {
         if self.key.as_ref() != Some(key) {
             *self = Series { key: Some(key.clone()), ..Series::default() };
         }
-        if self.candles.is_none() {
-            self.candles = Some(store.candles(&key.0, key.1, None)?);
-        }
-        Ok(self.candles.as_deref().unwrap_or_default())
     }
 
-    /// A version's artifact, loaded and verified, and its view of its series, predicting
-    /// the bars from `predict_from` on.
+    fn candles(&mut self, store: &Store, key: &(String, Interval)) -> anyhow::Result<&[Candle]> {
+        self.switch(key);
+        let candles = match self.candles.take() {
+            Some(candles) => candles,
+            None => store.candles(&key.0, key.1, None)?,
+        };
+        Ok(self.candles.insert(candles))
+    }
+
+    /// A version's artifact, loaded and verified, and its view of its own series,
+    /// predicting the bars of the last `days` days before the series' last bar: those of
+    /// any `Requested::LastDays` window up to that long, which `score::window` measures
+    /// from the same last bar.
     fn view(
         &mut self,
         resolved: &Resolved,
         store: &Store,
         version: &VersionRow,
-        predict_from: i64,
+        days: u32,
     ) -> anyhow::Result<(Loaded, View)> {
         let loaded = load_artifact(resolved, version)?;
         let key = (version.symbol.clone(), version.interval);
         let (f, r) = (&loaded.manifest.feature_settings, &loaded.manifest.regime_settings);
-        self.candles(store, &key)?;
+        self.switch(&key);
         let table = match self.tables.iter().find(|(kf, kr, _)| kf == f && kr == r) {
             Some((.., table)) => table.clone(),
             None => {
-                let table = features::compute(self.candles.as_deref().unwrap_or_default(), f, r)?;
+                let table = features::compute(self.candles(store, &key)?, f, r)?;
                 self.tables.push((f.clone(), r.clone(), table.clone()));
                 table
             }
         };
+        let last = table.open_time.last().copied().unwrap_or(i64::MIN);
+        let predict_from = last.saturating_sub(i64::from(days) * DAY_MS);
         let view = score::view_of(table, &loaded, predict_from).map_err(|e| anyhow::anyhow!("{e}"))?;
         Ok((loaded, view))
     }
