@@ -25,17 +25,21 @@ pub fn view(candles: &[Candle], loaded: &Loaded) -> Result<View, String> {
     let m = &loaded.manifest;
     let table =
         features::compute(candles, &m.feature_settings, &m.regime_settings).map_err(|e| e.to_string())?;
-    view_of(table, loaded, i64::MIN)
+    view_of(table, loaded, None)
 }
 
 /// `loaded`'s view of `table` (computed on the whole series with the version's own feature
-/// and regime settings), predicting only the bars that open at `predict_from` or later:
-/// earlier bars have no prediction. A window that starts there or later scores exactly as
-/// on the whole view; the hourly checks read the last days only, and predicting every
-/// stored bar would make their work grow with the history.
-pub fn view_of(table: FeatureTable, loaded: &Loaded, predict_from: i64) -> Result<View, String> {
+/// and regime settings), predicting only the bars of the last `days` days when given (as
+/// [`window`] measures `Requested::LastDays`): earlier bars have no prediction. A window
+/// of at most that many last days scores exactly as on the whole view; the hourly checks
+/// read the last days only, and predicting every stored bar would make their work grow
+/// with the history.
+pub fn view_of(table: FeatureTable, loaded: &Loaded, days: Option<u32>) -> Result<View, String> {
     let m = &loaded.manifest;
-    let first = table.open_time.partition_point(|&t| t < predict_from);
+    let first = match (days, table.open_time.last()) {
+        (Some(days), Some(&last)) => table.open_time.partition_point(|&t| t < last_days_from(last, days)),
+        _ => 0,
+    };
     let asked: Vec<usize> = (first..table.len()).collect();
     let mut predictions = vec![None; first];
     predictions.extend(predict_rows(&table, loaded, &asked)?);
@@ -92,13 +96,18 @@ pub enum Requested {
     LastDays(u32),
 }
 
+/// The first open time of the last `days` days of a series whose last bar opens at `last`.
+fn last_days_from(last: i64, days: u32) -> i64 {
+    last - i64::from(days) * 86_400_000
+}
+
 /// The window's bar range: the request, cut to start at `unseen`; an error says why
 /// nothing is left.
 pub fn window(open_time: &[i64], requested: Requested, unseen: usize) -> Result<Range<usize>, String> {
     let Some(&last) = open_time.last() else { return Err("no candles are stored".into()) };
     let (from, to) = match requested {
         Requested::Between(from, to) => (from, to),
-        Requested::LastDays(days) => (last - i64::from(days) * 86_400_000, last),
+        Requested::LastDays(days) => (last_days_from(last, days), last),
     };
     let requested_start = open_time.partition_point(|&t| t < from);
     let start = requested_start.max(unseen);

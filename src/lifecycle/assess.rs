@@ -22,7 +22,6 @@ use crate::symbol::Symbol;
 use crate::triggers::{self, Decay, Facts, Live, Queued, Refused, Trigger, Verdict};
 
 const HOUR_MS: f64 = 3_600_000.0;
-const DAY_MS: i64 = 86_400_000;
 
 /// How much the assessment may do to learn a production model's decay and drift when no
 /// measurement of the latest bar is stored.
@@ -325,9 +324,7 @@ impl Series {
     }
 
     /// A version's artifact, loaded and verified, and its view of its own series,
-    /// predicting the bars of the last `days` days before the series' last bar: those of
-    /// any `Requested::LastDays` window up to that long, which `score::window` measures
-    /// from the same last bar.
+    /// predicting the bars of its last `days` days.
     fn view(
         &mut self,
         resolved: &Resolved,
@@ -347,9 +344,7 @@ impl Series {
                 table
             }
         };
-        let last = table.open_time.last().copied().unwrap_or(i64::MIN);
-        let predict_from = last.saturating_sub(i64::from(days) * DAY_MS);
-        let view = score::view_of(table, &loaded, predict_from).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let view = score::view_of(table, &loaded, Some(days)).map_err(|e| anyhow::anyhow!("{e}"))?;
         Ok((loaded, view))
     }
 }
