@@ -195,6 +195,7 @@ value_enum!(Format {
 value_enum!(ModelKind {
     ModelKind::DecisionTree => "decision-tree",
     ModelKind::RandomForest => "random-forest",
+    ModelKind::GradientBoosting => "gradient-boosting",
 });
 
 value_enum!(Severity {
@@ -397,6 +398,11 @@ pub struct VersionsArgs {
     /// the validation AUC lost when a feature is shuffled, most important first
     #[arg(long)]
     pub importance: bool,
+
+    /// Each version's probability calibration too: the map, and the expected calibration
+    /// error with a reliability table on its test rows, before and after the map
+    #[arg(long)]
+    pub calibration: bool,
 
     /// Print JSON instead of a table
     #[arg(long)]

@@ -14,10 +14,11 @@ use sha2::{Digest, Sha256};
 use crate::candles::Interval;
 use crate::config::{FeatureSettings, LabelSettings, ModelKind, Regime, RegimeSettings, SearchMetric};
 use crate::drift::calibration::Calibration;
+use crate::model::calibrate::{Calibrator, TestReliability};
 use crate::model::dataset::{NoiseReport, Scaling};
-use crate::model::forest::{Forest, Hyper};
 use crate::model::importance::Importance;
 use crate::model::metrics::Classification;
+use crate::model::{Hyperparameters, Model};
 use crate::symbol::Symbol;
 pub use storage::Models;
 
@@ -58,7 +59,7 @@ pub struct Manifest {
     pub features: Vec<String>,
     pub scaling: Scaling,
     pub constant_features: Vec<String>,
-    pub hyperparameters: Hyper,
+    pub hyperparameters: Hyperparameters,
     pub seed: u64,
     pub search: SearchSummary,
     /// The settings the features, regimes and labels were computed with, so that later
@@ -75,6 +76,15 @@ pub struct Manifest {
     /// before importances were kept.
     #[serde(default)]
     pub importance: Option<Importance>,
+    /// The map from the model's P(up) to the calibrated P(up) that every prediction uses,
+    /// fitted on the validation rows; absent with `training.calibration: none`, and from
+    /// artifacts made before calibration existed.
+    #[serde(default)]
+    pub calibration: Option<Calibrator>,
+    /// How well P(up) matched outcomes on the test rows, before and after calibration;
+    /// absent from artifacts made before it was kept.
+    #[serde(default)]
+    pub reliability: Option<TestReliability>,
     pub config_hash: String,
     pub data_fingerprint: String,
     /// SHA-256 of the other files of the artifact.
@@ -106,8 +116,24 @@ pub struct Reference {
 #[derive(Debug, Clone)]
 pub struct Loaded {
     pub manifest: Manifest,
-    pub forest: Forest,
+    pub model: Model,
     pub reference: Reference,
+}
+
+impl Loaded {
+    /// P(up) of every row of `x` (scaled features), calibrated by the version's map.
+    pub fn predict(&self, x: ndarray::ArrayView2<f64>) -> Vec<f64> {
+        calibrated(&self.model, self.manifest.calibration.as_ref(), x)
+    }
+}
+
+/// The model's P(up), through `calibration` when there is one.
+pub fn calibrated(model: &Model, calibration: Option<&Calibrator>, x: ndarray::ArrayView2<f64>) -> Vec<f64> {
+    let mut p = model.predict(x);
+    if let Some(map) = calibration {
+        p.iter_mut().for_each(|p| *p = map.apply(*p));
+    }
+    p
 }
 
 pub fn sha256_hex(bytes: &[u8]) -> String {
@@ -125,11 +151,11 @@ pub fn relative_dir(symbol: &Symbol, regime: Regime, version: i64) -> String {
 pub fn write(
     models: &Models,
     manifest: &mut Manifest,
-    forest: &Forest,
+    model: &Model,
     reference: &Reference,
 ) -> anyhow::Result<String> {
     let relative = relative_dir(&manifest.symbol, manifest.regime, manifest.version);
-    let model_bytes = serde_json::to_vec(forest)?;
+    let model_bytes = model.to_bytes()?;
     let reference_bytes = serde_json::to_vec(reference)?;
     manifest.files = BTreeMap::from([
         (MODEL_FILE.to_string(), sha256_hex(&model_bytes)),
@@ -204,16 +230,18 @@ pub fn load(models: &Models, relative: &str, manifest_sha: &str) -> Result<Loade
     let (manifest, files) = verified(models, relative, manifest_sha)?;
     let at = |name: &str| models.locate(&format!("{relative}/{name}"));
     let bytes = |name: &str| files.get(name).ok_or_else(|| format!("{}: not in the manifest", at(name)));
-    let forest: Forest =
-        serde_json::from_slice(bytes(MODEL_FILE)?).map_err(|e| format!("{}: {e}", at(MODEL_FILE)))?;
     let reference: Reference =
         serde_json::from_slice(bytes(REFERENCE_FILE)?).map_err(|e| format!("{}: {e}", at(REFERENCE_FILE)))?;
     let features = manifest.features.len();
     if manifest.scaling.mean.len() != features || manifest.scaling.std.len() != features {
         return Err(format!("{}: the scaling does not match the features", at(MANIFEST_FILE)));
     }
-    forest.validate(features).map_err(|e| format!("{}: {e}", at(MODEL_FILE)))?;
-    Ok(Loaded { manifest, forest, reference })
+    let model = Model::from_bytes(manifest.model, bytes(MODEL_FILE)?, features)
+        .map_err(|e| format!("{}: {e}", at(MODEL_FILE)))?;
+    if let Some(map) = &manifest.calibration {
+        map.validate().map_err(|e| format!("{}: {e}", at(MANIFEST_FILE)))?;
+    }
+    Ok(Loaded { manifest, model, reference })
 }
 
 /// The p-quantile of sorted values by linear interpolation (Hyndman-Fan type 7, numpy's

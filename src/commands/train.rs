@@ -126,15 +126,11 @@ fn print_report(done: &Registered, spec: &Spec, metric: &str, path: &str, starte
     if !p.constant.is_empty() {
         println!("  left out  constant on the training rows: {}", p.constant.join(", "));
     }
-    let h = best.hyper;
     println!(
-        "  search    {} trials, validation {metric}: best {:.4} with max_depth {}, min_samples_leaf {}, n_trees {}, feature_fraction {}",
+        "  search    {} trials, validation {metric}: best {:.4} with {}",
         t.outcome.trials.len(),
         best.score,
-        h.max_depth,
-        h.min_samples_leaf,
-        h.n_trees,
-        h.feature_fraction
+        best.hyper
     );
     let auc = m.roc_auc.map_or("undefined".to_string(), |a| format!("{a:.4}"));
     println!(

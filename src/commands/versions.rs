@@ -54,6 +54,7 @@ pub fn run(resolved: &Resolved, args: &VersionsArgs) -> anyhow::Result<u8> {
                             "feature": feature, "impurity": impurity, "permutation": permutation,
                         })).collect::<Vec<_>>()
                     })),
+                    "calibration": check.as_ref().ok().map(|m| calibration_json(m, args.calibration)),
                 })
             })
             .collect();
@@ -147,7 +148,75 @@ pub fn run(resolved: &Resolved, args: &VersionsArgs) -> anyhow::Result<u8> {
             }
         }
     }
+    if args.calibration {
+        for (v, check) in versions.iter().zip(&checked) {
+            println!();
+            let title = format!("{} {} v{}", v.symbol, v.regime, v.version);
+            match check {
+                Ok(manifest) => print_calibration(&title, manifest),
+                Err(_) => println!("{title}: the artifact fails its check"),
+            }
+        }
+    }
     Ok(code::OK)
+}
+
+/// The calibration's method and expected calibration errors; with `tables`, the map and
+/// both reliability tables too.
+fn calibration_json(manifest: &Manifest, tables: bool) -> serde_json::Value {
+    let method = manifest.calibration.as_ref().map_or("none", |c| c.method().as_str());
+    let reliability = manifest.reliability.as_ref();
+    let mut doc = json!({
+        "method": method,
+        "test_ece_before": reliability.map(|r| r.before.ece),
+        "test_ece_after": reliability.map(|r| r.after.ece),
+    });
+    if tables {
+        doc["map"] = json!(manifest.calibration);
+        doc["test_reliability"] = json!(reliability);
+    }
+    doc
+}
+
+fn print_calibration(title: &str, manifest: &Manifest) {
+    let method = manifest.calibration.as_ref().map_or("none", |c| c.method().as_str());
+    let Some(reliability) = &manifest.reliability else {
+        println!("{title}: calibration {method}; no reliability kept (trained before versions kept it)");
+        return;
+    };
+    println!(
+        "{title}: calibration {method}, expected calibration error on the test rows {:.4} before, {:.4} after",
+        reliability.before.ece, reliability.after.ece
+    );
+    let mut table = Table::new([
+        "P(UP)",
+        "ROWS",
+        "PREDICTED",
+        "OBSERVED",
+        "ROWS AFTER",
+        "PREDICTED AFTER",
+        "OBSERVED AFTER",
+    ]);
+    for k in 0..crate::model::calibrate::BINS {
+        let find = |bins: &[crate::model::calibrate::Bin]| {
+            bins.iter().find(|b| (b.from * 10.0).round() as usize == k).copied()
+        };
+        let (before, after) = (find(&reliability.before.bins), find(&reliability.after.bins));
+        if before.is_none() && after.is_none() {
+            continue;
+        }
+        let cells = |b: Option<crate::model::calibrate::Bin>| match b {
+            Some(b) => {
+                [b.rows.to_string(), format!("{:.3}", b.mean_predicted), format!("{:.3}", b.observed_rate)]
+            }
+            None => ["0".to_string(), "-".to_string(), "-".to_string()],
+        };
+        let mut row = vec![format!("{:.1}-{:.1}", k as f64 / 10.0, (k + 1) as f64 / 10.0)];
+        row.extend(cells(before));
+        row.extend(cells(after));
+        table.row(row);
+    }
+    print!("{}", table.render());
 }
 
 /// A version's features with their impurity and permutation importance, by impurity

@@ -296,6 +296,8 @@ impl Default for LabelSettings {
 pub enum ModelKind {
     DecisionTree,
     RandomForest,
+    /// Gradient-boosted trees (src/model/boosting.rs says which crate and why).
+    GradientBoosting,
 }
 
 impl ModelKind {
@@ -304,6 +306,7 @@ impl ModelKind {
         match self {
             ModelKind::DecisionTree => "decision-tree",
             ModelKind::RandomForest => "random-forest",
+            ModelKind::GradientBoosting => "gradient-boosting",
         }
     }
 }
@@ -312,10 +315,12 @@ impl std::str::FromStr for ModelKind {
     type Err = String;
 
     fn from_str(text: &str) -> Result<ModelKind, String> {
-        [ModelKind::DecisionTree, ModelKind::RandomForest]
+        [ModelKind::DecisionTree, ModelKind::RandomForest, ModelKind::GradientBoosting]
             .into_iter()
             .find(|m| m.as_str() == text)
-            .ok_or_else(|| format!("unknown model {text:?}: expected decision-tree or random-forest"))
+            .ok_or_else(|| {
+                format!("unknown model {text:?}: expected decision-tree, random-forest or gradient-boosting")
+            })
     }
 }
 
@@ -361,7 +366,31 @@ pub struct TrainingSettings {
     pub noise_mad_k: f64,
     /// Rows of the drift reference sample kept with each artifact.
     pub reference_sample: u32,
+    /// How P(up) is calibrated on the validation rows (src/model/calibrate.rs).
+    pub calibration: CalibrationMethod,
     pub search: SearchSettings,
+}
+
+/// `training.calibration`: the map fitted from a model's P(up) to a calibrated one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CalibrationMethod {
+    /// The model's own probabilities.
+    None,
+    /// A logistic curve of the probability (Platt scaling).
+    Platt,
+    /// A non-decreasing step function, interpolated (isotonic regression).
+    Isotonic,
+}
+
+impl CalibrationMethod {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CalibrationMethod::None => "none",
+            CalibrationMethod::Platt => "platt",
+            CalibrationMethod::Isotonic => "isotonic",
+        }
+    }
 }
 
 impl Default for TrainingSettings {
@@ -377,6 +406,7 @@ impl Default for TrainingSettings {
             noise_filter: true,
             noise_mad_k: 10.0,
             reference_sample: 5_000,
+            calibration: CalibrationMethod::None,
             search: SearchSettings::default(),
         }
     }
@@ -394,6 +424,8 @@ pub struct SearchSettings {
     pub min_samples_leaf: Vec<u32>,
     pub n_trees: Vec<u32>,
     pub feature_fraction: Vec<f64>,
+    /// Gradient boosting's own grid (`training.model: gradient-boosting`).
+    pub boosting: BoostingGrid,
 }
 
 impl Default for SearchSettings {
@@ -405,6 +437,38 @@ impl Default for SearchSettings {
             min_samples_leaf: vec![5, 10, 20, 50],
             n_trees: vec![25, 50, 100],
             feature_fraction: vec![0.3, 0.5, 0.7, 1.0],
+            boosting: BoostingGrid::default(),
+        }
+    }
+}
+
+/// Candidate values of each gradient-boosting hyperparameter (src/model/boosting.rs).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct BoostingGrid {
+    /// Trees boosted, one after the other.
+    pub iterations: Vec<u32>,
+    /// Shrinkage of each tree's leaf values.
+    pub learning_rate: Vec<f64>,
+    pub max_depth: Vec<u32>,
+    /// Fewest sum of hessians in a leaf (p(1 - p) per row for log loss; LightGBM's
+    /// `min_child_weight`).
+    pub min_leaf_weight: Vec<f64>,
+    /// Share of the rows sampled for each tree.
+    pub subsample: Vec<f64>,
+    /// Share of the features sampled for each tree.
+    pub colsample: Vec<f64>,
+}
+
+impl Default for BoostingGrid {
+    fn default() -> Self {
+        BoostingGrid {
+            iterations: vec![100, 200, 400],
+            learning_rate: vec![0.02, 0.05, 0.1],
+            max_depth: vec![3, 4, 6],
+            min_leaf_weight: vec![1.0, 5.0, 20.0],
+            subsample: vec![0.7, 1.0],
+            colsample: vec![0.5, 0.8, 1.0],
         }
     }
 }

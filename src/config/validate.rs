@@ -165,6 +165,37 @@ pub(super) fn validate(s: &Settings) -> Result<(), String> {
         let key = format!("training.search.feature_fraction[{i}]");
         check(*v > 0.0 && *v <= 1.0, &key, "a share in (0, 1]", v)?;
     }
+    let boosting = &search.boosting;
+    let key = |name: &str, i: usize| format!("training.search.boosting.{name}[{i}]");
+    non_empty("training.search.boosting.iterations", &boosting.iterations)?;
+    non_empty("training.search.boosting.learning_rate", &boosting.learning_rate)?;
+    non_empty("training.search.boosting.max_depth", &boosting.max_depth)?;
+    non_empty("training.search.boosting.min_leaf_weight", &boosting.min_leaf_weight)?;
+    non_empty("training.search.boosting.subsample", &boosting.subsample)?;
+    non_empty("training.search.boosting.colsample", &boosting.colsample)?;
+    for (i, v) in boosting.iterations.iter().enumerate() {
+        between(&key("iterations", i), *v, 1, 10_000)?;
+    }
+    for (i, v) in boosting.learning_rate.iter().enumerate() {
+        check(*v > 0.0 && *v <= 1.0, &key("learning_rate", i), "a rate in (0, 1]", v)?;
+    }
+    for (i, v) in boosting.max_depth.iter().enumerate() {
+        between(&key("max_depth", i), *v, 1, 32)?;
+    }
+    for (i, v) in boosting.min_leaf_weight.iter().enumerate() {
+        check(
+            v.is_finite() && *v >= 0.0 && *v <= 1e9,
+            &key("min_leaf_weight", i),
+            "a weight in [0, 1e9]",
+            v,
+        )?;
+    }
+    for (i, v) in boosting.subsample.iter().enumerate() {
+        check(*v > 0.0 && *v <= 1.0, &key("subsample", i), "a share in (0, 1]", v)?;
+    }
+    for (i, v) in boosting.colsample.iter().enumerate() {
+        check(*v > 0.0 && *v <= 1.0, &key("colsample", i), "a share in (0, 1]", v)?;
+    }
 
     let e = &s.evaluation;
     check(

@@ -78,7 +78,7 @@ pub fn predict_rows(
         (table.columns[columns[j]][rows[opinion[i]]] - m.scaling.mean[j]) / m.scaling.std[j]
     });
     let mut predictions = vec![None; rows.len()];
-    for (i, p) in opinion.iter().zip(loaded.forest.predict(x.view())) {
+    for (i, p) in opinion.iter().zip(loaded.predict(x.view())) {
         predictions[*i] = Some(p);
     }
     Ok(predictions)

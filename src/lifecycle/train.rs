@@ -12,7 +12,7 @@ use crate::evaluation::backtest::{Rules, Trading};
 use crate::evaluation::score;
 use crate::failpoint;
 use crate::kinds::EvaluationKind;
-use crate::model::forest::Forest;
+use crate::model::Model;
 use crate::model::pipeline::{self, Request, Trained};
 use crate::store::{NewEvaluation, NewVersion, Store};
 use crate::symbol::Symbol;
@@ -115,11 +115,13 @@ fn write_and_register(
         noise_filter: settings.training.noise_filter.then_some(trained.prepared.noise),
         test_metrics: trained.test_metrics,
         importance: Some(trained.importance.clone()),
+        calibration: trained.calibration.clone(),
+        reliability: Some(trained.reliability.clone()),
         config_hash: trained.config_hash.clone(),
         data_fingerprint: trained.data_fingerprint.clone(),
         files: Default::default(),
     };
-    let sha256 = artifact::write(models, &mut manifest, trained.forest(), &trained.reference)?;
+    let sha256 = artifact::write(models, &mut manifest, trained.model(), &trained.reference)?;
     failpoint::hit("train:written");
     let relative = artifact::relative_dir(symbol, regime, version);
     let new = NewVersion {
@@ -139,8 +141,7 @@ fn write_and_register(
         sha256: sha256.clone(),
         created_at: now,
     };
-    let trading =
-        test_backtest(candles, &manifest, trained.forest(), &trained.reference, settings, interval)?;
+    let trading = test_backtest(candles, &manifest, trained.model(), &trained.reference, settings, interval)?;
     let record = Record { classification: Some(trained.test_metrics), trading: Some(trading) };
     let evaluation = NewEvaluation {
         kind: EvaluationKind::Test,
@@ -157,12 +158,12 @@ fn write_and_register(
 fn test_backtest(
     candles: &[Candle],
     manifest: &Manifest,
-    forest: &Forest,
+    model: &Model,
     reference: &Reference,
     settings: &Settings,
     interval: Interval,
 ) -> anyhow::Result<Trading> {
-    let loaded = Loaded { manifest: manifest.clone(), forest: forest.clone(), reference: reference.clone() };
+    let loaded = Loaded { manifest: manifest.clone(), model: model.clone(), reference: reference.clone() };
     let view = score::view(candles, &loaded).map_err(|e| anyhow::anyhow!("{e}"))?;
     let times = &view.table.open_time;
     let window =

@@ -127,17 +127,12 @@ pub struct Presorted<'a> {
 impl<'a> Presorted<'a> {
     /// `x` is rows x features, finite values; `y` holds 0 or 1 per row.
     pub fn new(x: ArrayView2<'a, f64>, y: &'a [u8]) -> Result<Presorted<'a>, String> {
-        if x.nrows() == 0 || x.ncols() == 0 || x.nrows() != y.len() || x.nrows() > u32::MAX as usize {
-            return Err(format!(
-                "cannot fit on {} rows, {} labels and {} features",
-                x.nrows(),
-                y.len(),
-                x.ncols()
-            ));
-        }
-        if x.iter().any(|v| !v.is_finite()) {
-            return Err("cannot fit on non-finite feature values".into());
-        }
+        check_rows(x, y)?;
+        Ok(Presorted::sorted(x, y))
+    }
+
+    /// Sort rows that [`check_rows`] accepted.
+    pub(crate) fn sorted(x: ArrayView2<'a, f64>, y: &'a [u8]) -> Presorted<'a> {
         let order = (0..x.ncols())
             .map(|f| {
                 let column = x.column(f);
@@ -146,8 +141,25 @@ impl<'a> Presorted<'a> {
                 rows
             })
             .collect();
-        Ok(Presorted { x, y, order })
+        Presorted { x, y, order }
     }
+}
+
+/// Refuse what no model can be fitted on: no rows or features, a label per row missing,
+/// more rows than a u32 counts, a non-finite value.
+pub fn check_rows(x: ArrayView2<f64>, y: &[u8]) -> Result<(), String> {
+    if x.nrows() == 0 || x.ncols() == 0 || x.nrows() != y.len() || x.nrows() > u32::MAX as usize {
+        return Err(format!(
+            "cannot fit on {} rows, {} labels and {} features",
+            x.nrows(),
+            y.len(),
+            x.ncols()
+        ));
+    }
+    if x.iter().any(|v| !v.is_finite()) {
+        return Err("cannot fit on non-finite feature values".into());
+    }
+    Ok(())
 }
 
 /// Fit `hyper.n_trees` trees (one when not bootstrapping) on presorted data.

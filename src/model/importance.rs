@@ -9,7 +9,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::forest::{Forest, Tree};
-use super::metrics;
+use super::{Model, metrics};
 use crate::rng::SplitMix64;
 
 /// Shuffles per feature for the permutation importance, as scikit-learn's default.
@@ -21,7 +21,8 @@ pub struct Importance {
     /// Mean decrease in Gini impurity, weighted by the training rows (with their bootstrap
     /// multiplicity) through each split, normalised per tree, averaged over the trees that
     /// split, normalised again: scikit-learn's `feature_importances_`. Sums to 1 (all 0
-    /// when no tree splits).
+    /// when no tree splits). For gradient boosting, each feature's share of the trees'
+    /// total split gain (LightGBM's `importance_type="gain"`, normalised to sum to 1).
     pub impurity: Vec<f64>,
     /// Mean drop of the validation rows' ROC AUC when the feature's values are shuffled
     /// among them ([`REPEATS`] seeded shuffles); near 0 or below for a feature the model
@@ -29,19 +30,20 @@ pub struct Importance {
     pub permutation: Vec<f64>,
 }
 
-/// Both importances of `forest` over `features` inputs; the permutations are drawn from
+/// Both importances of `model` over `features` inputs; the permutations are drawn from
 /// `seed`, so the same inputs give the same values.
 pub fn importance(
-    forest: &Forest,
+    model: &Model,
     x_validation: ArrayView2<f64>,
     y_validation: &[u8],
     seed: u64,
 ) -> Importance {
     let features = x_validation.ncols();
-    Importance {
-        impurity: impurity(forest, features),
-        permutation: permutation(forest, x_validation, y_validation, seed),
-    }
+    let impurity = match model {
+        Model::Forest(forest) => impurity(forest, features),
+        Model::Boosting(booster) => booster.gain_importance(features),
+    };
+    Importance { impurity, permutation: permutation(model, x_validation, y_validation, seed) }
 }
 
 /// scikit-learn's `feature_importances_` of a forest (see [`Importance::impurity`]).
@@ -95,9 +97,9 @@ fn normalised(values: Vec<f64>) -> Vec<f64> {
 }
 
 /// Mean drop of the ROC AUC on (`x`, `y`) when one feature's column is shuffled, per feature.
-pub fn permutation(forest: &Forest, x: ArrayView2<f64>, y: &[u8], seed: u64) -> Vec<f64> {
+pub fn permutation(model: &Model, x: ArrayView2<f64>, y: &[u8], seed: u64) -> Vec<f64> {
     let features = x.ncols();
-    let Some(baseline) = metrics::roc_auc(&forest.predict(x), y) else { return vec![0.0; features] };
+    let Some(baseline) = metrics::roc_auc(&model.predict(x), y) else { return vec![0.0; features] };
     (0..features)
         .into_par_iter()
         .map(|f| {
@@ -111,7 +113,7 @@ pub fn permutation(forest: &Forest, x: ArrayView2<f64>, y: &[u8], seed: u64) -> 
                     column.swap(i, rng.below(i + 1));
                 }
                 shuffled.column_mut(f).iter_mut().zip(&column).for_each(|(cell, v)| *cell = *v);
-                drop += baseline - metrics::roc_auc(&forest.predict(shuffled.view()), y).unwrap_or(0.5);
+                drop += baseline - metrics::roc_auc(&model.predict(shuffled.view()), y).unwrap_or(0.5);
             }
             drop / REPEATS as f64
         })
@@ -219,7 +221,7 @@ mod tests {
         let (train, validation) = (x.slice(ndarray::s![..800, ..]), x.slice(ndarray::s![800.., ..]));
         let hyper =
             Hyper { max_depth: 6, min_samples_leaf: 10, n_trees: 30, feature_fraction: 0.7, bootstrap: true };
-        let forest = fit(&Presorted::new(train, &y[..800]).unwrap(), &hyper, 2);
+        let forest = Model::Forest(fit(&Presorted::new(train, &y[..800]).unwrap(), &hyper, 2));
         let importance = importance(&forest, validation, &y[800..], 9);
         assert!(importance.permutation[1] > 0.2, "{importance:?}");
         assert!(

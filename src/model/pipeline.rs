@@ -7,11 +7,12 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
+use super::Model;
+use super::calibrate::{self, Calibrator, TestReliability};
 use super::dataset::{self, Prepared};
-use super::forest::{Forest, Presorted};
 use super::importance::{self, Importance};
 use super::metrics::{self, Classification};
-use super::search::{self, Outcome, Validation};
+use super::search::{self, Outcome, Training, Validation};
 use crate::artifact::{self, Reference, Window};
 use crate::candles::{Candle, Interval};
 use crate::config::{ModelKind, Regime, Settings};
@@ -35,8 +36,12 @@ pub struct Trained {
     pub prepared: Prepared,
     pub outcome: Outcome,
     pub test_metrics: Classification,
-    /// What the chosen forest uses, measured on the validation rows.
+    /// What the chosen model uses, measured on the validation rows.
     pub importance: Importance,
+    /// The map of its P(up) fitted on the validation rows (`training.calibration`).
+    pub calibration: Option<Calibrator>,
+    /// On the test rows, before and after that map.
+    pub reliability: TestReliability,
     pub reference: Reference,
     pub train: Window,
     pub validation: Window,
@@ -53,8 +58,8 @@ pub struct Timings {
 }
 
 impl Trained {
-    pub fn forest(&self) -> &Forest {
-        &self.outcome.forest
+    pub fn model(&self) -> &Model {
+        &self.outcome.model
     }
 }
 
@@ -82,7 +87,7 @@ pub fn train(request: &Request, progress: &mut dyn FnMut(usize, f64)) -> Result<
     let x_validation = prepared.matrix(&table, &prepared.validation);
     let y_validation = prepared.targets(&prepared.validation);
     let forward: Vec<f64> = prepared.validation.rows.iter().map(|&r| prepared.forward_returns[r]).collect();
-    let presorted = Presorted::new(x_train.view(), &y_train).map_err(Refusal)?;
+    let training = Training::new(x_train.view(), &y_train).map_err(Refusal)?;
     let validation = Validation {
         x: x_validation.view(),
         y: &y_validation,
@@ -92,29 +97,38 @@ pub fn train(request: &Request, progress: &mut dyn FnMut(usize, f64)) -> Result<
         round_trip_cost: s.label.fee_bps / 1e4,
     };
     let candidates = search::candidates(&s.training.search, request.model, request.trials, request.seed);
-    let outcome = search::run(&presorted, &validation, &candidates, request.seed, progress)
-        .ok_or_else(|| Refusal("the search ran no trial".into()))?;
-    let importance =
-        importance::importance(&outcome.forest, x_validation.view(), &y_validation, request.seed);
+    let outcome =
+        search::run(&training, &validation, &candidates, request.seed, progress).map_err(Refusal)?;
+    let importance = importance::importance(&outcome.model, x_validation.view(), &y_validation, request.seed);
+    let calibration =
+        Calibrator::fit(s.training.calibration, &outcome.model.predict(x_validation.view()), &y_validation);
     let search_time = started.elapsed();
 
     let x_test = prepared.matrix(&table, &prepared.test);
     let y_test = prepared.targets(&prepared.test);
+    let raw = outcome.model.predict(x_test.view());
+    let calibrated = crate::artifact::calibrated(&outcome.model, calibration.as_ref(), x_test.view());
+    let empty = || Refusal("the test window is empty".into());
     let test_metrics =
-        metrics::classification(&outcome.forest.predict(x_test.view()), &y_test, s.evaluation.threshold)
-            .ok_or_else(|| Refusal("the test window is empty".into()))?;
-    let reference = reference(&table, &prepared, &outcome.forest, s);
+        metrics::classification(&calibrated, &y_test, s.evaluation.threshold).ok_or_else(empty)?;
+    let reliability = TestReliability {
+        before: calibrate::reliability(&raw, &y_test).ok_or_else(empty)?,
+        after: calibrate::reliability(&calibrated, &y_test).ok_or_else(empty)?,
+    };
+    let reference = reference(&table, &prepared, &outcome.model, calibration.as_ref(), s);
     let window = |part: &dataset::Part| window(&table, &prepared, part);
     Ok(Trained {
         train: window(&prepared.train),
         validation: window(&prepared.validation),
         test: window(&prepared.test),
-        config_hash: config_hash(s),
+        config_hash: config_hash(s, request.model),
         data_fingerprint: data_fingerprint(request.candles),
         table,
         reference,
         test_metrics,
         importance,
+        calibration,
+        reliability,
         outcome,
         prepared,
         timings: Timings { features: features_time, search: search_time },
@@ -134,9 +148,16 @@ fn window(table: &FeatureTable, prepared: &Prepared, part: &dataset::Part) -> Wi
 /// The drift reference: up to `training.reference_sample` training rows, evenly spaced in
 /// time, with raw feature values; deciles over all training rows; the model's predictions
 /// on its validation and test rows, which it did not learn from (on its own training rows
-/// a forest is far more confident than on any new bar); and the null distributions of
-/// calibrated drift, from window-sized chunks of those rows.
-fn reference(table: &FeatureTable, prepared: &Prepared, forest: &Forest, s: &Settings) -> Reference {
+/// a forest is far more confident than on any new bar), calibrated as every prediction
+/// is; and the null distributions of calibrated drift, from window-sized chunks of those
+/// rows.
+fn reference(
+    table: &FeatureTable,
+    prepared: &Prepared,
+    model: &Model,
+    calibration: Option<&Calibrator>,
+    s: &Settings,
+) -> Reference {
     let size = s.training.reference_sample as usize;
     let rows = &prepared.train.rows;
     let picked: Vec<usize> = if rows.len() <= size {
@@ -151,7 +172,7 @@ fn reference(table: &FeatureTable, prepared: &Prepared, forest: &Forest, s: &Set
     let deciles: Vec<Vec<f64>> = columns.iter().map(|c| artifact::deciles(c)).collect();
     let unseen: Vec<usize> = prepared.validation.rows.iter().chain(&prepared.test.rows).copied().collect();
     let x = dataset::scaled_matrix(table, &unseen, &prepared.features, &prepared.scaling);
-    let predictions = forest.predict(x.view());
+    let predictions = crate::artifact::calibrated(model, calibration, x.view());
     let positives = rows.iter().filter(|&&r| prepared.labels[r] == Some(1)).count();
     let chunked =
         |rows: &[usize], values: &[Vec<f64>], edges: &[Vec<f64>]| -> Option<Vec<calibration::Null>> {
@@ -190,9 +211,9 @@ fn reference(table: &FeatureTable, prepared: &Prepared, forest: &Forest, s: &Set
     }
 }
 
-/// SHA-256 of the settings that shape a model (features, regimes, label, training,
-/// evaluation threshold), as canonical JSON.
-pub fn config_hash(s: &Settings) -> String {
+/// SHA-256 of the settings that shape a model of the family `model` (features, regimes,
+/// label, training, evaluation threshold), as canonical JSON.
+pub fn config_hash(s: &Settings, model: ModelKind) -> String {
     let mut training = serde_json::json!(s.training);
     // Without a window the hash is what it was before `window_days` existed, so that the
     // same settings keep naming the same models.
@@ -200,6 +221,12 @@ pub fn config_hash(s: &Settings) -> String {
         && let Some(fields) = training.as_object_mut()
     {
         fields.remove("window_days");
+    }
+    // Likewise the boosting grid, for the models of the families that do not read it.
+    if model != ModelKind::GradientBoosting
+        && let Some(search) = training.get_mut("search").and_then(|s| s.as_object_mut())
+    {
+        search.remove("boosting");
     }
     let shaping = serde_json::json!({
         "features": s.features,

@@ -5,14 +5,33 @@
 use ndarray::ArrayView2;
 use serde::{Deserialize, Serialize};
 
-use super::forest::{self, Forest, Hyper, Presorted};
-use super::metrics;
+use super::forest::{self, Hyper, Presorted};
+use super::{Hyperparameters, Model, boosting, metrics};
 use crate::config::{ModelKind, SearchMetric, SearchSettings};
 use crate::rng::SplitMix64;
 
-/// Trials to run: `max_trials` distinct points of the grid, in a seeded random order.
-/// A decision tree has no trees to count or features to sample, so its grid is smaller.
-pub fn candidates(grid: &SearchSettings, kind: ModelKind, max_trials: u32, seed: u64) -> Vec<Hyper> {
+/// Trials to run: `max_trials` distinct points of the family's grid, in a seeded random
+/// order. A decision tree has no trees to count or features to sample, so its grid is
+/// smaller; gradient boosting has a grid of its own (`training.search.boosting`).
+pub fn candidates(
+    grid: &SearchSettings,
+    kind: ModelKind,
+    max_trials: u32,
+    seed: u64,
+) -> Vec<Hyperparameters> {
+    let mut all: Vec<Hyperparameters> = match kind {
+        ModelKind::GradientBoosting => {
+            boosting::grid(&grid.boosting).into_iter().map(Hyperparameters::Boosting).collect()
+        }
+        _ => forest_grid(grid, kind).into_iter().map(Hyperparameters::Forest).collect(),
+    };
+    SplitMix64::stream(seed, 0x5EA2C4).shuffle(&mut all);
+    all.truncate(max_trials as usize);
+    all
+}
+
+/// Every distinct point of a forest's (or a tree's) grid, in the config's order.
+fn forest_grid(grid: &SearchSettings, kind: ModelKind) -> Vec<Hyper> {
     let forest = kind == ModelKind::RandomForest;
     let n_trees: &[u32] = if forest { &grid.n_trees } else { &[1] };
     let fractions: &[f64] = if forest { &grid.feature_fraction } else { &[1.0] };
@@ -35,23 +54,48 @@ pub fn candidates(grid: &SearchSettings, kind: ModelKind, max_trials: u32, seed:
             }
         }
     }
-    SplitMix64::stream(seed, 0x5EA2C4).shuffle(&mut all);
-    all.truncate(max_trials as usize);
     all
+}
+
+/// The training rows, with what each family fits from: a forest its presorted columns,
+/// sorted at the first forest trial and shared by every later one.
+pub struct Training<'a> {
+    x: ArrayView2<'a, f64>,
+    y: &'a [u8],
+    presorted: std::sync::OnceLock<Presorted<'a>>,
+}
+
+impl<'a> Training<'a> {
+    /// `x` is rows x features, finite values; `y` holds 0 or 1 per row.
+    pub fn new(x: ArrayView2<'a, f64>, y: &'a [u8]) -> Result<Training<'a>, String> {
+        forest::check_rows(x, y)?;
+        Ok(Training { x, y, presorted: std::sync::OnceLock::new() })
+    }
+
+    /// Fit one trial's model.
+    pub fn fit(&self, hyper: &Hyperparameters, seed: u64) -> Result<Model, String> {
+        Ok(match hyper {
+            Hyperparameters::Forest(h) => {
+                let presorted = self.presorted.get_or_init(|| Presorted::sorted(self.x, self.y));
+                Model::Forest(forest::fit(presorted, h, seed))
+            }
+            Hyperparameters::Boosting(h) => Model::Boosting(boosting::fit(self.x, self.y, h, seed)?),
+        })
+    }
 }
 
 /// One trial's outcome.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Trial {
-    pub hyper: Hyper,
+    pub hyper: Hyperparameters,
     pub score: f64,
 }
 
-/// What the search found: every trial, the winner's index and its fitted forest.
+/// What the search found: every trial, the winner's index and its fitted model.
 pub struct Outcome {
     pub trials: Vec<Trial>,
     pub best: usize,
-    pub forest: Forest,
+    pub model: Model,
 }
 
 /// Validation data and how to score it.
@@ -66,18 +110,19 @@ pub struct Validation<'a> {
     pub round_trip_cost: f64,
 }
 
-/// Run every candidate; `progress(done, best score)` after each trial.
+/// Run every candidate; `progress(done, best score)` after each trial. An error when there
+/// is no candidate, or a fit fails.
 pub fn run(
-    train: &Presorted,
+    train: &Training,
     validation: &Validation,
-    candidates: &[Hyper],
+    candidates: &[Hyperparameters],
     seed: u64,
     progress: &mut dyn FnMut(usize, f64),
-) -> Option<Outcome> {
+) -> Result<Outcome, String> {
     let mut trials = Vec::with_capacity(candidates.len());
-    let mut best: Option<(usize, Forest)> = None;
+    let mut best: Option<(usize, Model)> = None;
     for (index, hyper) in candidates.iter().enumerate() {
-        let fitted = forest::fit(train, hyper, SplitMix64::stream(seed, index as u64).next_u64());
+        let fitted = train.fit(hyper, SplitMix64::stream(seed, index as u64).next_u64())?;
         let score = score(&fitted.predict(validation.x), validation);
         trials.push(Trial { hyper: *hyper, score });
         if best.as_ref().is_none_or(|(b, _)| score > trials[*b].score) {
@@ -86,8 +131,8 @@ pub fn run(
         let best_score = best.as_ref().map_or(f64::NAN, |(b, _)| trials[*b].score);
         progress(index + 1, best_score);
     }
-    let (best, forest) = best?;
-    Some(Outcome { trials, best, forest })
+    let (best, model) = best.ok_or("the search ran no trial")?;
+    Ok(Outcome { trials, best, model })
 }
 
 /// The validation score by the configured metric; higher is better, never NaN.
@@ -132,11 +177,19 @@ mod tests {
         assert_ne!(a, candidates(&grid, ModelKind::RandomForest, 20, 43));
         for (i, h) in a.iter().enumerate() {
             assert!(!a[..i].contains(h));
+            let Hyperparameters::Forest(h) = h else { panic!("{h:?}") };
             assert!(grid.max_depth.contains(&h.max_depth) && grid.n_trees.contains(&h.n_trees));
         }
         // A tree's grid is depth x leaf size: 5 x 4.
         let trees = candidates(&grid, ModelKind::DecisionTree, 50, 42);
         assert_eq!(trees.len(), 20);
-        assert!(trees.iter().all(|h| h.n_trees == 1 && !h.bootstrap && h.feature_fraction == 1.0));
+        assert!(trees.iter().all(|h| matches!(
+            h,
+            Hyperparameters::Forest(h) if h.n_trees == 1 && !h.bootstrap && h.feature_fraction == 1.0
+        )));
+        // Boosting draws from its own grid: 3 x 3 x 3 x 3 x 2 x 3 points by default.
+        let boosted = candidates(&grid, ModelKind::GradientBoosting, 1000, 42);
+        assert_eq!(boosted.len(), 486);
+        assert!(boosted.iter().all(|h| matches!(h, Hyperparameters::Boosting(_))));
     }
 }

@@ -1,7 +1,9 @@
 //! `train` and `versions`: registered candidates, reproducible artifacts, checksums that
-//! catch a flipped byte, crashes that leave the state whole.
+//! catch a flipped byte, crashes that leave the state whole; gradient boosting through
+//! every command that uses a model.
 
-use crate::support::{Case, collect, flip_a_byte, json, sample, train};
+use crate::support::deploy::latest_regime;
+use crate::support::{Case, OPEN_GATES, collect, flip_a_byte, json, sample, train};
 
 fn collected() -> Case {
     Case::new().with_sample()
@@ -47,6 +49,121 @@ fn a_train_registers_a_verified_candidate() {
     let report = json(&second);
     assert_eq!(report["version"], 2);
     assert_eq!(report["hyperparameters"]["n_trees"], 1);
+}
+
+/// `training.model: gradient-boosting` from the config, as `run` trains it, and
+/// `--model gradient-boosting`: reproducible whatever the threads, promoted, served by
+/// `predict`, compared with a forest by `evaluate --compare`, checked by `drift-check`.
+#[test]
+fn gradient_boosting_trains_reproducibly_and_serves_like_a_forest() {
+    let config = format!(
+        "symbols:
+  - symbol: SYNTH
+    interval: 5m
+training:
+  model: gradient-boosting
+  search:
+    max_trials: 2
+    boosting:
+      iterations: [30, 60]
+      learning_rate: [0.1]
+      max_depth: [3]
+      min_leaf_weight: [1.0]
+      subsample: [0.8]
+      colsample: [0.8]
+{OPEN_GATES}"
+    );
+    let case = Case::new().config(&config).with_sample();
+    let regime = latest_regime(&case, "SYNTH", "5m");
+    let regime = regime.as_str();
+    let args = ["train", "--symbol", "SYNTH", "--regime", regime, "--seed", "3", "--json"];
+    let report = json(&case.run_with_env(&[("RAYON_NUM_THREADS", "1")], args));
+    assert_eq!(report["model"], "gradient-boosting");
+    assert_eq!(report["search"]["trials"].as_array().map(Vec::len), Some(2));
+    let iterations = report["hyperparameters"]["iterations"].as_u64();
+    assert!(matches!(iterations, Some(30 | 60)), "{}", report["hyperparameters"]);
+    case.run_with_env(&[("RAYON_NUM_THREADS", "2")], args).assert_exit(0);
+    let model = |v: u32| case.artifact(&format!("SYNTH/{regime}/v{v}/model.json"));
+    assert!(model(1) == model(2), "one thread and two fit the same booster");
+    let manifest = case.manifest(&format!("SYNTH/{regime}/v1"));
+    assert_eq!(manifest["model"], "gradient-boosting");
+    let gains: Vec<f64> =
+        manifest["importance"]["impurity"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
+    assert!((gains.iter().sum::<f64>() - 1.0).abs() < 1e-9, "gain shares: {gains:?}");
+
+    // A forest goes live first; the booster challenges it, then replaces it.
+    train(&case, "SYNTH", regime, &["--model", "random-forest", "--trials", "2"]).assert_exit(0);
+    let promote = |version: &str| {
+        case.run(["promote", "--symbol", "SYNTH", "--regime", regime, "--version", version]).assert_exit(0);
+    };
+    promote("3");
+    let doc = json(&case.run(["evaluate", "--symbol", "SYNTH", "--regime", regime, "--version", "1", "--compare", "--json"]));
+    let p = doc["comparison"]["probability_better"].as_f64().unwrap();
+    assert!((0.0..=1.0).contains(&p), "{doc}");
+    promote("1");
+    let served = json(&case.run(["predict", "--symbol", "SYNTH", "--interval", "5m", "--json"]));
+    assert_eq!(served["version"], 1);
+    let p = served["probability_up"].as_f64().unwrap();
+    assert!(p > 0.0 && p < 1.0, "{served}");
+    case.run(["drift-check", "--symbol", "SYNTH", "--regime", regime]).assert_exit(0);
+
+    // `run` trains the other regimes' first models with the config's family.
+    case.run(["run"]).assert_exit(0);
+    let doc = json(&case.run(["versions", "--symbol", "SYNTH", "--json"]));
+    let versions = doc["versions"].as_array().unwrap();
+    let others: Vec<&serde_json::Value> = versions.iter().filter(|v| v["regime"] != regime).collect();
+    assert!(!others.is_empty(), "{doc}");
+    assert!(others.iter().all(|v| v["model"] == "gradient-boosting"), "{doc}");
+}
+
+/// `training.calibration: platt` on real BTC bars: the same model as without it, a map
+/// that lowers the test rows' calibration error, and `predict` serving the mapped P(up).
+#[test]
+fn a_calibrated_version_serves_the_calibrated_probability() {
+    let btc = crate::support::data("btc-perp-20211231-20220201_1m.csv");
+    let config = |method: &str| format!("training:\n  calibration: {method}\n{OPEN_GATES}");
+    let case = Case::new().config(&config("none"));
+    case.collect_5m("BTC", &btc).assert_exit(0);
+    let regime = latest_regime(&case, "BTC", "5m");
+    let regime = regime.as_str();
+    let args = ["--interval", "5m", "--trials", "2", "--seed", "5"];
+    train(&case, "BTC", regime, &args).assert_exit(0);
+    let case = case.config(&config("platt"));
+    train(&case, "BTC", regime, &args).assert_exit(0);
+    let file = |v: u32, name: &str| case.artifact(&format!("BTC/{regime}/v{v}/{name}"));
+    assert!(file(1, "model.json") == file(2, "model.json"), "calibration does not change the search");
+    let (plain, calibrated) = (case.manifest(&format!("BTC/{regime}/v1")), case.manifest(&format!("BTC/{regime}/v2")));
+    assert_eq!(plain["calibration"], serde_json::Value::Null);
+    let map = &calibrated["calibration"];
+    assert_eq!(map["method"], "platt");
+    let (a, b) = (map["a"].as_f64().unwrap(), map["b"].as_f64().unwrap());
+    assert!(a < 0.0, "a model that ranks up bars higher keeps its order: {map}");
+    let ece = |m: &serde_json::Value, when: &str| m["reliability"][when]["ece"].as_f64().unwrap();
+    assert_eq!(ece(&calibrated, "before"), ece(&plain, "after"), "the same model before its map");
+    assert!(ece(&calibrated, "after") < ece(&calibrated, "before"), "{}", calibrated["reliability"]);
+
+    let served = |version: &str| {
+        case.run(["promote", "--symbol", "BTC", "--regime", regime, "--version", version]).assert_exit(0);
+        json(&case.run(["predict", "--symbol", "BTC", "--interval", "5m", "--json"]))["probability_up"]
+            .as_f64()
+            .unwrap()
+    };
+    let raw = served("1");
+    let mapped = served("2");
+    let platt = 1.0 / (1.0 + (a * raw + b).exp());
+    assert!((mapped - platt).abs() < 1e-12, "served {mapped}, Platt's map of {raw} is {platt}");
+
+    case.run(["versions", "--symbol", "BTC", "--regime", regime, "--calibration"])
+        .assert_exit(0)
+        .stdout_contains(&format!("BTC {regime} v2: calibration platt, expected calibration error on the test rows"))
+        .stdout_contains("P(UP)");
+    let doc = json(&case.run(["versions", "--symbol", "BTC", "--regime", regime, "--calibration", "--json"]));
+    let v2 = &doc["versions"][0]["calibration"];
+    assert_eq!(v2["method"], "platt");
+    assert_eq!(v2["test_ece_after"].as_f64(), Some(ece(&calibrated, "after")));
+    let bins = v2["test_reliability"]["after"]["bins"].as_array().unwrap();
+    let rows: u64 = bins.iter().map(|b| b["rows"].as_u64().unwrap()).sum();
+    assert_eq!(rows, calibrated["test"]["rows"].as_u64().unwrap(), "every test row in one bin");
 }
 
 #[test]
