@@ -11,6 +11,7 @@ use retrain::candles::Candle;
 use retrain::candles::Interval;
 use retrain::config::{DriftSettings, FeatureSettings, Regime, RegimeSettings};
 use retrain::model::forest::{self, Hyper, Presorted};
+use retrain::model::histogram::{self, Binned};
 use retrain::store::{CollectRecord, Location, Store};
 
 fn data(name: &str) -> PathBuf {
@@ -64,6 +65,11 @@ fn forest_fit(c: &mut Criterion) {
     group.bench_function("fit: 50 trees, depth 8, 10,000 rows x 34 features", |b| {
         b.iter(|| forest::fit(&data, &hyper, 42))
     });
+    let binned = Binned::new(x.view(), &y);
+    group.bench_function("fit on histograms: the same forest on the same rows, binned once", |b| {
+        b.iter(|| histogram::fit(&binned, &hyper, 42))
+    });
+    group.bench_function("bin: 10,000 rows x 34 features", |b| b.iter(|| Binned::new(x.view(), &y)));
     group.finish();
 }
 

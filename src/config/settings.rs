@@ -366,9 +366,21 @@ pub struct TrainingSettings {
     pub noise_mad_k: f64,
     /// Rows of the drift reference sample kept with each artifact.
     pub reference_sample: u32,
+    /// How trees and forests find their splits (src/model/histogram.rs).
+    pub splits: Splits,
     /// How P(up) is calibrated on the validation rows (src/model/calibrate.rs).
     pub calibration: CalibrationMethod,
     pub search: SearchSettings,
+}
+
+/// `training.splits`: where a tree may split a feature.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Splits {
+    /// Between any two distinct training values (CART on presorted columns).
+    Exact,
+    /// Between the feature's bins (at most 255, computed once per training set).
+    Histogram,
 }
 
 /// `training.calibration`: the map fitted from a model's P(up) to a calibrated one.
@@ -406,6 +418,7 @@ impl Default for TrainingSettings {
             noise_filter: true,
             noise_mad_k: 10.0,
             reference_sample: 5_000,
+            splits: Splits::Exact,
             calibration: CalibrationMethod::None,
             search: SearchSettings::default(),
         }

@@ -68,7 +68,7 @@ impl Tree {
         if total == 0 { 0.5 } else { f64::from(positive) / f64::from(total) }
     }
 
-    fn push_leaf(&mut self, counts: [u32; 2]) -> usize {
+    pub(crate) fn push_leaf(&mut self, counts: [u32; 2]) -> usize {
         self.feature.push(-1);
         self.threshold.push(0.0);
         self.left.push(0);

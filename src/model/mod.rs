@@ -5,6 +5,7 @@ pub mod boosting;
 pub mod calibrate;
 pub mod dataset;
 pub mod forest;
+pub mod histogram;
 pub mod importance;
 pub mod metrics;
 pub mod pipeline;

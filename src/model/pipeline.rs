@@ -87,7 +87,7 @@ pub fn train(request: &Request, progress: &mut dyn FnMut(usize, f64)) -> Result<
     let x_validation = prepared.matrix(&table, &prepared.validation);
     let y_validation = prepared.targets(&prepared.validation);
     let forward: Vec<f64> = prepared.validation.rows.iter().map(|&r| prepared.forward_returns[r]).collect();
-    let training = Training::new(x_train.view(), &y_train).map_err(Refusal)?;
+    let training = Training::new(x_train.view(), &y_train, s.training.splits).map_err(Refusal)?;
     let validation = Validation {
         x: x_validation.view(),
         y: &y_validation,

@@ -6,8 +6,9 @@ use ndarray::ArrayView2;
 use serde::{Deserialize, Serialize};
 
 use super::forest::{self, Hyper, Presorted};
+use super::histogram::{self, Binned};
 use super::{Hyperparameters, Model, boosting, metrics};
-use crate::config::{ModelKind, SearchMetric, SearchSettings};
+use crate::config::{ModelKind, SearchMetric, SearchSettings, Splits};
 use crate::rng::SplitMix64;
 
 /// Trials to run: `max_trials` distinct points of the family's grid, in a seeded random
@@ -57,24 +58,37 @@ fn forest_grid(grid: &SearchSettings, kind: ModelKind) -> Vec<Hyper> {
     all
 }
 
-/// The training rows, with what each family fits from: a forest its presorted columns,
-/// sorted at the first forest trial and shared by every later one.
+/// The training rows, with what each family fits from: a forest its presorted columns
+/// (exact splits) or its binned rows (histogram splits), made at the first forest trial
+/// and shared by every later one.
 pub struct Training<'a> {
     x: ArrayView2<'a, f64>,
     y: &'a [u8],
+    splits: Splits,
     presorted: std::sync::OnceLock<Presorted<'a>>,
+    binned: std::sync::OnceLock<Binned<'a>>,
 }
 
 impl<'a> Training<'a> {
     /// `x` is rows x features, finite values; `y` holds 0 or 1 per row.
-    pub fn new(x: ArrayView2<'a, f64>, y: &'a [u8]) -> Result<Training<'a>, String> {
+    pub fn new(x: ArrayView2<'a, f64>, y: &'a [u8], splits: Splits) -> Result<Training<'a>, String> {
         forest::check_rows(x, y)?;
-        Ok(Training { x, y, presorted: std::sync::OnceLock::new() })
+        Ok(Training {
+            x,
+            y,
+            splits,
+            presorted: std::sync::OnceLock::new(),
+            binned: std::sync::OnceLock::new(),
+        })
     }
 
     /// Fit one trial's model.
     pub fn fit(&self, hyper: &Hyperparameters, seed: u64) -> Result<Model, String> {
         Ok(match hyper {
+            Hyperparameters::Forest(h) if self.splits == Splits::Histogram => {
+                let binned = self.binned.get_or_init(|| Binned::new(self.x, self.y));
+                Model::Forest(histogram::fit(binned, h, seed))
+            }
             Hyperparameters::Forest(h) => {
                 let presorted = self.presorted.get_or_init(|| Presorted::sorted(self.x, self.y));
                 Model::Forest(forest::fit(presorted, h, seed))

@@ -166,6 +166,20 @@ fn a_calibrated_version_serves_the_calibrated_probability() {
     assert_eq!(rows, calibrated["test"]["rows"].as_u64().unwrap(), "every test row in one bin");
 }
 
+/// `training.splits: histogram` reaches the forest: reproducible, and another forest than
+/// exact splits grow on the sample's continuous features (more than 255 distinct values).
+#[test]
+fn histogram_splits_train_reproducible_forests_of_their_own() {
+    let histogram = || Case::new().config("training:\n  splits: histogram\n").with_sample();
+    let (a, b, exact) = (histogram(), histogram(), collected());
+    for case in [&a, &b, &exact] {
+        train(case, "SYNTH", "trending", &["--trials", "3", "--seed", "5"]).assert_exit(0);
+    }
+    assert!(artifact_files(&a, 1) == artifact_files(&b, 1), "histogram artifacts differ");
+    assert!(artifact_files(&a, 1)[1].1 != artifact_files(&exact, 1)[1].1, "the same forest as exact splits");
+    a.run(["evaluate", "--symbol", "SYNTH", "--regime", "trending"]).assert_exit(0);
+}
+
 #[test]
 fn the_same_data_config_and_seed_give_byte_identical_artifacts() {
     let (a, b) = (collected(), collected());
