@@ -7,6 +7,7 @@ same settings (retrain's config defaults, in SETTINGS below):
     peer.py collect  --db DB --file CSV --symbol S --interval 1m
     peer.py features --db DB --symbol S --interval 1m --out features.parquet
     peer.py train    --db DB --models DIR --symbol S --interval 1m --regime trending [--trials 20 --seed 42]
+                     [--model gradient-boosting: LightGBM instead of a random forest]
     peer.py evaluate --db DB --models DIR --symbol S --regime trending
     peer.py drift    --db DB --models DIR --symbol S --regime trending
     peer.py job      --db DB --models DIR --file CSV --symbol S --interval 1m --regime trending
@@ -573,6 +574,41 @@ def trials_of(trials, seed, order):
     return list(ParameterSampler(space, n_iter=trials, random_state=seed))
 
 
+# The grid a Python user would search LightGBM over (random search, ParameterSampler), the
+# peer of retrain's gradient boosting (training.search.boosting). LightGBM grows trees leaf
+# by leaf, so num_leaves stands where retrain's grid has max_depth.
+LIGHTGBM_GRID = {
+    "num_leaves": [7, 15, 31, 63, 127],
+    "learning_rate": [0.01, 0.02, 0.05, 0.1],
+    "n_estimators": [100, 200, 400, 800],
+    "min_child_samples": [10, 20, 50, 100],
+    "subsample": [0.6, 0.8, 1.0],
+    "colsample_bytree": [0.5, 0.7, 0.9, 1.0],
+    "reg_lambda": [0.0, 0.1, 1.0, 10.0],
+}
+
+
+def fitted(model, point, seed, x_train, y_train):
+    """One trial's model, fitted: a random forest on `point` (retrain's grid) or LightGBM."""
+    if model == "gradient-boosting":
+        import warnings
+
+        import lightgbm
+
+        # LightGBM 4.6 names the columns of a numpy array, and scikit-learn then warns at
+        # every predict_proba on the same kind of array.
+        warnings.filterwarnings("ignore", message="X does not have valid feature names")
+        return lightgbm.LGBMClassifier(subsample_freq=1, random_state=seed, n_jobs=os.cpu_count(),
+                                       verbose=-1, **point).fit(x_train, y_train)
+    from sklearn.ensemble import RandomForestClassifier
+
+    return RandomForestClassifier(
+        n_estimators=point["n_trees"], max_depth=point["max_depth"],
+        min_samples_leaf=point["min_samples_leaf"], max_features=point["feature_fraction"],
+        bootstrap=True, n_jobs=os.cpu_count(), random_state=seed,
+    ).fit(x_train, y_train)
+
+
 def split(usable, horizon, training):
     """src/model/dataset.rs split(): time order by shares, each part starting more than
     `horizon` bars after the previous part's last row."""
@@ -689,12 +725,13 @@ def write_durably(path, data):
         os.fsync(out.fileno())
 
 
-def train(conn, models, symbol, interval, regime, trials, seed, trial_order, candles=None, features=None):
+def train(conn, models, symbol, interval, regime, trials, seed, trial_order, candles=None, features=None,
+          model="random-forest"):
     """features -> regime -> labels -> split with embargo -> noise filter -> scaling ->
     random search on validation -> test metrics -> artifact -> registry row
-    (src/model/pipeline.rs, src/commands/train.rs)."""
+    (src/model/pipeline.rs, src/commands/train.rs). `model` gradient-boosting searches
+    LightGBM over LIGHTGBM_GRID instead of a random forest over retrain's grid."""
     import joblib
-    from sklearn.ensemble import RandomForestClassifier
 
     started = time.perf_counter()
     s_label, s_training = SETTINGS["label"], SETTINGS["training"]
@@ -738,17 +775,19 @@ def train(conn, models, symbol, interval, regime, trials, seed, trial_order, can
     threshold = SETTINGS["evaluation"]["threshold"]
     from sklearn.metrics import f1_score
 
+    if model == "gradient-boosting":
+        from sklearn.model_selection import ParameterSampler
+
+        points = list(ParameterSampler(LIGHTGBM_GRID, n_iter=trials, random_state=seed))
+    else:
+        points = trials_of(trials, seed, trial_order)
     scores, best, best_model = [], None, None
-    for index, point in enumerate(trials_of(trials, seed, trial_order)):
-        model = RandomForestClassifier(
-            n_estimators=point["n_trees"], max_depth=point["max_depth"],
-            min_samples_leaf=point["min_samples_leaf"], max_features=point["feature_fraction"],
-            bootstrap=True, n_jobs=os.cpu_count(), random_state=seed,
-        ).fit(x_train, y_train)
-        score = f1_score(y_validation, model.predict_proba(x_validation)[:, 1] > threshold, zero_division=0)
+    for index, point in enumerate(points):
+        candidate = fitted(model, point, seed, x_train, y_train)
+        score = f1_score(y_validation, candidate.predict_proba(x_validation)[:, 1] > threshold, zero_division=0)
         scores.append({"hyper": point, "score": score})
         if best is None or score > scores[best]["score"]:
-            best, best_model = index, model
+            best, best_model = index, candidate
     search_time = time.perf_counter() - started
 
     started = time.perf_counter()
@@ -791,7 +830,8 @@ def train(conn, models, symbol, interval, regime, trials, seed, trial_order, can
     hyper = scores[best]["hyper"]
     manifest = {
         "tool": "peer.py", "symbol": symbol, "regime": regime, "interval": interval, "version": version,
-        "model": "sklearn RandomForestClassifier", "features": names,
+        "model": "lightgbm LGBMClassifier" if model == "gradient-boosting" else "sklearn RandomForestClassifier",
+        "features": names,
         "scaling": {"mean": mean.tolist(), "std": std.tolist()},
         "constant_features": list(table.columns[constant.to_numpy()]),
         "hyperparameters": hyper, "seed": seed,
@@ -813,8 +853,8 @@ def train(conn, models, symbol, interval, regime, trials, seed, trial_order, can
         """INSERT INTO model_versions (symbol, regime, version, interval, status, model_kind, hyperparameters,
                seed, train_from, train_to, validation_from, validation_to, test_from, test_to,
                data_fingerprint, config_hash, artifact_path, sha256, created_at)
-           VALUES (?, ?, ?, ?, 'candidate', 'random-forest', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
-        (symbol, regime, version, interval, json.dumps(hyper), seed,
+           VALUES (?, ?, ?, ?, 'candidate', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+        (symbol, regime, version, interval, model, json.dumps(hyper), seed,
          windows["train"]["from"], windows["train"]["to"], windows["validation"]["from"],
          windows["validation"]["to"], windows["test"]["from"], windows["test"]["to"],
          hashlib.sha256(candles.to_numpy().tobytes()).hexdigest(),
@@ -833,7 +873,7 @@ def train(conn, models, symbol, interval, regime, trials, seed, trial_order, can
         "windows": {k: {**w, "from": iso(w["from"]), "to": iso(w["to"])} for k, w in windows.items()},
         "noise_filter": noise, "constant_features": manifest["constant_features"],
         "search": {"trials": len(scores), "best": best, "best_validation_f1": scores[best]["score"],
-                   "trees": sum(t["hyper"]["n_trees"] for t in scores)},
+                   "trees": sum(t["hyper"].get("n_trees", t["hyper"].get("n_estimators", 0)) for t in scores)},
         "hyperparameters": hyper, "test_metrics": test_metrics, "test_trading": trading,
         "seconds": {"features": features_time, "search": search_time, "writing": writing_time},
     }
@@ -1054,7 +1094,7 @@ def job(args):
     timings["features"] = time.perf_counter() - started
     started = time.perf_counter()
     trained, fitted = train(conn, args.models, args.symbol, args.interval, args.regime, args.trials, args.seed,
-                            args.trial_order, candles, features)
+                            args.trial_order, candles, features, model=args.model)
     timings["train"] = time.perf_counter() - started
     started = time.perf_counter()
     loaded = load_version(conn, args.models, args.symbol, args.regime)
@@ -1091,6 +1131,8 @@ def main():
                 p.add_argument("--trial-order", choices=["sklearn", "retrain"], default="sklearn",
                                help="sklearn: ParameterSampler's draw of the grid; retrain: the same "
                                     "trials as retrain with this seed (same work, for benchmarks)")
+                p.add_argument("--model", choices=["random-forest", "gradient-boosting"], default="random-forest",
+                               help="gradient-boosting: LightGBM, searched over LIGHTGBM_GRID")
             elif flag == "out":
                 p.add_argument("--out", required=True)
         return p
@@ -1115,7 +1157,7 @@ def main():
                 result = features_command(conn, args.symbol, args.interval, args.out)
             elif args.command == "train":
                 result, _ = train(conn, args.models, args.symbol, args.interval, args.regime, args.trials,
-                                  args.seed, args.trial_order)
+                                  args.seed, args.trial_order, model=args.model)
             elif args.command == "evaluate":
                 result = evaluate(conn, args.models, args.symbol, args.regime)
             else:
