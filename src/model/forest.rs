@@ -164,12 +164,73 @@ pub fn check_rows(x: ArrayView2<f64>, y: &[u8]) -> Result<(), String> {
 
 /// Fit `hyper.n_trees` trees (one when not bootstrapping) on presorted data.
 pub fn fit(data: &Presorted, hyper: &Hyper, seed: u64) -> Forest {
+    fit_trees(hyper, seed, |rng| fit_tree(data, hyper, rng))
+}
+
+/// The trees of a forest (one when not bootstrapping), fitted in parallel, tree i from
+/// the seed's stream i, so that the result does not depend on the thread schedule. Shared
+/// by the exact grower and the histogram one.
+pub(crate) fn fit_trees(hyper: &Hyper, seed: u64, tree: impl Fn(SplitMix64) -> Tree + Sync) -> Forest {
     let n_trees = if hyper.bootstrap { hyper.n_trees.max(1) } else { 1 };
-    let trees = (0..n_trees)
-        .into_par_iter()
-        .map(|i| fit_tree(data, hyper, SplitMix64::stream(seed, u64::from(i))))
-        .collect();
+    let trees = (0..n_trees).into_par_iter().map(|i| tree(SplitMix64::stream(seed, u64::from(i)))).collect();
     Forest { trees }
+}
+
+/// Each row's weight in one tree: its multiplicity in a bootstrap sample of `rows` draws,
+/// or 1 without bootstrapping.
+pub(crate) fn row_weights(rows: usize, hyper: &Hyper, rng: &mut SplitMix64) -> Vec<u32> {
+    let mut weight = vec![0u32; rows];
+    if hyper.bootstrap {
+        for _ in 0..rows {
+            weight[rng.below(rows)] += 1;
+        }
+    } else {
+        weight.fill(1);
+    }
+    weight
+}
+
+/// Features drawn at each split: `max(1, floor(feature_fraction x features))`.
+pub(crate) fn features_per_split(hyper: &Hyper, features: usize) -> usize {
+    ((hyper.feature_fraction * features as f64).floor() as usize).clamp(1, features)
+}
+
+/// Draw the first `per_split` of `features` (a partial Fisher-Yates shuffle, in place).
+pub(crate) fn draw_features(features: &mut [usize], per_split: usize, rng: &mut SplitMix64) {
+    let n = features.len();
+    for i in 0..per_split {
+        let j = i + rng.below(n - i);
+        features.swap(i, j);
+    }
+}
+
+/// A side's part of the split score: (n0^2 + n1^2) / n, whose sum over the children
+/// orders splits as the Gini impurity decrease does.
+pub(crate) fn gini_score(counts: [u32; 2]) -> f64 {
+    let (a, b) = (f64::from(counts[0]), f64::from(counts[1]));
+    (a * a + b * b) / (a + b)
+}
+
+/// Move the rows for which `left` holds to the front, each side keeping its order, and
+/// return how many went left.
+pub(crate) fn stable_partition(
+    rows: &mut [u32],
+    scratch: &mut Vec<u32>,
+    left: impl Fn(u32) -> bool,
+) -> usize {
+    scratch.clear();
+    let mut write = 0;
+    for i in 0..rows.len() {
+        let row = rows[i];
+        if left(row) {
+            rows[write] = row;
+            write += 1;
+        } else {
+            scratch.push(row);
+        }
+    }
+    rows[write..].copy_from_slice(scratch);
+    write
 }
 
 /// The state of one tree's fit: per feature, the tree's rows in value order, partitioned
@@ -188,21 +249,14 @@ struct Grower<'p, 'a> {
 
 fn fit_tree(data: &Presorted, hyper: &Hyper, mut rng: SplitMix64) -> Tree {
     let rows = data.x.nrows();
-    let mut weight = vec![0u32; rows];
-    if hyper.bootstrap {
-        for _ in 0..rows {
-            weight[rng.below(rows)] += 1;
-        }
-    } else {
-        weight.fill(1);
-    }
+    let weight = row_weights(rows, hyper, &mut rng);
     let order: Vec<Vec<u32>> = data
         .order
         .iter()
         .map(|sorted| sorted.iter().copied().filter(|&r| weight[r as usize] > 0).collect())
         .collect();
     let n_features = data.x.ncols();
-    let per_split = ((hyper.feature_fraction * n_features as f64).floor() as usize).clamp(1, n_features);
+    let per_split = features_per_split(hyper, n_features);
     let size = order[0].len();
     let mut grower = Grower {
         data,
@@ -269,15 +323,8 @@ impl Grower<'_, '_> {
     /// sum over children of (n0^2 + n1^2) / n, which orders splits as the impurity
     /// decrease does. Only between distinct values; each side keeps `min_leaf` rows.
     fn best_split(&mut self, start: usize, end: usize, total: [u32; 2], min_leaf: usize) -> Option<Split> {
-        let n_features = self.features.len();
-        for i in 0..self.per_split {
-            let j = i + self.rng.below(n_features - i);
-            self.features.swap(i, j);
-        }
-        let parent = {
-            let (a, b) = (f64::from(total[0]), f64::from(total[1]));
-            (a * a + b * b) / (a + b)
-        };
+        draw_features(&mut self.features, self.per_split, &mut self.rng);
+        let parent = gini_score(total);
         let mut best: Option<Split> = None;
         for &feature in &self.features[..self.per_split] {
             let column = self.data.x.column(feature);
@@ -291,12 +338,7 @@ impl Grower<'_, '_> {
                 if value >= next || left_rows < min_leaf || rows.len() - left_rows < min_leaf {
                     continue;
                 }
-                let right = [total[0] - left[0], total[1] - left[1]];
-                let side = |c: [u32; 2]| {
-                    let (a, b) = (f64::from(c[0]), f64::from(c[1]));
-                    (a * a + b * b) / (a + b)
-                };
-                let score = side(left) + side(right);
+                let score = gini_score(left) + gini_score([total[0] - left[0], total[1] - left[1]]);
                 if score > parent + 1e-12 * parent && best.as_ref().is_none_or(|b| score > b.score) {
                     // The midpoint, unless rounding puts it on the upper value.
                     let mut threshold = value + (next - value) / 2.0;
@@ -316,20 +358,9 @@ impl Grower<'_, '_> {
         for (i, &row) in self.order[split.feature][start..end].iter().enumerate() {
             self.goes_left[row as usize] = i < split.left_rows;
         }
-        for feature in 0..self.order.len() {
-            let rows = &mut self.order[feature][start..end];
-            self.scratch.clear();
-            let mut write = 0;
-            for i in 0..rows.len() {
-                let row = rows[i];
-                if self.goes_left[row as usize] {
-                    rows[write] = row;
-                    write += 1;
-                } else {
-                    self.scratch.push(row);
-                }
-            }
-            rows[write..].copy_from_slice(&self.scratch);
+        let goes_left = &self.goes_left;
+        for order in &mut self.order {
+            stable_partition(&mut order[start..end], &mut self.scratch, |row| goes_left[row as usize]);
         }
     }
 }

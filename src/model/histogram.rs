@@ -15,7 +15,7 @@
 use ndarray::ArrayView2;
 use rayon::prelude::*;
 
-use super::forest::{Forest, Hyper, Tree};
+use super::forest::{self, Forest, Hyper, Tree, gini_score};
 use crate::rng::SplitMix64;
 
 /// Most bins per feature (so a bin's index fits a byte).
@@ -82,12 +82,7 @@ impl<'a> Binned<'a> {
 
 /// Fit `hyper.n_trees` trees (one when not bootstrapping) on binned data.
 pub fn fit(data: &Binned, hyper: &Hyper, seed: u64) -> Forest {
-    let n_trees = if hyper.bootstrap { hyper.n_trees.max(1) } else { 1 };
-    let trees = (0..n_trees)
-        .into_par_iter()
-        .map(|i| fit_tree(data, hyper, SplitMix64::stream(seed, u64::from(i))))
-        .collect();
-    Forest { trees }
+    forest::fit_trees(hyper, seed, |rng| fit_tree(data, hyper, rng))
 }
 
 /// Per feature and bin: weighted rows of class 0, of class 1, and distinct rows.
@@ -107,16 +102,9 @@ struct Grower<'p, 'a> {
 
 fn fit_tree(data: &Binned, hyper: &Hyper, mut rng: SplitMix64) -> Tree {
     let rows = data.rows;
-    let mut weight = vec![0u32; rows];
-    if hyper.bootstrap {
-        for _ in 0..rows {
-            weight[rng.below(rows)] += 1;
-        }
-    } else {
-        weight.fill(1);
-    }
+    let weight = forest::row_weights(rows, hyper, &mut rng);
     let n_features = data.features;
-    let per_split = ((hyper.feature_fraction * n_features as f64).floor() as usize).clamp(1, n_features);
+    let per_split = forest::features_per_split(hyper, n_features);
     let mut grower = Grower {
         data,
         hyper,
@@ -214,16 +202,8 @@ impl Grower<'_, '_> {
         rows: usize,
         min_leaf: usize,
     ) -> Option<Split> {
-        let n_features = self.features.len();
-        for i in 0..self.per_split {
-            let j = i + self.rng.below(n_features - i);
-            self.features.swap(i, j);
-        }
-        let side = |c: [u32; 2]| {
-            let (a, b) = (f64::from(c[0]), f64::from(c[1]));
-            (a * a + b * b) / (a + b)
-        };
-        let parent = side(total);
+        forest::draw_features(&mut self.features, self.per_split, &mut self.rng);
+        let parent = gini_score(total);
         let mut best: Option<Split> = None;
         for &feature in &self.features[..self.per_split] {
             let bins = &histogram[feature * (MAX_BINS + 1)..(feature + 1) * (MAX_BINS + 1)];
@@ -242,8 +222,7 @@ impl Grower<'_, '_> {
                 if left_rows < min_leaf || rows - left_rows < min_leaf {
                     continue;
                 }
-                let right = [total[0] - left[0], total[1] - left[1]];
-                let score = side(left) + side(right);
+                let score = gini_score(left) + gini_score([total[0] - left[0], total[1] - left[1]]);
                 if score > parent + 1e-12 * parent && best.as_ref().is_none_or(|b| score > b.score) {
                     best = Some(Split { feature, bin, left_rows, score });
                 }
@@ -255,20 +234,10 @@ impl Grower<'_, '_> {
     /// Reorder the node's rows so that the left child's come first (each side in its
     /// former order).
     fn partition(&mut self, start: usize, end: usize, split: &Split) {
-        let f = self.data.features;
-        let rows = &mut self.rows[start..end];
-        self.scratch.clear();
-        let mut write = 0;
-        for i in 0..rows.len() {
-            let row = rows[i];
-            if usize::from(self.data.bins[row as usize * f + split.feature]) <= split.bin {
-                rows[write] = row;
-                write += 1;
-            } else {
-                self.scratch.push(row);
-            }
-        }
-        rows[write..].copy_from_slice(&self.scratch);
+        let (f, bins) = (self.data.features, &self.data.bins);
+        forest::stable_partition(&mut self.rows[start..end], &mut self.scratch, |row| {
+            usize::from(bins[row as usize * f + split.feature]) <= split.bin
+        });
     }
 }
 
