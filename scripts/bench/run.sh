@@ -9,6 +9,8 @@
 #   features  both inputs, to Parquet
 #   train     BTC 1m, one regime, the search with the config's 20 trials, seed 42 (the peer
 #             draws the same 20 grid points as retrain, so both fit the same forests' sizes)
+#   train-gb  the same with gradient boosting: retrain's forust-ml search over
+#             training.search.boosting against LightGBM's over the peer's LIGHTGBM_GRID
 #   evaluate  the newest version, defaults (last evaluation.window_days of unseen bars)
 #   drift     the version's reference against the last drift.window_days
 #   job       the nightly job from a fresh state: retrain collect, train, evaluate and
@@ -183,6 +185,22 @@ for i in $(seq "$runs"); do
     "$py" "$peer" train --db "$work/peer-btc/peer.db" --models "$work/peer-btc/models" --symbol BTC \
     --interval 1m --regime "$regime" --trials "$trials" --seed "$seed" --trial-order retrain
 done
+# Gradient boosting: retrain's (forust-ml, training.search.boosting) against LightGBM
+# searched by the peer over a grid a Python user would choose, in a state of their own.
+mkdir -p "$work/retrain-gb" "$work/peer-gb"
+(cd "$work/retrain-gb" && "$bin" init >/dev/null && "$bin" collect --symbol BTC --interval 1m --file "$btc" >/dev/null)
+"$py" "$peer" collect --db "$work/peer-gb/peer.db" --file "$btc" --symbol BTC --interval 1m >/dev/null
+cd "$work/retrain-gb"
+for i in $(seq "$runs"); do
+  say "train-gb" "$i"
+  record train-gb retrain "$i" "$out/train-gb-r-$i" -- \
+    "$bin" train --symbol BTC --regime "$regime" --interval 1m --trials "$trials" --seed "$seed" \
+    --model gradient-boosting --json
+  record train-gb peer "$i" "$out/train-gb-p-$i" -- \
+    "$py" "$peer" train --db "$work/peer-gb/peer.db" --models "$work/peer-gb/models" --symbol BTC \
+    --interval 1m --regime "$regime" --trials "$trials" --seed "$seed" --model gradient-boosting
+done
+cd "$work/retrain-btc"
 for i in $(seq "$runs"); do
   say "evaluate" "$i"
   record evaluate retrain "$i" "$out/evaluate-r-$i" -- "$bin" evaluate --symbol BTC --regime "$regime" --json
@@ -248,16 +266,22 @@ def bare_ms(path):
              or re.findall(number, text))
     return float(found[-1]) if found else None
 
-quality = {}
-for side in ("retrain", "peer"):
-    doc = last_json(outputs["train"][side][-1])
-    m = doc.get("test_metrics", {})
-    quality[side] = {"test_f1": m.get("f1"), "test_auc": m.get("roc_auc"), "rows": doc.get("rows"),
-                     "hyperparameters": doc.get("hyperparameters")}
+def quality_of(stage):
+    """Each side's test metrics in the last run of a train stage."""
+    found = {}
+    for side in ("retrain", "peer"):
+        doc = last_json(outputs[stage][side][-1])
+        m = doc.get("test_metrics", {})
+        found[side] = {"test_f1": m.get("f1"), "test_auc": m.get("roc_auc"), "test_log_loss": m.get("log_loss"),
+                       "rows": doc.get("rows"), "hyperparameters": doc.get("hyperparameters")}
+    return found
+
+quality = {stage: quality_of(stage) for stage in ("train", "train-gb") if stage in outputs}
 
 labels = {"startup": "start-up (no work)", "collect-btc": f"collect BTC 1m ({int(btc_rows):,} rows)",
           "collect-large": f"collect x{copies} ({int(large_rows):,} rows)", "features-btc": "features BTC 1m",
           "features-large": f"features x{copies}", "train": f"train {regime}, {trials} trials",
+          "train-gb": f"boosting {regime}, {trials} trials",
           "evaluate": "evaluate", "drift": "drift-check", "job": "whole job (BTC 1m)"}
 stages = []
 for stage, label in labels.items():
@@ -280,10 +304,10 @@ for stage, label in labels.items():
             if inner:
                 entry["rows_per_s"]["bare_insert"] = n / inner * 1000
                 note += f"; bare rusqlite loop {inner:.0f} ms ({n / inner * 1000:,.0f} rows/s), process {wall:.0f} ms"
-    if stage in ("train", "job"):
+    if stage in ("train", "train-gb", "job"):
         docs = {side: last_json(outputs[stage][side][-1]) for side in ("retrain", "peer")}
-        if stage == "train":
-            q = quality
+        if stage in quality:
+            q = quality[stage]
         else:  # the peer's job prints its train results; retrain's train wrote job-train-r-N.json
             retrain_doc = last_json(outputs[stage]["retrain"][-1].replace("job-r-", "job-train-r-") + ".json")
             q = {"retrain": {"test_f1": retrain_doc.get("test_metrics", {}).get("f1"),
@@ -294,6 +318,8 @@ for stage, label in labels.items():
         fmt = lambda x: "-" if x is None else f"{x:.4f}"
         note = (f"test F1/AUC retrain {fmt(q['retrain']['test_f1'])}/{fmt(q['retrain']['test_auc'])}, "
                 f"peer {fmt(q['peer']['test_f1'])}/{fmt(q['peer']['test_auc'])}")
+        if "test_log_loss" in q["retrain"]:
+            note += f"; log loss {fmt(q['retrain']['test_log_loss'])} / {fmt(q['peer']['test_log_loss'])}"
     entry["note"] = note
     stages.append(entry)
 
