@@ -32,7 +32,7 @@ pub struct Hyper {
 }
 
 /// One fitted tree over the model's feature indices; node 0 is the root.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Tree {
     /// Feature of each split node, -1 for a leaf.
     pub feature: Vec<i32>,
@@ -190,6 +190,13 @@ pub(crate) fn row_weights(rows: usize, hyper: &Hyper, rng: &mut SplitMix64) -> V
     weight
 }
 
+/// A node of `rows` rows with these class counts at this depth is not split: it is pure,
+/// as deep as allowed, or too small for two leaves of `min_samples_leaf`.
+pub(crate) fn stays_a_leaf(hyper: &Hyper, counts: [u32; 2], depth: u32, rows: usize) -> bool {
+    let min_leaf = hyper.min_samples_leaf.max(1) as usize;
+    counts[0] == 0 || counts[1] == 0 || depth >= hyper.max_depth || rows < 2 * min_leaf
+}
+
 /// Features drawn at each split: `max(1, floor(feature_fraction x features))`.
 pub(crate) fn features_per_split(hyper: &Hyper, features: usize) -> usize {
     ((hyper.feature_fraction * features as f64).floor() as usize).clamp(1, features)
@@ -269,13 +276,7 @@ fn fit_tree(data: &Presorted, hyper: &Hyper, mut rng: SplitMix64) -> Tree {
         per_split,
         features: (0..n_features).collect(),
     };
-    let mut tree = Tree {
-        feature: Vec::new(),
-        threshold: Vec::new(),
-        left: Vec::new(),
-        right: Vec::new(),
-        counts: Vec::new(),
-    };
+    let mut tree = Tree::default();
     grower.grow(&mut tree, 0, size, 0);
     tree
 }
@@ -303,8 +304,7 @@ impl Grower<'_, '_> {
         let counts = self.counts(start, end);
         let index = tree.push_leaf(counts);
         let min_leaf = self.hyper.min_samples_leaf.max(1) as usize;
-        let pure = counts[0] == 0 || counts[1] == 0;
-        if pure || depth >= self.hyper.max_depth || end - start < 2 * min_leaf {
+        if stays_a_leaf(self.hyper, counts, depth, end - start) {
             return index as u32;
         }
         let Some(split) = self.best_split(start, end, counts, min_leaf) else { return index as u32 };

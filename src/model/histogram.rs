@@ -115,13 +115,7 @@ fn fit_tree(data: &Binned, hyper: &Hyper, mut rng: SplitMix64) -> Tree {
         per_split,
         features: (0..n_features).collect(),
     };
-    let mut tree = Tree {
-        feature: Vec::new(),
-        threshold: Vec::new(),
-        left: Vec::new(),
-        right: Vec::new(),
-        counts: Vec::new(),
-    };
+    let mut tree = Tree::default();
     let size = grower.rows.len();
     let root = grower.histogram(0, size);
     grower.grow(&mut tree, 0, size, 0, root);
@@ -164,8 +158,7 @@ impl Grower<'_, '_> {
         let counts = histogram[..=MAX_BINS].iter().fold([0u32; 2], |c, h| [c[0] + h[0], c[1] + h[1]]);
         let index = tree.push_leaf(counts);
         let min_leaf = self.hyper.min_samples_leaf.max(1) as usize;
-        let pure = counts[0] == 0 || counts[1] == 0;
-        if pure || depth >= self.hyper.max_depth || end - start < 2 * min_leaf {
+        if forest::stays_a_leaf(self.hyper, counts, depth, end - start) {
             return index as u32;
         }
         let Some(split) = self.best_split(&histogram, counts, end - start, min_leaf) else {
