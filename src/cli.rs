@@ -7,7 +7,7 @@ use clap::{ArgGroup, Args, Parser, Subcommand, ValueEnum};
 
 use crate::candles::Interval;
 use crate::candles::time::parse_time;
-use crate::config::{ModelKind, Regime, Severity};
+use crate::config::{ModelKind, Refresh, Regime, Severity};
 use crate::env_vars;
 use crate::ingest::Format;
 use crate::symbol::Symbol;
@@ -198,6 +198,11 @@ value_enum!(ModelKind {
     ModelKind::GradientBoosting => "gradient-boosting",
 });
 
+value_enum!(Refresh {
+    Refresh::Full => "full": "Search the grid afresh",
+    Refresh::Incremental => "incremental": "Refresh the production version with its hyperparameters: a forest replaces its oldest training.replace_share of trees with trees grown on the bars it never learned from; a tree or a booster is refitted",
+});
+
 value_enum!(Severity {
     Severity::Low => "low",
     Severity::Medium => "medium",
@@ -275,6 +280,10 @@ pub struct TrainArgs {
     /// Seed of the search and the forest [default: training.seed]
     #[arg(long)]
     pub seed: Option<u64>,
+
+    /// How the model is made [default: training.refresh]
+    #[arg(long, value_enum)]
+    pub refresh: Option<Refresh>,
 
     /// Print the report as JSON
     #[arg(long)]

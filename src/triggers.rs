@@ -307,8 +307,11 @@ pub fn not_due(f: &Facts, verdict: &Verdict, s: &Settings) -> String {
             100.0 * rate,
             100.0 * t.min_win_rate
         ),
-        Some(Live { signals, .. }) => {
+        Some(Live { signals, .. }) if signals < t.min_signals as usize => {
             format!("{signals} resolved live signals, fewer than triggers.min_signals {}", t.min_signals)
+        }
+        Some(Live { signals, .. }) => {
+            format!("{signals} resolved live signals, none a trade: no live win rate")
         }
         None => "no live signals".to_string(),
     });
@@ -401,6 +404,14 @@ mod tests {
             "production 30.0 days old (triggers.max_age_days 30), 19 resolved live signals, fewer than \
              triggers.min_signals 20, medium drift (triggers.drift_severity high), f1 -10.0% against its test \
              window (triggers.performance_decay 10%), no schedule due"
+        );
+        // Enough signals, none of them a trade: no win rate to judge, and it says so.
+        let flat = Facts { live: Some(Live { signals: 100, win_rate: None }), ..calm };
+        let verdict = evaluate(&flat, &s);
+        assert!(verdict.fired.is_empty());
+        assert!(
+            not_due(&flat, &verdict, &s)
+                .contains(", 100 resolved live signals, none a trade: no live win rate,")
         );
         let first = Facts { regime_rows: 1000, ..Facts::default() };
         assert_eq!(kinds(&evaluate(&first, &s).fired), ["initial"]);

@@ -22,7 +22,8 @@
 #
 #   scripts/bench/run.sh                 # RUNS=3 scripts/bench/run.sh for a quicker pass
 #
-# Environment: RUNS (5), REGIME (trending), TRIALS (20), SEED (42), COPIES (23).
+# Environment: RUNS (5), REGIME (trending), TRIALS (20), SEED (42), COPIES (23), SPLITS
+# (exact; histogram sets retrain's training.splits for the train and job stages).
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -31,6 +32,7 @@ regime=${REGIME:-trending}
 trials=${TRIALS:-20}
 seed=${SEED:-42}
 copies=${COPIES:-23}
+splits=${SPLITS:-exact}
 data="$root/tests/data"
 source_csv="$data/btc-perp-20211231-20220201_1m.csv"
 bench="$root/target/bench"
@@ -109,7 +111,8 @@ work="$bench/work"
 rm -rf "$work"
 for name in btc large job; do
   mkdir -p "$work/retrain-$name" "$work/peer-$name"
-  (cd "$work/retrain-$name" && "$bin" init >/dev/null)
+  (cd "$work/retrain-$name" && "$bin" init >/dev/null &&
+    sed -i "s/^  splits: exact /  splits: $splits /" config.yaml && grep -q "^  splits: $splits " config.yaml)
 done
 fresh() { rm -rf "$1"/*.db "$1"/*.db-wal "$1"/*.db-shm "$1/models"; }
 
@@ -236,12 +239,12 @@ cd "$root"
 
 # --- summary -----------------------------------------------------------------------------
 "$py" - "$times" "$bench/compare.json" "$btc_rows" "$large_rows" "$runs" "$(nproc)" "$started_at" \
-  "$regime" "$trials" "$seed" "$copies" "$load_before" <<'EOF'
+  "$regime" "$trials" "$seed" "$copies" "$load_before" "$splits" <<'EOF'
 import json, re, statistics, sys, time
 from collections import defaultdict
 from pathlib import Path
 
-times, target, btc_rows, large_rows, runs, cores, started, regime, trials, seed, copies, load_before = sys.argv[1:]
+times, target, btc_rows, large_rows, runs, cores, started, regime, trials, seed, copies, load_before, splits = sys.argv[1:]
 load_after = " ".join(Path("/proc/loadavg").read_text().split()[:3])
 rows = {"collect-btc": int(btc_rows), "collect-large": int(large_rows)}
 ms = defaultdict(lambda: defaultdict(list))
@@ -280,7 +283,7 @@ quality = {stage: quality_of(stage) for stage in ("train", "train-gb") if stage 
 
 labels = {"startup": "start-up (no work)", "collect-btc": f"collect BTC 1m ({int(btc_rows):,} rows)",
           "collect-large": f"collect x{copies} ({int(large_rows):,} rows)", "features-btc": "features BTC 1m",
-          "features-large": f"features x{copies}", "train": f"train {regime}, {trials} trials",
+          "features-large": f"features x{copies}", "train": f"train {regime}, {trials} trials, {splits}",
           "train-gb": f"boosting {regime}, {trials} trials",
           "evaluate": "evaluate", "drift": "drift-check", "job": "whole job (BTC 1m)"}
 stages = []
@@ -330,7 +333,7 @@ for e in stages:
 print()
 print(f"medians of {runs} runs, whole processes, {cores} cores; load average {load_before} before, {load_after} after")
 print("\n".join(lines))
-doc = {"runs": int(runs), "cores": int(cores), "regime": regime, "trials": int(trials), "seed": int(seed),
+doc = {"runs": int(runs), "cores": int(cores), "regime": regime, "trials": int(trials), "seed": int(seed), "splits": splits,
        "inputs": {"btc_rows": int(btc_rows), "large_rows": int(large_rows), "copies": int(copies)},
        "load_average": {"before": load_before, "after": load_after}, "stages": stages, "train_quality": quality, "seconds_total": time.time() - int(started)}
 Path(target).write_text(json.dumps(doc, indent=2))

@@ -85,6 +85,11 @@ pub struct Manifest {
     /// absent from artifacts made before it was kept.
     #[serde(default)]
     pub reliability: Option<TestReliability>,
+    /// How `training.refresh: incremental` made the model from the production version;
+    /// absent when a search made it (and then not written, so that such manifests are
+    /// what they were before refreshes existed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refreshed: Option<crate::model::pipeline::Refreshed>,
     pub config_hash: String,
     pub data_fingerprint: String,
     /// SHA-256 of the other files of the artifact.

@@ -12,6 +12,7 @@ use crate::cli::TrainArgs;
 use crate::config::Resolved;
 use crate::error::{Failure, code};
 use crate::lifecycle::train::{Registered, Spec, train_and_register};
+use crate::model::pipeline::{RefreshMethod, Refreshed};
 use crate::output::stderr_is_terminal;
 
 pub fn run(resolved: &Resolved, args: &TrainArgs) -> anyhow::Result<u8> {
@@ -25,6 +26,7 @@ pub fn run(resolved: &Resolved, args: &TrainArgs) -> anyhow::Result<u8> {
         return Err(Failure::Usage("--trials: expected at least 1".into()).into());
     }
     let seed = args.seed.unwrap_or(settings.training.seed);
+    let refresh = args.refresh.unwrap_or(settings.training.refresh);
 
     let mut store = existing_store(resolved)?;
     let candles = store.candles(symbol, interval, None)?;
@@ -35,7 +37,7 @@ pub fn run(resolved: &Resolved, args: &TrainArgs) -> anyhow::Result<u8> {
         .into());
     }
 
-    let spec = Spec { symbol, regime, interval, model, trials, seed };
+    let spec = Spec { symbol, regime, interval, model, trials, seed, refresh };
     let bar = trial_bar(trials);
     let done =
         train_and_register(resolved, &mut store, &candles, &spec, wall_millis(), &mut |done, best| {
@@ -59,6 +61,7 @@ pub fn run(resolved: &Resolved, args: &TrainArgs) -> anyhow::Result<u8> {
             "noise_filter": settings.training.noise_filter.then_some(trained.prepared.noise),
             "constant_features": trained.prepared.constant,
             "search": {"metric": settings.training.search.metric, "trials": trained.outcome.trials, "best": trained.outcome.best},
+            "refresh": {"asked": refresh, "refreshed": trained.refreshed, "searched_because": trained.searched_because},
             "hyperparameters": best.hyper,
             "test_metrics": trained.test_metrics,
             "test_trading": record.trading,
@@ -76,6 +79,24 @@ pub fn run(resolved: &Resolved, args: &TrainArgs) -> anyhow::Result<u8> {
         print_report(&done, &spec, settings.training.search.metric.as_str(), &path, started);
     }
     Ok(code::OK)
+}
+
+/// "incremental from v3: the oldest 25 of 100 trees replaced by trees grown on the 812
+/// training rows newer than v3's".
+fn refreshed_line(r: &Refreshed) -> String {
+    let v = r.from_version;
+    match r.method {
+        RefreshMethod::ReplaceOldest => format!(
+            "incremental from v{v}: the oldest {} of {} trees replaced by trees grown on the {} training rows newer \
+             than v{v}'s",
+            r.new_trees,
+            r.new_trees + r.kept_trees,
+            r.rows
+        ),
+        RefreshMethod::Refit => {
+            format!("incremental from v{v}: refitted on {} training rows with v{v}'s hyperparameters", r.rows)
+        }
+    }
 }
 
 fn window_json(w: &Window) -> serde_json::Value {
@@ -126,12 +147,25 @@ fn print_report(done: &Registered, spec: &Spec, metric: &str, path: &str, starte
     if !p.constant.is_empty() {
         println!("  left out  constant on the training rows: {}", p.constant.join(", "));
     }
-    println!(
-        "  search    {} trials, validation {metric}: best {:.4} with {}",
-        t.outcome.trials.len(),
-        best.score,
-        best.hyper
-    );
+    match &t.refreshed {
+        Some(r) => println!(
+            "  refresh   {}; validation {metric} {:.4} with {}",
+            refreshed_line(r),
+            best.score,
+            best.hyper
+        ),
+        None => {
+            if let Some(why) = &t.searched_because {
+                println!("  refresh   not incremental: {why}");
+            }
+            println!(
+                "  search    {} trials, validation {metric}: best {:.4} with {}",
+                t.outcome.trials.len(),
+                best.score,
+                best.hyper
+            );
+        }
+    }
     let auc = m.roc_auc.map_or("undefined".to_string(), |a| format!("{a:.4}"));
     println!(
         "  test      accuracy {:.4}  precision {:.4}  recall {:.4}  f1 {:.4}  auc {auc}  log loss {:.4}  brier {:.4}  ({:.1}% up)",

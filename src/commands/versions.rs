@@ -55,6 +55,7 @@ pub fn run(resolved: &Resolved, args: &VersionsArgs) -> anyhow::Result<u8> {
                         })).collect::<Vec<_>>()
                     })),
                     "calibration": check.as_ref().ok().map(|m| calibration_json(m, args.calibration)),
+                    "refreshed": check.as_ref().ok().and_then(|m| m.refreshed.as_ref()),
                 })
             })
             .collect();

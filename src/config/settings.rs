@@ -370,7 +370,32 @@ pub struct TrainingSettings {
     pub splits: Splits,
     /// How P(up) is calibrated on the validation rows (src/model/calibrate.rs).
     pub calibration: CalibrationMethod,
+    /// How a retrain of a model that has a production version is made (src/model/pipeline.rs).
+    pub refresh: Refresh,
+    /// With `refresh: incremental`, the share of a forest's trees, oldest first, that are
+    /// replaced by trees grown on the bars its production version never learned from.
+    pub replace_share: f64,
     pub search: SearchSettings,
+}
+
+/// `training.refresh`: a full search, or the production version refreshed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Refresh {
+    /// Search the grid afresh on the whole training window.
+    Full,
+    /// Keep the production version's hyperparameters (no search): a forest replaces its
+    /// oldest `replace_share` of trees, a tree or a booster is refitted.
+    Incremental,
+}
+
+impl Refresh {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Refresh::Full => "full",
+            Refresh::Incremental => "incremental",
+        }
+    }
 }
 
 /// `training.splits`: where a tree may split a feature.
@@ -420,6 +445,8 @@ impl Default for TrainingSettings {
             reference_sample: 5_000,
             splits: Splits::Exact,
             calibration: CalibrationMethod::None,
+            refresh: Refresh::Full,
+            replace_share: 0.25,
             search: SearchSettings::default(),
         }
     }

@@ -146,6 +146,12 @@ pub(super) fn validate(s: &Settings) -> Result<(), String> {
     }
     positive("training.noise_mad_k", t.noise_mad_k)?;
     between("training.reference_sample", t.reference_sample, 10, 1_000_000)?;
+    check(
+        t.replace_share > 0.0 && t.replace_share <= 1.0,
+        "training.replace_share",
+        "a share in (0, 1]",
+        t.replace_share,
+    )?;
     let search = &t.search;
     between("training.search.max_trials", search.max_trials, 1, 1_000)?;
     non_empty("training.search.max_depth", &search.max_depth)?;

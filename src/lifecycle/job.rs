@@ -245,6 +245,7 @@ fn work(
         model: settings.training.model,
         trials: settings.training.search.max_trials,
         seed: settings.training.seed,
+        refresh: settings.training.refresh,
     };
     store.set_job_stage(id, JobStage::Train)?;
     let registered = train::train_and_register(resolved, store, &candles, &spec, now, &mut |_, _| {})?;
@@ -253,7 +254,12 @@ fn work(
         .iter()
         .find(|v| v.id == registered.id)
         .ok_or_else(|| anyhow::anyhow!("v{} was not registered", registered.version))?;
-    let mut notes = vec![format!("trained v{}", version.version)];
+    let made = match (&registered.trained.refreshed, &registered.trained.searched_because) {
+        (Some(r), _) => format!(", incremental from v{} ({} new trees)", r.from_version, r.new_trees),
+        (None, Some(why)) => format!(", not incremental: {why}"),
+        (None, None) => String::new(),
+    };
+    let mut notes = vec![format!("trained v{}{made}", version.version)];
     store.set_job_stage(id, JobStage::Evaluate)?;
     match evaluate::backtest(
         resolved,

@@ -5,15 +5,15 @@ use std::time::{Duration, Instant};
 
 use crate::artifact::{self, Loaded, Manifest, Reference, SearchSummary};
 use crate::candles::{Candle, Interval};
-use crate::config::{ModelKind, Regime, Resolved, Settings};
+use crate::config::{ModelKind, Refresh, Regime, Resolved, Settings};
 use crate::error::Failure;
 use crate::evaluation::Record;
 use crate::evaluation::backtest::{Rules, Trading};
 use crate::evaluation::score;
 use crate::failpoint;
-use crate::kinds::EvaluationKind;
+use crate::kinds::{EvaluationKind, VersionStatus};
 use crate::model::Model;
-use crate::model::pipeline::{self, Request, Trained};
+use crate::model::pipeline::{self, Base, Request, Trained};
 use crate::store::{NewEvaluation, NewVersion, Store};
 use crate::symbol::Symbol;
 
@@ -26,6 +26,8 @@ pub struct Spec<'a> {
     pub model: ModelKind,
     pub trials: u32,
     pub seed: u64,
+    /// A full search, or an incremental refresh of the production version.
+    pub refresh: Refresh,
 }
 
 /// A trained, written and registered candidate.
@@ -53,8 +55,22 @@ pub fn train_and_register(
     now: i64,
     progress: &mut dyn FnMut(usize, f64),
 ) -> anyhow::Result<Registered> {
-    let (Spec { symbol, regime, interval, model, trials, seed }, settings) = (*spec, &resolved.settings);
-    let request = Request { candles, interval, regime, model, trials, seed, settings };
+    let (Spec { symbol, regime, interval, model, trials, seed, refresh }, settings) =
+        (*spec, &resolved.settings);
+    let base = match refresh {
+        Refresh::Full => None,
+        Refresh::Incremental => Some(production(resolved, store, symbol, regime)?),
+    };
+    let base_ref = base.as_ref().map(|b| {
+        b.as_ref()
+            .map(|(version, loaded)| Base {
+                version: *version,
+                manifest: &loaded.manifest,
+                model: &loaded.model,
+            })
+            .map_err(Clone::clone)
+    });
+    let request = Request { candles, interval, regime, model, trials, seed, settings, base: base_ref };
     let trained = pipeline::train(&request, progress)
         .map_err(|refusal| Failure::Refused(format!("cannot train {symbol} {regime}: {refusal}")))?;
 
@@ -72,6 +88,23 @@ pub fn train_and_register(
         }
     }
     written
+}
+
+/// The production version of (symbol, regime) with its artifact, for an incremental
+/// refresh; or why there is none to refresh (the search runs instead).
+fn production(
+    resolved: &Resolved,
+    store: &Store,
+    symbol: &Symbol,
+    regime: Regime,
+) -> anyhow::Result<Result<(i64, Loaded), String>> {
+    let versions = store.versions(symbol, Some(regime))?;
+    let Some(live) = versions.iter().find(|v| v.status == VersionStatus::Production) else {
+        return Ok(Err(format!("{symbol} {regime} has no production version to refresh: a full search")));
+    };
+    Ok(super::load_artifact(resolved, live)
+        .map(|loaded| (live.version, loaded))
+        .map_err(|e| format!("{e}: a full search")))
 }
 
 /// The part of [`train_and_register`] after the version number is reserved.
@@ -117,6 +150,7 @@ fn write_and_register(
         importance: Some(trained.importance.clone()),
         calibration: trained.calibration.clone(),
         reliability: Some(trained.reliability.clone()),
+        refreshed: trained.refreshed.clone(),
         config_hash: trained.config_hash.clone(),
         data_fingerprint: trained.data_fingerprint.clone(),
         files: Default::default(),

@@ -1,23 +1,24 @@
 //! Training a (symbol, regime) model end to end, without I/O: features -> regime filter ->
-//! labels -> time split with embargo -> search on validation -> test metrics once ->
-//! everything the artifact holds.
+//! labels -> time split with embargo -> search on validation (or an incremental refresh
+//! of the production version) -> test metrics once -> everything the artifact holds.
 
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use super::Model;
 use super::calibrate::{self, Calibrator, TestReliability};
 use super::dataset::{self, Prepared};
 use super::importance::{self, Importance};
 use super::metrics::{self, Classification};
-use super::search::{self, Outcome, Training, Validation};
-use crate::artifact::{self, Reference, Window};
+use super::search::{self, Outcome, Training, Trial, Validation};
+use super::{Hyperparameters, Model, forest};
+use crate::artifact::{self, Manifest, Reference, Window};
 use crate::candles::{Candle, Interval};
 use crate::config::{ModelKind, Regime, Settings};
 use crate::drift::calibration::{self, Calibration};
 use crate::features::{self, FeatureTable};
+use crate::rng::SplitMix64;
 
 /// What to train.
 pub struct Request<'a> {
@@ -28,6 +29,43 @@ pub struct Request<'a> {
     pub trials: u32,
     pub seed: u64,
     pub settings: &'a Settings,
+    /// `training.refresh: incremental`: the production version to refresh, or why there is
+    /// none to refresh (the search runs instead). `None`: a full search was asked for.
+    pub base: Option<Result<Base<'a>, String>>,
+}
+
+/// The production version an incremental refresh starts from.
+#[derive(Clone, Copy)]
+pub struct Base<'a> {
+    pub version: i64,
+    pub manifest: &'a Manifest,
+    pub model: &'a Model,
+}
+
+/// How an incrementally refreshed candidate was made, kept in its manifest.
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+pub struct Refreshed {
+    /// The production version whose hyperparameters (and a forest's newer trees) it kept.
+    pub from_version: i64,
+    pub method: RefreshMethod,
+    /// Trees of the base kept, the newest ones (0 for a refit).
+    pub kept_trees: usize,
+    /// Trees (or boosting rounds) fitted now.
+    pub new_trees: usize,
+    /// Training rows they were fitted on: for a forest, the ones after the base's training
+    /// window; for a refit, the whole training window.
+    pub rows: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RefreshMethod {
+    /// A forest's oldest `training.replace_share` of trees replaced by trees grown on the
+    /// bars its base never learned from, with the base's features, scaling and hyperparameters.
+    ReplaceOldest,
+    /// A tree or a booster fitted afresh with the base's hyperparameters (forust-ml cannot
+    /// continue boosting a fitted model).
+    Refit,
 }
 
 /// A trained model and everything measured on the way.
@@ -49,6 +87,10 @@ pub struct Trained {
     pub config_hash: String,
     pub data_fingerprint: String,
     pub timings: Timings,
+    /// How an incremental refresh made the model; `None` when the search did.
+    pub refreshed: Option<Refreshed>,
+    /// Why an incremental refresh was asked for but the search ran instead.
+    pub searched_because: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, Default, Serialize)]
@@ -77,17 +119,23 @@ pub fn train(request: &Request, progress: &mut dyn FnMut(usize, f64)) -> Result<
     }
     let table = features::compute(request.candles, &s.features, &s.regimes)
         .map_err(|e| Refusal(format!("computing features: {e}")))?;
-    let prepared = dataset::prepare(&table, request.regime, &s.label, &s.training, request.interval.millis())
-        .map_err(Refusal)?;
+    let mut prepared =
+        dataset::prepare(&table, request.regime, &s.label, &s.training, request.interval.millis())
+            .map_err(Refusal)?;
     let features_time = started.elapsed();
 
     let started = Instant::now();
-    let x_train = prepared.matrix(&table, &prepared.train);
-    let y_train = prepared.targets(&prepared.train);
+    let (plan, searched_because) = match &request.base {
+        None => (Plan::Search, None),
+        Some(Err(why)) => (Plan::Search, Some(why.clone())),
+        Some(Ok(base)) => match plan(*base, &table, &mut prepared, request) {
+            Ok(plan) => (plan, None),
+            Err(why) => (Plan::Search, Some(why)),
+        },
+    };
     let x_validation = prepared.matrix(&table, &prepared.validation);
     let y_validation = prepared.targets(&prepared.validation);
     let forward: Vec<f64> = prepared.validation.rows.iter().map(|&r| prepared.forward_returns[r]).collect();
-    let training = Training::new(x_train.view(), &y_train, s.training.splits).map_err(Refusal)?;
     let validation = Validation {
         x: x_validation.view(),
         y: &y_validation,
@@ -96,9 +144,57 @@ pub fn train(request: &Request, progress: &mut dyn FnMut(usize, f64)) -> Result<
         threshold: s.evaluation.threshold,
         round_trip_cost: s.label.fee_bps / 1e4,
     };
-    let candidates = search::candidates(&s.training.search, request.model, request.trials, request.seed);
-    let outcome =
-        search::run(&training, &validation, &candidates, request.seed, progress).map_err(Refusal)?;
+    let train_part = || (prepared.matrix(&table, &prepared.train), prepared.targets(&prepared.train));
+    let (outcome, refreshed) = match plan {
+        Plan::Search => {
+            let (x_train, y_train) = train_part();
+            let training = Training::new(x_train.view(), &y_train, s.training.splits).map_err(Refusal)?;
+            let candidates =
+                search::candidates(&s.training.search, request.model, request.trials, request.seed);
+            (search::run(&training, &validation, &candidates, request.seed, progress).map_err(Refusal)?, None)
+        }
+        Plan::Refit { version, hyper } => {
+            let (x_train, y_train) = train_part();
+            let training = Training::new(x_train.view(), &y_train, s.training.splits).map_err(Refusal)?;
+            let outcome =
+                search::run(&training, &validation, &[hyper], request.seed, progress).map_err(Refusal)?;
+            let new_trees = match hyper {
+                Hyperparameters::Forest(h) => h.n_trees as usize,
+                Hyperparameters::Boosting(h) => h.iterations as usize,
+            };
+            let refreshed = Refreshed {
+                from_version: version,
+                method: RefreshMethod::Refit,
+                kept_trees: 0,
+                new_trees,
+                rows: prepared.train.rows.len(),
+            };
+            (outcome, Some(refreshed))
+        }
+        Plan::ReplaceOldest { version, old, hyper, rows, replace } => {
+            let x_new = dataset::scaled_matrix(&table, &rows, &prepared.features, &prepared.scaling);
+            let y_new: Vec<u8> = rows.iter().map(|&r| prepared.labels[r].unwrap_or(0)).collect();
+            let training = Training::new(x_new.view(), &y_new, s.training.splits).map_err(Refusal)?;
+            // A stream of its own per base version, so that successive refreshes of one
+            // model do not grow their trees from the same seeds.
+            let seed = SplitMix64::stream(request.seed, 0x2EF2_E500 ^ version as u64).next_u64();
+            let new = training.fit_forest(&forest::Hyper { n_trees: replace as u32, ..hyper }, seed);
+            // Trees are kept oldest first: the base's newest trees, then the new ones.
+            let trees = old.trees[replace..].iter().cloned().chain(new.trees).collect();
+            let model = Model::Forest(forest::Forest { trees });
+            let score = search::score(&model.predict(x_validation.view()), &validation);
+            progress(1, score);
+            let refreshed = Refreshed {
+                from_version: version,
+                method: RefreshMethod::ReplaceOldest,
+                kept_trees: old.trees.len() - replace,
+                new_trees: replace,
+                rows: rows.len(),
+            };
+            let trial = Trial { hyper: Hyperparameters::Forest(hyper), score };
+            (Outcome { trials: vec![trial], best: 0, model }, Some(refreshed))
+        }
+    };
     let importance = importance::importance(&outcome.model, x_validation.view(), &y_validation, request.seed);
     let calibration =
         Calibrator::fit(s.training.calibration, &outcome.model.predict(x_validation.view()), &y_validation);
@@ -132,7 +228,88 @@ pub fn train(request: &Request, progress: &mut dyn FnMut(usize, f64)) -> Result<
         outcome,
         prepared,
         timings: Timings { features: features_time, search: search_time },
+        refreshed,
+        searched_because,
     })
+}
+
+/// How the candidate's model is made.
+enum Plan<'a> {
+    /// The seeded search over the configured grid.
+    Search,
+    /// A tree or a booster of base `version` refitted with its hyperparameters.
+    Refit { version: i64, hyper: Hyperparameters },
+    /// The oldest `replace` trees of the forest `old` of base `version` replaced by trees
+    /// grown on `rows` with its hyperparameters.
+    ReplaceOldest {
+        version: i64,
+        old: &'a forest::Forest,
+        hyper: forest::Hyper,
+        rows: Vec<usize>,
+        replace: usize,
+    },
+}
+
+/// The refresh of `base` this data allows, or why the search must run instead. A forest
+/// keeps the base's features and scaling (its kept trees split on them), so `prepared`
+/// takes them.
+fn plan<'a>(
+    base: Base<'a>,
+    table: &FeatureTable,
+    prepared: &mut Prepared,
+    request: &Request,
+) -> Result<Plan<'a>, String> {
+    let s = request.settings;
+    let (manifest, v) = (base.manifest, base.version);
+    if manifest.model != request.model {
+        return Err(format!(
+            "production v{v} is a {}, not a {}: a full search",
+            manifest.model.as_str(),
+            request.model.as_str()
+        ));
+    }
+    if manifest.interval != request.interval {
+        return Err(format!(
+            "production v{v} learned from {} candles, not {}: a full search",
+            manifest.interval, request.interval
+        ));
+    }
+    if manifest.config_hash != config_hash(s, request.model) {
+        return Err(format!(
+            "the features, label or training settings changed since production v{v} was trained: a full search"
+        ));
+    }
+    let refit = Plan::Refit { version: v, hyper: manifest.hyperparameters };
+    let (Model::Forest(old), Hyperparameters::Forest(hyper)) = (base.model, manifest.hyperparameters) else {
+        return Ok(refit);
+    };
+    if !hyper.bootstrap || old.trees.len() < 2 {
+        return Ok(refit);
+    }
+    let features = manifest
+        .features
+        .iter()
+        .map(|name| table.names.iter().position(|n| n == name))
+        .collect::<Option<Vec<usize>>>()
+        .ok_or_else(|| {
+            format!("production v{v} reads a feature this config does not compute: a full search")
+        })?;
+    let rows: Vec<usize> =
+        prepared.train.rows.iter().copied().filter(|&r| table.open_time[r] > manifest.train.to).collect();
+    let min = s.training.min_rows_per_part as usize;
+    if rows.len() < min {
+        return Err(format!(
+            "only {} training rows are newer than production v{v}'s training window, fewer than \
+             training.min_rows_per_part {min}: a full search",
+            rows.len()
+        ));
+    }
+    prepared.features = features;
+    prepared.scaling = manifest.scaling.clone();
+    prepared.constant = manifest.constant_features.clone();
+    let n = old.trees.len();
+    let replace = ((s.training.replace_share * n as f64).round() as usize).clamp(1, n);
+    Ok(Plan::ReplaceOldest { version: v, old, hyper, rows, replace })
 }
 
 fn window(table: &FeatureTable, prepared: &Prepared, part: &dataset::Part) -> Window {
@@ -212,9 +389,15 @@ fn reference(
 }
 
 /// SHA-256 of the settings that shape a model of the family `model` (features, regimes,
-/// label, training, evaluation threshold), as canonical JSON.
+/// label, training, evaluation threshold), as canonical JSON. How a retrain is made
+/// (`refresh`, `replace_share`) is not part of it: a refreshed model is of the same
+/// config as its base, and the hashes stay what they were before refreshes existed.
 pub fn config_hash(s: &Settings, model: ModelKind) -> String {
     let mut training = serde_json::json!(s.training);
+    if let Some(fields) = training.as_object_mut() {
+        fields.remove("refresh");
+        fields.remove("replace_share");
+    }
     // Without a window the hash is what it was before `window_days` existed, so that the
     // same settings keep naming the same models.
     if s.training.window_days.is_none()

@@ -85,16 +85,18 @@ impl<'a> Training<'a> {
     /// Fit one trial's model.
     pub fn fit(&self, hyper: &Hyperparameters, seed: u64) -> Result<Model, String> {
         Ok(match hyper {
-            Hyperparameters::Forest(h) if self.splits == Splits::Histogram => {
-                let binned = self.binned.get_or_init(|| Binned::new(self.x, self.y));
-                Model::Forest(histogram::fit(binned, h, seed))
-            }
-            Hyperparameters::Forest(h) => {
-                let presorted = self.presorted.get_or_init(|| Presorted::sorted(self.x, self.y));
-                Model::Forest(forest::fit(presorted, h, seed))
-            }
+            Hyperparameters::Forest(h) => Model::Forest(self.fit_forest(h, seed)),
             Hyperparameters::Boosting(h) => Model::Boosting(boosting::fit(self.x, self.y, h, seed)?),
         })
+    }
+
+    /// Fit a forest (or a tree) by the configured splits.
+    pub fn fit_forest(&self, hyper: &Hyper, seed: u64) -> forest::Forest {
+        if self.splits == Splits::Histogram {
+            histogram::fit(self.binned.get_or_init(|| Binned::new(self.x, self.y)), hyper, seed)
+        } else {
+            forest::fit(self.presorted.get_or_init(|| Presorted::sorted(self.x, self.y)), hyper, seed)
+        }
     }
 }
 

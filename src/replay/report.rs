@@ -493,7 +493,8 @@ fn drift_history(store: &Store, series: &[Series]) -> anyhow::Result<Vec<(i64, u
     Ok(out)
 }
 
-/// Every policy against `never` and `calendar` (not itself) on the fleet's bars.
+/// Every policy against `never` and `calendar` (not itself) on the fleet's bars, and each
+/// `--policy` file's against `configured`: the change it makes to the config, judged.
 fn compare_policies(
     settings: &Settings,
     policies: &[PolicyReport],
@@ -511,9 +512,12 @@ fn compare_policies(
         min_probability: threshold,
     };
     let mut out = Vec::new();
-    for baseline in ["never", "calendar"] {
+    let standard =
+        |p: &PolicyReport| ["configured", "never", "calendar", "calendar-gated"].contains(&p.name.as_str());
+    for baseline in ["never", "calendar", "configured"] {
         let Some(b) = policies.iter().position(|p| p.name == baseline) else { continue };
-        for (i, p) in policies.iter().enumerate().filter(|(i, _)| *i != b) {
+        let compared = |p: &PolicyReport| baseline != "configured" || !standard(p);
+        for (i, p) in policies.iter().enumerate().filter(|(i, p)| *i != b && compared(p)) {
             let (champion, challenger) = (&fleet[b], &fleet[i]);
             let n = champion.len().min(challenger.len());
             let pick = |idx: &[usize], is_challenger: bool| -> Vec<f64> {
@@ -577,20 +581,11 @@ fn verdict(
     deflated: Option<&Deflated>,
 ) -> String {
     let Some(policy) = policies.first() else { return "nothing was replayed".into() };
-    let mut parts = Vec::new();
-    for c in comparisons.iter().filter(|c| c.policy == policy.name) {
-        let baseline = if c.baseline == "never" { "never-retrain" } else { c.baseline.as_str() };
-        let p = c.sharpe.probability_better.unwrap_or(0.5);
-        parts.push(match c.sharpe.verdict {
-            Verdict::Inconclusive => format!(
-                "cannot be told from {baseline}: {} bars, fewer than evaluation.min_compare_bars {}",
-                c.sharpe.bars, c.sharpe.min_bars
-            ),
-            Verdict::ChallengerBetter => format!("beats {baseline} with P = {p:.3}"),
-            Verdict::ChampionBetter => format!("loses to {baseline} (P = {p:.3})"),
-            Verdict::NoClearDifference => format!("is not distinguishable from {baseline} (P = {p:.3})"),
-        });
-    }
+    let parts: Vec<String> = comparisons
+        .iter()
+        .filter(|c| c.policy == policy.name && c.baseline != "configured")
+        .map(judgement)
+        .collect();
     let threshold = comparisons.first().map_or(CONFIDENCE, |c| c.threshold);
     let mut line = format!(
         "the {} policy {} (in Sharpe ratio; better at P >= {threshold:.3}, the {CONFIDENCE} level for {} policies \
@@ -599,6 +594,10 @@ fn verdict(
         parts.join("; "),
         policies.len().saturating_sub(1)
     );
+    // Each `--policy` file against the configured policy: the change it makes, judged.
+    for c in comparisons.iter().filter(|c| c.baseline == "configured") {
+        line.push_str(&format!("; the {} policy {}", c.policy, judgement(c)));
+    }
     if let Some(d) = deflated {
         line.push_str(&match d.dsr {
             Some(dsr) if dsr >= 0.95 => format!(
@@ -618,6 +617,21 @@ fn verdict(
         });
     }
     line
+}
+
+/// "beats never-retrain with P = 0.930", by the comparison's Sharpe ratio.
+fn judgement(c: &PolicyComparison) -> String {
+    let baseline = if c.baseline == "never" { "never-retrain" } else { c.baseline.as_str() };
+    let p = c.sharpe.probability_better.unwrap_or(0.5);
+    match c.sharpe.verdict {
+        Verdict::Inconclusive => format!(
+            "cannot be told from {baseline}: {} bars, fewer than evaluation.min_compare_bars {}",
+            c.sharpe.bars, c.sharpe.min_bars
+        ),
+        Verdict::ChallengerBetter => format!("beats {baseline} with P = {p:.3}"),
+        Verdict::ChampionBetter => format!("loses to {baseline} (P = {p:.3})"),
+        Verdict::NoClearDifference => format!("is not distinguishable from {baseline} (P = {p:.3})"),
+    }
 }
 
 /// The report as the terminal shows it.

@@ -411,6 +411,16 @@ fn a_policy_file_is_one_more_row_and_the_export_and_plot_hold_every_policy() {
     // Four policies compared with each baseline: the bar for "better" rises.
     let threshold = report["comparisons"][0]["threshold"].as_f64().unwrap();
     assert!((threshold - 0.9f64.powf(0.25)).abs() < 1e-12, "{threshold}");
+    // The file's policy is also judged against the configured one, the change it makes.
+    let comparisons = report["comparisons"].as_array().unwrap();
+    let against: Vec<&str> = comparisons
+        .iter()
+        .filter(|c| c["baseline"] == "configured")
+        .map(|c| c["policy"].as_str().unwrap())
+        .collect();
+    assert_eq!(against, ["open-gates"]);
+    let verdict = report["verdict"].as_str().unwrap();
+    assert!(verdict.contains("; the open-gates policy "), "{verdict}");
 
     let bars = report["bars"].as_u64().unwrap() as usize;
     let csv = std::fs::read_to_string(case.path("bars.csv")).unwrap();

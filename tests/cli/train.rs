@@ -2,7 +2,7 @@
 //! catch a flipped byte, crashes that leave the state whole; gradient boosting through
 //! every command that uses a model.
 
-use crate::support::deploy::latest_regime;
+use crate::support::deploy::{Feed, latest_regime};
 use crate::support::{Case, OPEN_GATES, collect, flip_a_byte, json, sample, train};
 
 fn collected() -> Case {
@@ -107,6 +107,15 @@ training:
     assert!(p > 0.0 && p < 1.0, "{served}");
     case.run(["drift-check", "--symbol", "SYNTH", "--regime", regime]).assert_exit(0);
 
+    // An incremental refresh refits the production booster with its hyperparameters:
+    // forust-ml cannot continue boosting a fitted model.
+    let args = ["train", "--symbol", "SYNTH", "--regime", regime, "--refresh", "incremental", "--json"];
+    let refit = json(&case.run(args));
+    assert_eq!(refit["refresh"]["refreshed"]["method"], "refit", "{refit}");
+    assert_eq!(refit["refresh"]["refreshed"]["from_version"], 1);
+    assert_eq!(refit["hyperparameters"], report["hyperparameters"]);
+    assert_eq!(refit["search"]["trials"].as_array().map(Vec::len), Some(1));
+
     // `run` trains the other regimes' first models with the config's family.
     case.run(["run"]).assert_exit(0);
     let doc = json(&case.run(["versions", "--symbol", "SYNTH", "--json"]));
@@ -114,6 +123,62 @@ training:
     let others: Vec<&serde_json::Value> = versions.iter().filter(|v| v["regime"] != regime).collect();
     assert!(!others.is_empty(), "{doc}");
     assert!(others.iter().all(|v| v["model"] == "gradient-boosting"), "{doc}");
+}
+
+/// `training.refresh: incremental`: nothing to refresh without a production version or
+/// newer bars (the search runs, and says why); then the production forest's oldest
+/// quarter of trees replaced by trees grown on the bars it never learned from, with its
+/// features, scaling and hyperparameters, reproducibly.
+#[test]
+fn an_incremental_refresh_replaces_the_oldest_trees_with_trees_of_the_newest_bars() {
+    let case = Case::new();
+    let feed = Feed::sample();
+    feed.collect(&case, 0..7000);
+    let incremental = ["--trials", "2", "--refresh", "incremental"];
+    train(&case, "SYNTH", "trending", &incremental)
+        .assert_exit(0)
+        .stdout_contains("refresh   not incremental: SYNTH trending has no production version to refresh")
+        .stdout_contains("search    2 trials");
+    let promote = ["promote", "--symbol", "SYNTH", "--regime", "trending", "--version", "1"];
+    case.run(promote.iter().chain(&["--force", "--reason", "the base"])).assert_exit(0);
+    train(&case, "SYNTH", "trending", &incremental)
+        .assert_exit(0)
+        .stdout_contains("refresh   not incremental: only 0 training rows are newer than production v1's training window");
+
+    feed.collect(&case, 7000..12_960);
+    let case = case.config("training:\n  refresh: incremental\n");
+    train(&case, "SYNTH", "trending", &[])
+        .assert_exit(0)
+        .stdout_contains("refresh   incremental from v1: the oldest 25 of 100 trees replaced by trees grown on the");
+    let trees = |v: u32| -> Vec<serde_json::Value> {
+        let model: serde_json::Value =
+            serde_json::from_slice(&case.artifact(&format!("SYNTH/trending/v{v}/model.json"))).unwrap();
+        model["trees"].as_array().unwrap().clone()
+    };
+    let (base, refreshed) = (trees(1), trees(3));
+    assert_eq!(base.len(), 100, "the base's n_trees");
+    assert_eq!(refreshed.len(), 100);
+    assert!(refreshed[..75] == base[25..], "the base's newest 75 trees are kept, oldest first");
+    assert!(refreshed[75..].iter().all(|t| !base.contains(t)), "25 new trees");
+    let (v1, v3) = (case.manifest("SYNTH/trending/v1"), case.manifest("SYNTH/trending/v3"));
+    for key in ["features", "scaling", "hyperparameters", "config_hash"] {
+        assert_eq!(v1[key], v3[key], "{key}");
+    }
+    let r = &v3["refreshed"];
+    assert_eq!((r["from_version"].as_u64(), r["method"].as_str()), (Some(1), Some("replace-oldest")));
+    assert_eq!((r["kept_trees"].as_u64(), r["new_trees"].as_u64()), (Some(75), Some(25)));
+    let rows = r["rows"].as_u64().unwrap();
+    assert!(rows >= 200 && rows < v3["train"]["rows"].as_u64().unwrap(), "{r}");
+    assert!(v3["train"]["to"].as_i64() > v1["train"]["to"].as_i64());
+    assert_eq!(v3["search"]["trials"], 1);
+    assert_eq!(v1.get("refreshed"), None, "a searched model's manifest has no refresh");
+
+    train(&case, "SYNTH", "trending", &[]).assert_exit(0);
+    assert!(trees(4) == refreshed, "the same base, data and seed refresh to the same forest");
+    let doc = json(&case.run(["versions", "--symbol", "SYNTH", "--json"]));
+    let v3 = doc["versions"].as_array().unwrap().iter().find(|v| v["version"] == 3).unwrap();
+    assert_eq!(v3["checksum"], "ok");
+    assert_eq!(v3["refreshed"]["from_version"], 1);
 }
 
 /// `training.calibration: platt` on real BTC bars: the same model as without it, a map
