@@ -49,6 +49,10 @@ pub enum Configured {
     /// Every model at a glance (versions, test metric and trend, live win rate, drift, what
     /// `run` would do now), the queue, jobs, alerts, health, and the stored candles.
     Status(StatusArgs),
+    /// The fleet as one self-contained web page: the status rows, each model's metric
+    /// trend, live versions, live win rate and drift over time, gates, jobs and the queue,
+    /// and a replay's equity curves; no network needed to open it.
+    Report(ReportArgs),
     /// Write the feature table of a stored series (with regime and label) to CSV or Parquet.
     Features(FeaturesArgs),
     /// Train a model for one (symbol, regime): search on validation, measure once on
@@ -240,6 +244,26 @@ pub struct StatusArgs {
     /// With --symbol: only this regime (trending, sideways, volatile or consolidation)
     #[arg(long, requires = "symbol")]
     pub regime: Option<Regime>,
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// The page to write: one HTML file with its scripts, styles and data inlined
+    #[arg(long, value_name = "FILE.html")]
+    pub out: PathBuf,
+
+    /// Only this symbol's models, queue and jobs [default: all]
+    #[arg(long)]
+    pub symbol: Option<Symbol>,
+
+    /// The history shown: the last DAYS days
+    #[arg(long, value_name = "DAYS", default_value_t = 90, value_parser = clap::value_parser!(u32).range(1..=36_500))]
+    pub days: u32,
+
+    /// A replay's report (`retrain replay --json > FILE.json`): each policy's equity
+    /// curve with its retrains and promotions
+    #[arg(long, value_name = "FILE.json")]
+    pub replay: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

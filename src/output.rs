@@ -28,18 +28,53 @@ pub fn colour_on_stdout() -> bool {
 }
 
 /// ANSI colours for stdout, or none: every method returns the text unchanged when off.
+/// [`Paint::html`] marks the same spans for a web page instead (see [`html_markup`]), so
+/// that a page colours a cell exactly as a terminal does.
 #[derive(Debug, Clone, Copy)]
 pub struct Paint {
     pub on: bool,
+    html: bool,
 }
+
+/// Around a span that [`Paint::html`] coloured: start, then the class, then the text,
+/// then the end. Control characters that no cell contains.
+const SPAN_START: char = '\u{1}';
+const SPAN_TEXT: char = '\u{2}';
+const SPAN_END: char = '\u{3}';
 
 impl Paint {
     pub fn stdout() -> Paint {
-        Paint { on: colour_on_stdout() }
+        Paint { on: colour_on_stdout(), html: false }
+    }
+
+    /// Colours as ANSI escapes (`on`) or none.
+    pub fn ansi(on: bool) -> Paint {
+        Paint { on, html: false }
+    }
+
+    /// Colours for a web page: spans marked for [`html_markup`].
+    pub fn html() -> Paint {
+        Paint { on: true, html: true }
     }
 
     fn wrap(self, code: &str, text: &str) -> String {
-        if self.on && !text.is_empty() { format!("\x1b[{code}m{text}\x1b[0m") } else { text.to_string() }
+        if !self.on || text.is_empty() {
+            return text.to_string();
+        }
+        if self.html {
+            let class = match code {
+                "31" => "red",
+                "1;31" => "bold-red",
+                "32" => "green",
+                "33" => "yellow",
+                "1" => "bold",
+                _ => "dim",
+            };
+            let text: String =
+                text.chars().filter(|c| !matches!(*c, SPAN_START | SPAN_TEXT | SPAN_END)).collect();
+            return format!("{SPAN_START}{class}{SPAN_TEXT}{text}{SPAN_END}");
+        }
+        format!("\x1b[{code}m{text}\x1b[0m")
     }
 
     pub fn red(self, text: &str) -> String {
@@ -76,6 +111,26 @@ impl Paint {
             _ => text.to_string(),
         }
     }
+}
+
+/// Text escaped for HTML, with the spans [`Paint::html`] marked turned into
+/// `<span class="...">` elements.
+pub fn html_markup(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 16);
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            SPAN_START => out.push_str("<span class=\""),
+            SPAN_TEXT => out.push_str("\">"),
+            SPAN_END => out.push_str("</span>"),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// The width of `text` on a terminal: its characters, less ANSI escape sequences.
@@ -225,13 +280,20 @@ mod tests {
 
     #[test]
     fn coloured_cells_align_as_their_visible_text() {
-        let paint = Paint { on: true };
+        let paint = Paint::ansi(true);
         let mut table = Table::new(["A", "B"]);
         table.row(vec![paint.red("high"), "x".into()]);
         table.row(vec!["critical".into(), "y".into()]);
         assert_eq!(table.render(), "A         B\n\x1b[31mhigh\x1b[0m      x\ncritical  y\n");
         assert_eq!(visible_width(&paint.bold_red("▁▅█")), 3);
-        assert_eq!(Paint { on: false }.red("high"), "high");
+        assert_eq!(Paint::ansi(false).red("high"), "high");
+        let html = Paint::html();
+        assert_eq!(
+            html_markup(&format!("{} <b>", html.severity("critical", "critical & 2m"))),
+            "<span class=\"bold-red\">critical &amp; 2m</span> &lt;b&gt;"
+        );
+        // Text that carries the markers cannot open a span of its own.
+        assert_eq!(html_markup(&html.red("a\u{1}x\u{2}b")), "<span class=\"red\">axb</span>");
         assert_eq!(paint.severity("critical", "critical 0m"), "\x1b[1;31mcritical 0m\x1b[0m");
         assert_eq!(paint.severity("medium", "m"), "\x1b[33mm\x1b[0m");
         assert_eq!(paint.severity("none", "none 0m"), "none 0m");

@@ -16,6 +16,7 @@ mod promote;
 mod prune;
 mod queue;
 mod replay;
+mod report;
 mod restore;
 mod rollback;
 mod run;
@@ -44,6 +45,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<u8> {
     match &command {
         Configured::Collect(args) => collect::run(r, args),
         Configured::Status(args) => status::run(r, args),
+        Configured::Report(args) => report::run(r, args),
         Configured::Features(args) => features::run(r, args),
         Configured::Train(args) => train::run(r, args),
         Configured::Evaluate(args) => evaluate::run(r, args),

@@ -153,6 +153,8 @@ fn crontab(resolved: &Resolved, cadence: u32) -> anyhow::Result<String> {
 
 /// The name of the workflow artifact that holds the daily backup of the state.
 pub const BACKUP_ARTIFACT: &str = "retrain-state";
+/// The name of the workflows' artifact of `retrain report`'s page.
+pub const REPORT_ARTIFACT: &str = "retrain-report";
 
 /// The single-runner workflow of a SQLite state: the database (with its `-wal` and `-shm`
 /// files) and a models folder travel in the Actions cache from one run to the next, and a
@@ -247,6 +249,8 @@ fn workflow(resolved: &Resolved, cadence: u32) -> String {
         r#"# retrain: calls `retrain run` on a schedule and keeps its state (the database and the
 # model artifacts) between runs in the Actions cache: restored before the run, saved after
 {durable}
+# After each run, `retrain report` writes the fleet as one web page, kept 14 days as the
+# artifact {REPORT_ARTIFACT} (download it and open it in a browser).
 # GitHub reads the schedule in UTC and may start it late.
 name: retrain
 on:
@@ -310,7 +314,18 @@ jobs:
           echo "The first run: it starts the state."
       - name: Run
         run: retrain run --config config.yaml
-{run_env}{backup_steps}      - name: Save the state
+{run_env}{backup_steps}      - name: Write the report
+        id: report
+        if: always()
+        run: retrain report --config config.yaml --out "$RUNNER_TEMP/{REPORT_ARTIFACT}.html"
+{run_env}      - name: Keep the report
+        if: always() && steps.report.outcome == 'success'
+        uses: actions/upload-artifact@v4
+        with:
+          name: {REPORT_ARTIFACT}
+          path: ${{{{ runner.temp }}}}/{REPORT_ARTIFACT}.html
+          retention-days: 14
+      - name: Save the state
         if: always()
         uses: actions/cache/save@v4
         with:

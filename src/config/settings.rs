@@ -627,6 +627,12 @@ impl Severity {
             Severity::Critical => "critical",
         }
     }
+
+    /// A drift report's severity as a number: 0 none (no feature drifted), 1 low .. 4
+    /// critical, as gauges and charts plot it.
+    pub fn rank(severity: Option<Severity>) -> u8 {
+        severity.map_or(0, |s| s as u8 + 1)
+    }
 }
 
 impl std::fmt::Display for Severity {

@@ -10,7 +10,7 @@ use crate::config::{Regime, Severity};
 use crate::deploy::canary::Arm;
 use crate::evaluation::Record;
 use crate::kinds::{DeploymentAction, EvaluationKind, VersionStatus};
-use crate::store::Store;
+use crate::store::{DeploymentRow, Store};
 
 /// One symbol's models in detail: versions, deployments, the last evaluation and drift
 /// report of production, recent signals.
@@ -58,6 +58,21 @@ pub struct Deployment {
     pub canary: Option<i64>,
     pub by: String,
     pub reason: String,
+}
+
+impl From<DeploymentRow> for Deployment {
+    fn from(d: DeploymentRow) -> Deployment {
+        Deployment {
+            at: d.created_at,
+            action: d.action,
+            forced: d.forced,
+            from: d.from_version,
+            to: d.to_version,
+            canary: d.canary_version,
+            by: d.actor,
+            reason: d.reason,
+        }
+    }
 }
 
 /// Production's latest backtest.
@@ -121,20 +136,8 @@ pub fn detail(store: &Store, symbol: &str, regime: Option<Regime>) -> anyhow::Re
                 latest_evaluation: v.latest_evaluation.as_ref().map(|e| e.kind),
             });
         }
-        let deployments = store
-            .deployments(Some(symbol), Some(regime))?
-            .into_iter()
-            .map(|d| Deployment {
-                at: d.created_at,
-                action: d.action,
-                forced: d.forced,
-                from: d.from_version,
-                to: d.to_version,
-                canary: d.canary_version,
-                by: d.actor,
-                reason: d.reason,
-            })
-            .collect();
+        let deployments =
+            store.deployments(Some(symbol), Some(regime))?.into_iter().map(Deployment::from).collect();
         let (mut last_evaluation, mut last_drift) = (None, None);
         if let Some(p) = versions.iter().find(|v| v.status == VersionStatus::Production) {
             last_evaluation =

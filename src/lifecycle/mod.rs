@@ -16,6 +16,7 @@ pub mod evaluate;
 pub mod job;
 pub mod live;
 pub mod prune;
+pub mod report;
 pub mod run;
 pub mod status;
 pub mod train;

@@ -4,7 +4,7 @@
 
 use plotters::prelude::*;
 
-use super::report::{Detail, Report};
+use super::report::{Detail, Report, equity};
 use crate::candles::time::format_minute;
 use crate::kinds::DeploymentAction;
 
@@ -34,19 +34,8 @@ fn draw(report: &Report, detail: &Detail, out: &mut String) -> Result<(), Box<dy
     root.fill(&WHITE)?;
     let (top, bottom) = root.split_vertically(HEIGHT * 7 / 10);
     // Equity curves: compounded fleet returns, from 1 at --from.
-    let curves: Vec<Vec<(i64, f64)>> = detail
-        .fleet
-        .iter()
-        .map(|series| {
-            let mut equity = 1.0;
-            let mut curve = vec![(report.from, 1.0)];
-            curve.extend(series.iter().map(|&(t, r)| {
-                equity *= 1.0 + r;
-                (t, equity)
-            }));
-            curve
-        })
-        .collect();
+    let curves: Vec<Vec<(i64, f64)>> =
+        detail.fleet.iter().map(|series| equity(report.from, series)).collect();
     let (low, high) =
         curves.iter().flatten().fold((1.0f64, 1.0f64), |(lo, hi), &(_, e)| (lo.min(e), hi.max(e)));
     let margin = ((high - low) * 0.05).max(0.001);

@@ -59,6 +59,58 @@ pub struct PolicyReport {
     pub counts: Counts,
     pub triggers: Vec<TriggerPrecision>,
     pub models: Vec<ModelReport>,
+    /// The fleet's equity over the replay, and when the policy retrained and changed what
+    /// was live: what `report --replay` draws.
+    pub curve: Curve,
+}
+
+/// A policy's equity curve (compounded fleet returns, 1 at `from`), at most
+/// [`CURVE_POINTS`] evenly spaced bars and the last, with its events.
+#[derive(Debug, Clone, Serialize)]
+pub struct Curve {
+    pub equity: Vec<(Time, f64)>,
+    pub retrains: Vec<Time>,
+    pub promotions: Vec<Time>,
+    pub rollbacks: Vec<Time>,
+    pub canaries: Vec<Time>,
+}
+
+/// An instant written as RFC 3339.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Time(#[serde(serialize_with = "serialize_rfc3339")] pub i64);
+
+/// Points at most in a policy's equity curve.
+pub const CURVE_POINTS: usize = 1000;
+
+/// Compounded fleet returns per bar time, from 1 at `from`.
+pub fn equity(from: i64, fleet: &[(i64, f64)]) -> Vec<(i64, f64)> {
+    let mut equity = 1.0;
+    let mut curve = vec![(from, 1.0)];
+    curve.extend(fleet.iter().map(|&(t, r)| {
+        equity *= 1.0 + r;
+        (t, equity)
+    }));
+    curve
+}
+
+fn curve(from: i64, fleet: &[(i64, f64)], events: &[(i64, DeploymentAction)], retrains: &[i64]) -> Curve {
+    let all = equity(from, fleet);
+    let n = all.len();
+    let kept: Vec<(Time, f64)> = if n <= CURVE_POINTS {
+        all.iter().map(|&(t, e)| (Time(t), e)).collect()
+    } else {
+        (0..CURVE_POINTS).map(|k| all[k * (n - 1) / (CURVE_POINTS - 1)]).map(|(t, e)| (Time(t), e)).collect()
+    };
+    let at = |wanted: &[DeploymentAction]| {
+        events.iter().filter(|(_, a)| wanted.contains(a)).map(|&(t, _)| Time(t)).collect::<Vec<_>>()
+    };
+    Curve {
+        equity: kept,
+        retrains: retrains.iter().map(|&t| Time(t)).collect(),
+        promotions: at(&[DeploymentAction::Promote]),
+        rollbacks: at(&[DeploymentAction::Rollback]),
+        canaries: at(&[DeploymentAction::CanaryStart, DeploymentAction::CanaryEnd]),
+    }
 }
 
 /// What a policy did.
@@ -293,10 +345,13 @@ pub fn build(
         if r.policy.rule == Rule::Triggers && detail.drift.is_empty() {
             detail.drift = drift_history(&store, series)?;
         }
+        let retrains: Vec<i64> =
+            jobs.iter().filter(|j| j.version.is_some()).filter_map(|j| j.run_now).collect();
+        let curve = curve(from, &fleet_series, &events, &retrains);
         detail.policies.push((r.policy.name.clone(), rows));
         detail.fleet.push(fleet_series);
         detail.events.push(events);
-        detail.retrains.push(jobs.iter().filter(|j| j.version.is_some()).filter_map(|j| j.run_now).collect());
+        detail.retrains.push(retrains);
         policies.push(PolicyReport {
             name: r.policy.name.clone(),
             rule: r.policy.rule.as_str(),
@@ -304,6 +359,7 @@ pub fn build(
             counts: total,
             triggers,
             models,
+            curve,
         });
     }
     let bars_per_year = series.iter().map(|s| s.interval.bars_per_year()).fold(0.0, f64::max);

@@ -7,6 +7,7 @@ pub mod copy;
 pub mod db;
 mod deploy;
 mod drift;
+mod fleet;
 mod health;
 mod jobs;
 mod migrations;
@@ -25,6 +26,7 @@ pub use alerts::{AlertCounts, AlertRow, NewAlert, Raised};
 pub use candles::{CollectRecord, LastCollect, SeriesSummary, UpsertCounts};
 pub use deploy::{AbTest, CanaryEnd, Change, DeploymentRow};
 pub use drift::DriftSummary;
+pub use fleet::{DriftFeature, DriftPoint, EvaluationPoint, ResolvedSignal};
 pub use health::{Disagreement, Duplicated, OpenRun, StrayJob};
 pub use jobs::{
     BegunRun, Claimed, JobResult, JobRow, JobTotals, LastJob, NewJob, PlannedJob, RunRow, RunningJob,

@@ -14,6 +14,7 @@ pub mod promote;
 pub mod prune;
 pub mod queue;
 pub mod replay;
+pub mod report;
 pub mod rollback;
 pub mod run;
 pub mod sample_data;

@@ -439,6 +439,38 @@ fn a_policy_file_is_one_more_row_and_the_export_and_plot_hold_every_policy() {
     // The variant's live models served bars: a version and P(up) on its rows.
     assert!(rows.iter().any(|r| r.starts_with("open-gates,") && r.split(',').nth(4) != Some("")));
 
+    // Each policy's equity curve, for `report --replay`: compounded from 1, ending at the
+    // fleet's total return, with its retrains and promotions.
+    for p in policies {
+        let curve = &p["curve"];
+        let equity = curve["equity"].as_array().unwrap();
+        assert_eq!(equity.len(), bars + 1, "{}", p["name"]);
+        assert_eq!(equity[0][1].as_f64(), Some(1.0));
+        let end = equity[bars][1].as_f64().unwrap();
+        let total = p["fleet"]["total_return"].as_f64().unwrap();
+        assert!((end - (1.0 + total)).abs() < 1e-9, "{}: {end} vs 1 + {total}", p["name"]);
+        assert_eq!(curve["retrains"].as_array().unwrap().len() as u64, p["counts"]["retrains"].as_u64().unwrap());
+        assert_eq!(
+            curve["promotions"].as_array().unwrap().len() as u64,
+            p["counts"]["promotions"].as_u64().unwrap()
+        );
+    }
+    case.write("replay.json", &run.stdout);
+    case.run(["report", "--out", "fleet.html", "--replay", "replay.json"])
+        .assert_exit(0)
+        .stdout_contains("a replay of 5 policies");
+    let page = std::fs::read_to_string(case.path("fleet.html")).unwrap();
+    assert!(page.contains("<section id=\"replay\">") && page.contains("<td>open-gates</td>"));
+    let shown = &crate::report::inlined(&page)["replay"];
+    assert_eq!(shown["verdict"], verdict);
+    for (p, shown) in policies.iter().zip(shown["policies"].as_array().unwrap()) {
+        assert_eq!(shown["name"], p["name"]);
+        let equity = shown["equity"].as_array().unwrap();
+        assert_eq!(equity.len(), p["curve"]["equity"].as_array().unwrap().len());
+        let first = at(p["curve"]["equity"][0][0].as_str().unwrap()).timestamp() as f64;
+        assert_eq!(equity[0][0].as_f64(), Some(first), "instants in epoch seconds");
+    }
+
     let svg = std::fs::read_to_string(case.path("replay.svg")).unwrap();
     assert!(svg.starts_with("<svg") && svg.contains("equity by policy") && svg.contains("open-gates"));
     case.run(["replay", "--from", "2022-01-20", "--to", "2022-01-21", "--plot", "replay.png"])

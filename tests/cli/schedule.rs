@@ -82,6 +82,7 @@ fn the_scheduler_files_in_scripts_are_what_schedule_prints() {
     let workflow = plain.run(["schedule", "--github-actions"]);
     let file = std::fs::read_to_string(root.join("scripts/schedule/retrain.yml")).unwrap();
     assert_eq!(workflow.assert_exit(0).stdout, file, "scripts/schedule/retrain.yml is stale");
+    assert_reports(&documents(&workflow.stdout)[0]["jobs"]["run"]["steps"]);
     let line = plain.run(["schedule", "--crontab"]).assert_exit(0).stdout.clone();
     let folder = std::fs::canonicalize(plain.path("")).unwrap();
     let generic = line
@@ -90,6 +91,20 @@ fn the_scheduler_files_in_scripts_are_what_schedule_prints() {
         .replace(&plain.path("").display().to_string().trim_end_matches('/').to_string(), "/path/to/project");
     let file = std::fs::read_to_string(root.join("scripts/schedule/crontab")).unwrap();
     assert_eq!(generic, file, "scripts/schedule/crontab is stale");
+}
+
+/// Steps that write `retrain report`'s page, then upload it as the artifact retrain-report.
+fn assert_reports(steps: &serde_yaml::Value) {
+    let steps = steps.as_sequence().expect("steps");
+    let write = steps
+        .iter()
+        .position(|s| s["run"].as_str().is_some_and(|r| r.starts_with("retrain report --config config.yaml --out ")))
+        .expect("a step writes the report");
+    let upload = &steps[write + 1];
+    assert_eq!(upload["uses"].as_str(), Some("actions/upload-artifact@v4"));
+    assert_eq!(upload["with"]["name"].as_str(), Some("retrain-report"));
+    let out = steps[write]["run"].as_str().unwrap().rsplit(' ').next().unwrap().trim_matches('"').replace("$RUNNER_TEMP", "${{ runner.temp }}");
+    assert_eq!(upload["with"]["path"].as_str(), Some(out.as_str()), "it uploads the page written");
 }
 
 /// A file of the repository, as committed.
@@ -137,6 +152,9 @@ fn the_fleet_files_in_deploy_are_what_schedule_prints() {
         "deploy/github-actions/retrain-fleet.yml is stale"
     );
     assert_eq!(fleet.run(["schedule", "--github-actions"]).stdout, workflow.stdout, "4 workers by default");
+    let report = &documents(&workflow.stdout)[0]["jobs"]["report"];
+    assert_eq!(report["needs"].as_str(), Some("plan-and-work"), "the report waits for every worker");
+    assert_reports(&report["steps"]);
 
     // --workers sizes both, and the cadence follows schedule.jobs as for cron.
     let every_half_hour = Case::sqlite()

@@ -6,6 +6,7 @@
 
 use anyhow::Context;
 
+use super::REPORT_ARTIFACT;
 use crate::config::{self, Resolved};
 use crate::error::Failure;
 use crate::store::Location;
@@ -138,6 +139,15 @@ pub fn workflow(resolved: &Resolved, cron: &str, workers: u32) -> anyhow::Result
     let env: String =
         fleet.secret_names().map(|name| format!("          {name}: ${{{{ secrets.{name} }}}}\n")).collect();
     let matrix = (1..=workers).map(|n| n.to_string()).collect::<Vec<_>>().join(", ");
+    // The steps that start a job after `install`: the checkout, and the binary it cached.
+    let checkout_binary = "      - uses: actions/checkout@v4
+      - name: Restore the retrain binary
+        uses: actions/cache/restore@v4
+        with:
+          path: ~/.cargo/bin/retrain
+          key: retrain-bin-${{ hashFiles('Cargo.lock', 'src/**') }}
+          fail-on-cache-miss: true
+";
     Ok(format!(
         r#"# retrain: {workers} workers call `retrain run` at once on a schedule, against a PostgreSQL
 # state (the repository secret RETRAIN_DATABASE_URL) with the models in object storage
@@ -177,16 +187,26 @@ jobs:
       matrix:
         worker: [{matrix}]
     steps:
-      - uses: actions/checkout@v4
-      - name: Restore the retrain binary
-        uses: actions/cache/restore@v4
-        with:
-          path: ~/.cargo/bin/retrain
-          key: retrain-bin-${{{{ hashFiles('Cargo.lock', 'src/**') }}}}
-          fail-on-cache-miss: true
-      - name: Plan or join, then work (worker ${{{{ matrix.worker }}}} of {workers})
+{checkout_binary}      - name: Plan or join, then work (worker ${{{{ matrix.worker }}}} of {workers})
         run: retrain run --config config.yaml
         env:
-{env}"#
+{env}  report:
+    # The fleet as one web page once every worker is done, kept 14 days as the artifact
+    # {REPORT_ARTIFACT} (download it and open it in a browser).
+    needs: plan-and-work
+    if: always()
+    runs-on: ubuntu-latest
+    timeout-minutes: 20
+    steps:
+{checkout_binary}      - name: Write the report
+        run: retrain report --config config.yaml --out "$RUNNER_TEMP/{REPORT_ARTIFACT}.html"
+        env:
+{env}      - name: Keep the report
+        uses: actions/upload-artifact@v4
+        with:
+          name: {REPORT_ARTIFACT}
+          path: ${{{{ runner.temp }}}}/{REPORT_ARTIFACT}.html
+          retention-days: 14
+"#
     ))
 }

@@ -5,7 +5,7 @@
 
 mod detail;
 mod prometheus;
-mod text;
+pub(super) mod text;
 
 use crate::candles::time::wall_millis;
 use crate::cli::StatusArgs;

@@ -53,15 +53,7 @@ pub fn render(report: &StatusReport) -> String {
     gauge(
         "model_drift_severity",
         "Severity of the last drift report: 0 none, 1 low, 2 medium, 3 high, 4 critical.",
-        per_model(&|m| {
-            m.drift.as_ref().map(|d| match d.severity {
-                None => 0.0,
-                Some(Severity::Low) => 1.0,
-                Some(Severity::Medium) => 2.0,
-                Some(Severity::High) => 3.0,
-                Some(Severity::Critical) => 4.0,
-            })
-        }),
+        per_model(&|m| m.drift.as_ref().map(|d| f64::from(Severity::rank(d.severity)))),
     );
     gauge(
         "model_needs_retrain",

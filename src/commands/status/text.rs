@@ -7,11 +7,11 @@ use crate::candles::time::format_minute;
 use crate::config::{Resolved, Severity};
 use crate::kinds::JobStatus;
 use crate::lifecycle::assess::Keeping;
-use crate::lifecycle::status::{ModelRow, StatusReport};
+use crate::lifecycle::status::{LastCollect, ModelRow, StatusReport};
 use crate::output::{Paint, Table};
 
 /// A duration in days, hours or minutes, for ages.
-fn age(days: f64) -> String {
+pub(crate) fn age(days: f64) -> String {
     if days >= 1.0 {
         format!("{days:.1}d")
     } else if days * 24.0 >= 1.0 {
@@ -21,7 +21,7 @@ fn age(days: f64) -> String {
     }
 }
 
-fn days_between(from: i64, to: i64) -> f64 {
+pub(crate) fn days_between(from: i64, to: i64) -> f64 {
     (to - from) as f64 / 86_400_000.0
 }
 
@@ -43,46 +43,10 @@ fn render_models(out: &mut String, resolved: &Resolved, report: &StatusReport, p
         let _ = writeln!(out);
         return;
     }
-    let triggers = &resolved.settings.triggers;
-    let now = report.at;
-    let mut table = Table::new([
-        "MODEL",
-        "PROD",
-        "AGE",
-        "NEXT",
-        "LAST JOB",
-        &format!("TEST {}", report.metric.as_str().to_uppercase()),
-        "LIVE",
-        "DRIFT",
-        "NEXT RUN",
-        "NEEDS RETRAIN",
-    ]);
+    let header = model_header(report);
+    let mut table = Table::new(header.each_ref().map(String::as_str));
     for m in &report.models {
-        let next = match (&m.canary, m.candidate) {
-            (Some(c), _) => format!("canary v{} {}%", c.version, c.traffic_split),
-            (None, Some(v)) => format!("candidate v{v}"),
-            _ => "-".into(),
-        };
-        let last_job = m.last_job.as_ref().map_or("-".to_string(), |j| {
-            let failed = if j.status == JobStatus::Failed { paint.red(" FAILED") } else { String::new() };
-            format!("{} {}{failed}", age(days_between(j.at, now)), j.trigger)
-        });
-        table.row(vec![
-            format!("{} {}", m.symbol, m.regime),
-            m.production.map_or("-".into(), |v| format!("v{v}")),
-            m.production_age_days.map_or("-".into(), age),
-            next,
-            last_job,
-            test_cell(m, paint),
-            live_cell(m, triggers.min_signals as usize, triggers.min_win_rate, paint),
-            m.drift.as_ref().map_or("-".to_string(), |d| {
-                let name = d.severity.map_or("none", Severity::as_str);
-                let text = format!("{name} {}", age(days_between(d.at, now)));
-                d.severity.map_or(text.clone(), |s| paint.severity(s.as_str(), &text))
-            }),
-            m.next_scheduled.map_or("-".into(), format_minute),
-            needs_cell(m, paint),
-        ]);
+        table.row(model_cells(resolved, report, m, paint));
     }
     out.push_str(&table.render());
     for m in
@@ -101,6 +65,59 @@ fn render_models(out: &mut String, resolved: &Resolved, report: &StatusReport, p
         let _ = writeln!(out, "  {note}");
     }
     let _ = writeln!(out);
+}
+
+/// The header of the models' table.
+pub(crate) fn model_header(report: &StatusReport) -> [String; 10] {
+    [
+        "MODEL".into(),
+        "PROD".into(),
+        "AGE".into(),
+        "NEXT".into(),
+        "LAST JOB".into(),
+        format!("TEST {}", report.metric.as_str().to_uppercase()),
+        "LIVE".into(),
+        "DRIFT".into(),
+        "NEXT RUN".into(),
+        "NEEDS RETRAIN".into(),
+    ]
+}
+
+/// One model's cells, as the terminal shows them and the web page of `report` colours
+/// them.
+pub(crate) fn model_cells(
+    resolved: &Resolved,
+    report: &StatusReport,
+    m: &ModelRow,
+    paint: Paint,
+) -> Vec<String> {
+    let triggers = &resolved.settings.triggers;
+    let now = report.at;
+    let next = match (&m.canary, m.candidate) {
+        (Some(c), _) => format!("canary v{} {}%", c.version, c.traffic_split),
+        (None, Some(v)) => format!("candidate v{v}"),
+        _ => "-".into(),
+    };
+    let last_job = m.last_job.as_ref().map_or("-".to_string(), |j| {
+        let failed = if j.status == JobStatus::Failed { paint.red(" FAILED") } else { String::new() };
+        format!("{} {}{failed}", age(days_between(j.at, now)), j.trigger)
+    });
+    vec![
+        format!("{} {}", m.symbol, m.regime),
+        m.production.map_or("-".into(), |v| format!("v{v}")),
+        m.production_age_days.map_or("-".into(), age),
+        next,
+        last_job,
+        test_cell(m, paint),
+        live_cell(m, triggers.min_signals as usize, triggers.min_win_rate, paint),
+        m.drift.as_ref().map_or("-".to_string(), |d| {
+            let name = d.severity.map_or("none", Severity::as_str);
+            let text = format!("{name} {}", age(days_between(d.at, now)));
+            d.severity.map_or(text.clone(), |s| paint.severity(s.as_str(), &text))
+        }),
+        m.next_scheduled.map_or("-".into(), format_minute),
+        needs_cell(m, paint),
+    ]
 }
 
 /// Production's test metric, then the trend over the newest versions (and their
@@ -245,6 +262,11 @@ fn render_sections(out: &mut String, report: &StatusReport, paint: Paint) {
     let _ = writeln!(out);
 }
 
+/// A series' latest accepted batch: when, rows inserted and updated, its quality.
+pub(crate) fn last_collect(c: &LastCollect) -> String {
+    format!("{} (+{} ~{}, quality {:.3})", format_minute(c.at), c.inserted, c.updated, c.quality_score)
+}
+
 fn render_data(out: &mut String, report: &StatusReport, paint: Paint) {
     if report.series.is_empty() {
         let _ = writeln!(
@@ -256,15 +278,7 @@ fn render_data(out: &mut String, report: &StatusReport, paint: Paint) {
         let mut table =
             Table::new(["SYMBOL", "INTERVAL", "CANDLES", "FIRST", "LAST", "GAPS", "MISSING", "LAST COLLECT"]);
         for s in &report.series {
-            let last_collect = s.last_collect.as_ref().map_or("-".to_string(), |c| {
-                format!(
-                    "{} (+{} ~{}, quality {:.3})",
-                    format_minute(c.at),
-                    c.inserted,
-                    c.updated,
-                    c.quality_score
-                )
-            });
+            let last_collect = s.last_collect.as_ref().map_or("-".to_string(), last_collect);
             table.row(vec![
                 s.symbol.clone(),
                 s.interval.to_string(),
