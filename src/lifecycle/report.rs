@@ -113,6 +113,8 @@ pub struct Live {
 pub struct WinRate {
     /// The signal's bar.
     pub at: i64,
+    /// When it was served.
+    pub served: i64,
     pub version: i64,
     /// Resolved signals and trades in the window the rate is over.
     pub signals: usize,
@@ -228,8 +230,10 @@ pub fn report(resolved: &Resolved, store: &mut Store, now: i64, options: &Option
             Some((id, _)) => store.drift_features(*id)?.into_iter().take(TOP_FEATURES).collect(),
             None => Vec::new(),
         };
-        let signals = store.resolved_signals(&m.symbol, m.regime, since)?;
-        let resolved_signals = signals.len();
+        // The win rate at the window's first signals counts the live version's earlier
+        // ones: read from when the version live at `since` went live.
+        let signals = store.resolved_signals(&m.symbol, m.regime, live_since(&record, since))?;
+        let resolved_signals = signals.iter().filter(|s| s.created_at >= since).count();
         let gates = record.iter().rev().find_map(|d| {
             let list = serde_json::from_value::<Vec<crate::deploy::gates::Gate>>(d.gates.clone()?).ok()?;
             Some(Gates {
@@ -250,7 +254,12 @@ pub fn report(resolved: &Resolved, store: &mut Store, now: i64, options: &Option
             metric: metric.as_str(),
             evaluations: evaluations.remove(&key).unwrap_or_default(),
             timeline: timeline(&record, since, now),
-            win_rate: thin(win_rates(&signals, &record, settings.triggers.live_window as usize)),
+            win_rate: thin(
+                win_rates(&signals, &record, settings.triggers.live_window as usize)
+                    .into_iter()
+                    .filter(|w| w.served >= since)
+                    .collect(),
+            ),
             resolved_signals,
             drift: checks.into_iter().map(|(_, c)| c).collect(),
             top_features,
@@ -324,6 +333,17 @@ pub fn timeline(record: &[DeploymentRow], since: i64, now: i64) -> Vec<Live> {
     points
 }
 
+/// When the version live at `since` went live (`since` if none was, or it went live
+/// later).
+pub fn live_since(record: &[DeploymentRow], since: i64) -> i64 {
+    record
+        .iter()
+        .filter(|d| d.created_at <= since && d.to_version.is_some() && d.from_version != d.to_version)
+        .map(|d| d.created_at)
+        .next_back()
+        .unwrap_or(since)
+}
+
 /// After each resolved signal of the production version, its win rate over its newest
 /// `window` resolved signals served since it last went live: [`Store::live_summary`]'s
 /// figure at that signal.
@@ -355,6 +375,7 @@ pub fn win_rates(signals: &[ResolvedSignal], record: &[DeploymentRow], window: u
         let wins = outcomes.iter().filter(|w| **w == Some(true)).count();
         out.push(WinRate {
             at: s.open_time,
+            served: s.created_at,
             version: s.version,
             signals: outcomes.len(),
             trades,
@@ -480,6 +501,11 @@ mod tests {
         // Nothing changed in the window: what was live, from start to end.
         assert_eq!(points(45, 50), [(45, Some(1), None), (50, Some(1), None)]);
         assert!(timeline(&[], 0, 50).is_empty());
+        // The win rate's signals are read from when the version live at `since` went live.
+        assert_eq!(live_since(&record, 35), 30, "v2 from the canary's end");
+        assert_eq!(live_since(&record, 25), 10, "v1, whatever the canary did");
+        assert_eq!(live_since(&record, 45), 40);
+        assert_eq!(live_since(&record, 5), 5, "nothing was live yet");
     }
 
     #[test]

@@ -64,8 +64,9 @@ fn the_page_shows_the_numbers_of_status_and_history() {
     let (_, log) = feed.step(&case, 6030..6060);
     assert!(log.contains("v2 rolled back to v1"), "{log}");
     assert_eq!(production(&case, "trending"), Some(1));
-    // v1 serves again: its signals since the rollback make its live win rate.
-    feed.step(&case, 6060..6090);
+    // v1 serves again: its signals since the rollback (resolved 12 bars later) make its
+    // live win rate.
+    feed.step(&case, 6060..6076);
     assert_eq!(production(&case, "trending"), Some(1));
     case.run(["drift-check", "--symbol", "SYNTH", "--regime", "trending"]).assert_exit(0);
 
