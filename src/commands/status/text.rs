@@ -11,7 +11,7 @@ use crate::lifecycle::status::{LastCollect, ModelRow, StatusReport};
 use crate::output::{Paint, Table};
 
 /// A duration in days, hours or minutes, for ages.
-pub(crate) fn age(days: f64) -> String {
+fn age(days: f64) -> String {
     if days >= 1.0 {
         format!("{days:.1}d")
     } else if days * 24.0 >= 1.0 {
@@ -21,7 +21,7 @@ pub(crate) fn age(days: f64) -> String {
     }
 }
 
-pub(crate) fn days_between(from: i64, to: i64) -> f64 {
+fn days_between(from: i64, to: i64) -> f64 {
     (to - from) as f64 / 86_400_000.0
 }
 
