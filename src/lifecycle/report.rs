@@ -13,7 +13,7 @@ use crate::config::{Regime, Resolved, Severity};
 use crate::deploy::canary::Arm;
 use crate::kinds::{DeploymentAction, EvaluationKind, JobStatus};
 use crate::store::{AlertRow, DeploymentRow, DriftFeature, ResolvedSignal, Store};
-use crate::triggers::{Priority, TriggerKind};
+use crate::triggers::TriggerKind;
 
 /// Points at most in a model's win-rate series: a longer one keeps evenly spaced points
 /// and its last (the value `status` shows).
@@ -160,7 +160,6 @@ pub struct Job {
     pub symbol: String,
     pub regime: Regime,
     pub trigger: TriggerKind,
-    pub priority: Priority,
     pub status: JobStatus,
     /// The clock of the run that took it.
     pub run_at: Option<i64>,
@@ -424,7 +423,6 @@ fn jobs(all: Vec<crate::store::JobRow>, since: i64) -> Jobs {
                 symbol: j.symbol.clone(),
                 regime: j.regime,
                 trigger: j.trigger,
-                priority: j.priority,
                 status: j.status,
                 run_at: j.run_now,
                 seconds: j.seconds,
